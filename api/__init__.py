@@ -1,0 +1,1 @@
+"""The outside of dangphi: settings, storage adapters, the composition root, the CLI (and later HTTP)."""

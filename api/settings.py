@@ -1,0 +1,91 @@
+"""Settings: one database URL picks the storage; keys come from the environment or a key file.
+
+    sqlite:///PATH                  embedded SQLite file (default: sqlite:///dangphi.sqlite3,
+                                    relative to the working directory; sqlite:////abs/path)
+    postgresql://USER[:PASS]@HOST[:PORT]/DB[?schema=NAME]
+
+`--db URL` wins over `DANGPHI_DATABASE_URL`, which wins over the default.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from ledger.errors import InvalidInput
+from ledger.identity import new_key
+
+DEFAULT_URL = "sqlite:///dangphi.sqlite3"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    env: dict[str, str]
+    kind: str  # "sqlite" | "postgres"
+    cipher_key: str | None
+
+
+def resolve_url(cli_value: str | None) -> str:
+    return cli_value or os.environ.get("DANGPHI_DATABASE_URL") or DEFAULT_URL
+
+
+def storage_env(url: str) -> tuple[str, dict[str, str]]:
+    """Translate a database URL into the eventsourcing environment."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        if not path:
+            raise _bad_url(url)
+        if path != ":memory:":
+            Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        return "sqlite", {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    parsed = urlparse(url)
+    if parsed.scheme in ("postgresql", "postgres") and parsed.path.strip("/"):
+        query = parse_qs(parsed.query)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(parsed.path.strip("/")),
+            "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_USER": unquote(parsed.username or os.environ.get("USER", "postgres")),
+            "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+            "POSTGRES_POOL_SIZE": "4",
+        }
+        if "schema" in query:
+            env["POSTGRES_SCHEMA"] = query["schema"][0]
+        return "postgres", env
+    raise _bad_url(url)
+
+
+def _bad_url(url: str) -> InvalidInput:
+    return InvalidInput(
+        f"Địa chỉ cơ sở dữ liệu không hợp lệ: '{url}' (dùng sqlite:///ĐƯỜNG_DẪN hoặc postgresql://...)",
+        f"Invalid database URL: '{url}' (use sqlite:///PATH or postgresql://...)",
+        field="db",
+    )
+
+
+def cipher_key(kind: str, env: dict[str, str]) -> str | None:
+    """DANGPHI_CIPHER_KEY, or for SQLite a key file beside the database, created once, owner-only."""
+    configured = os.environ.get("DANGPHI_CIPHER_KEY")
+    if configured or kind != "sqlite" or env["SQLITE_DBNAME"] == ":memory:":
+        return configured
+    key_file = Path(env["SQLITE_DBNAME"] + ".key")
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w") as f:
+            f.write(new_key())
+    return key_file.read_text().strip()
+
+
+def load_settings(cli_url: str | None = None) -> Settings:
+    url = resolve_url(cli_url)
+    kind, env = storage_env(url)
+    return Settings(url, env, kind, cipher_key(kind, env))

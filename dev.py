@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Bootstrap and run dangphi on a fresh machine with nothing but Python 3.11+.
+
+    python3 dev.py demo        # the main job: the demo on the embedded SQLite default
+    python3 dev.py test        # the whole test suite: lint, types, tests on SQLite and PostgreSQL
+    python3 dev.py run ARGS    # any dangphi command, e.g. `python3 dev.py run balance --org TW`
+
+It creates `.venv` beside this file, installs the pinned dependencies from
+`requirements.lock` (again only when that file changes) and the project itself,
+then runs the command inside the virtual environment. Standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+LOCK = ROOT / "requirements.lock"
+STAMP = VENV / ".dangphi-installed"
+
+
+def _run(*args: str | Path, check: bool = True) -> int:
+    return subprocess.run([str(a) for a in args], cwd=ROOT, check=check).returncode
+
+
+def ensure_venv() -> None:
+    """Create .venv and install pinned dependencies unless already current."""
+    if not PY.exists():
+        print("dev.py: creating .venv", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256(LOCK.read_bytes() + (ROOT / "pyproject.toml").read_bytes())
+    digest = wanted.hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == digest:
+        return
+    print("dev.py: installing pinned dependencies (requirements.lock)", flush=True)
+    _run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", LOCK)
+    _run(
+        PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps", "-e", "."
+    )
+    STAMP.write_text(digest)
+
+
+def run_tests(extra: list[str]) -> int:
+    """Lint, type-check and run pytest; the exit status is the first failure."""
+    steps: list[tuple[str, list[str | Path]]] = [
+        ("ruff check", [BIN / "ruff", "check", "."]),
+        ("ruff format --check", [BIN / "ruff", "format", "--check", "."]),
+        ("mypy --strict ledger", [BIN / "mypy", "--strict", "ledger"]),
+    ]
+    for title, cmd in steps:
+        print(f"dev.py: {title}", flush=True)
+        code = _run(*cmd, check=False)
+        if code:
+            print(f"dev.py: {title} failed (exit {code})", flush=True)
+            return code
+    print("dev.py: pytest (SQLite and PostgreSQL)", flush=True)
+    code = _run(PY, "-m", "pytest", "-n", "2", *extra, check=False)
+    if code == 5:
+        print("dev.py: pytest collected no tests; that is a failure here", flush=True)
+        return 1
+    return code
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test", "run", "setup"}:
+        print(__doc__)
+        return 2
+    ensure_venv()
+    command, rest = argv[0], argv[1:]
+    if command == "setup":
+        return 0
+    if command == "test":
+        return run_tests(rest)
+    dangphi = BIN / "dangphi"
+    if command == "demo":
+        return _run(dangphi, "demo", *rest, check=False)
+    return _run(dangphi, *rest, check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,19 @@
+"""The dues ledger application: every command and query of the core, on one event store.
+
+Rule: one Application, assembled from one mixin per concern (structure,
+members, months, money, queries). Storage is chosen by the eventsourcing
+environment (SQLite or PostgreSQL); the composition root in `api/bootstrap.py`
+builds it from settings.
+"""
+
+from __future__ import annotations
+
+from ledger.services.members import MemberCommands
+from ledger.services.payments import PaymentCommands
+from ledger.services.queries import Queries
+from ledger.services.rolls import RollCommands
+from ledger.services.structure import StructureCommands
+
+
+class DuesLedger(StructureCommands, MemberCommands, RollCommands, PaymentCommands, Queries):
+    """Party dues: the tree, members, monthly rolls, payments and remittances."""

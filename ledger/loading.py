@@ -1,0 +1,76 @@
+"""Loading many aggregates at once: the port the bulk paths read through.
+
+Rule: opening a month or walking the tree loads thousands of aggregates; one
+query per aggregate would dominate the time. The ledger owns a small
+`StoredEventReader` protocol; the outer layer plugs in a reader that fetches
+many aggregates' snapshots and events in a few queries (see api/storage.py).
+Without one, `RecorderReader` asks the recorder one aggregate at a time, so the
+ledger works on any eventsourcing storage, the in-memory one included.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar, cast
+from uuid import UUID
+
+from eventsourcing.application import Application, project_aggregate
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import AggregateRecorder, StoredEvent
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class StoredEventReader(Protocol):
+    def latest_snapshots(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        """The newest snapshot of each id that has one."""
+
+    def events_after(self, versions: dict[UUID, int]) -> list[StoredEvent]:
+        """Every event of each id with a version above the given one, by id then version."""
+
+
+class RecorderReader:
+    """The portable reader: one recorder query per aggregate."""
+
+    def __init__(self, events: AggregateRecorder, snapshots: AggregateRecorder | None) -> None:
+        self.events = events
+        self.snapshots = snapshots
+
+    def latest_snapshots(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        if self.snapshots is None:
+            return []
+        out: list[StoredEvent] = []
+        for i in ids:
+            out.extend(self.snapshots.select_events(i, desc=True, limit=1))
+        return out
+
+    def events_after(self, versions: dict[UUID, int]) -> list[StoredEvent]:
+        out: list[StoredEvent] = []
+        for i, v in versions.items():
+            out.extend(self.events.select_events(i, gt=v or None))
+        return out
+
+
+def load_many(
+    app: Application[UUID], reader: StoredEventReader, ids: Sequence[UUID], cls: type[A]
+) -> dict[UUID, A]:
+    """Reconstruct every existing aggregate among `ids`; missing ids are simply absent."""
+    unique = list(dict.fromkeys(ids))
+    if not unique:
+        return {}
+    snapshots = {s.originator_id: s for s in reader.latest_snapshots(unique)}
+    versions = {i: snapshots[i].originator_version if i in snapshots else 0 for i in unique}
+    grouped: dict[Any, list[StoredEvent]] = defaultdict(list)
+    for stored in reader.events_after(versions):
+        grouped[stored.originator_id].append(stored)
+    mapper = app.mapper
+    out: dict[UUID, A] = {}
+    for i in unique:
+        stored_seq = ([snapshots[i]] if i in snapshots else []) + grouped.get(i, [])
+        if not stored_seq:
+            continue
+        aggregate = project_aggregate(None, [mapper.to_domain_event(s) for s in stored_seq])
+        if isinstance(aggregate, cls):
+            out[i] = cast(A, aggregate)
+    return out

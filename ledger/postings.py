@@ -1,0 +1,70 @@
+"""Double entry: every event that moves money carries balanced postings.
+
+Rule: a posting is `[account, side, amount]` with side "D" (debit) or "C"
+(credit) and a positive integer amount in đồng; in each event the debits equal
+the credits. Accounts are hledger-style names rooted at the organisation code:
+
+    CODE:assets:bank                 money in the organisation's bank accounts
+    CODE:assets:cash                 cash held by the treasurer
+    CODE:assets:receivable:MEMBER    dues a member owes
+    CODE:assets:due_from:OTHER       money another branch collected for us
+    CODE:liabilities:due_to:OTHER    money we collected for another branch
+    CODE:liabilities:prepaid:MEMBER  a member's credit (paid ahead / overpaid)
+    CODE:liabilities:payable_to_parent   the parent's share, not yet remitted
+    CODE:income:dues_assessed        dues assessed, not yet collected and allocated
+    CODE:equity:retained             the organisation's retained fund
+    CODE:expenses:spending           spending from the retained fund
+
+Asset and expense accounts carry debit balances; the others credit balances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ledger.errors import LedgerError
+
+Posting = list[object]  # [account: str, side: "D" | "C", amount: int]
+
+
+class UnbalancedPostings(LedgerError):
+    """Raised when an event's debits and credits differ: a programming error, never stored."""
+
+
+def debit(account: str, amount: int) -> Posting:
+    return [account, "D", amount]
+
+
+def credit(account: str, amount: int) -> Posting:
+    return [account, "C", amount]
+
+
+def check_balanced(postings: Iterable[Posting]) -> list[Posting]:
+    """Drop zero lines, refuse negative amounts and unbalanced sets; return the lines."""
+    kept: list[Posting] = []
+    total = 0
+    for account, side, amount in postings:
+        if not isinstance(amount, int) or amount < 0 or side not in ("D", "C"):
+            raise UnbalancedPostings(
+                f"Bút toán sai: {account} {side} {amount}",
+                f"Bad posting: {account} {side} {amount}",
+            )
+        if amount:
+            kept.append([account, side, amount])
+            total += amount if side == "D" else -amount
+    if total:
+        raise UnbalancedPostings(
+            f"Bút toán không cân: chênh {total}", f"Postings do not balance: off by {total}"
+        )
+    return kept
+
+
+def signed(posting: Posting) -> int:
+    """Debit-positive amount of one posting."""
+    amount = posting[2]
+    assert isinstance(amount, int)
+    return amount if posting[1] == "D" else -amount
+
+
+def acct(org: str, *path: str) -> str:
+    return ":".join((org, *path))

@@ -1,0 +1,70 @@
+"""Remittance: an organisation's payable share for one month, sent to its parent.
+
+Rule: through the National Public Service Portal a transfer between
+organisations is paid and received at once, so one event records both the
+child's payment and the parent's receipt, and the parent allocates what it
+received into its own retained share and its own payable share. Several
+remittances for the same month add up; the aggregate is keyed by child and
+month.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.ids import remittance_id
+from ledger.postings import Posting, acct, check_balanced, credit, debit
+
+
+def remittance_postings(
+    child: str, parent: str, amount: int, parent_retained: int, parent_payable: int
+) -> list[Posting]:
+    return check_balanced(
+        [
+            debit(acct(child, "liabilities", "payable_to_parent"), amount),
+            credit(acct(child, "assets", "bank"), amount),
+            debit(acct(parent, "assets", "bank"), amount),
+            credit(acct(parent, "equity", "retained"), parent_retained),
+            credit(acct(parent, "liabilities", "payable_to_parent"), parent_payable),
+        ]
+    )
+
+
+class Remittance(Aggregate):
+    @staticmethod
+    def create_id(org_code: str, period: str, **_: Any) -> UUID:
+        return remittance_id(org_code, period)
+
+    @event("Started")
+    def __init__(self, org_code: str, period: str) -> None:
+        self.org_code = org_code
+        self.period = period
+        self.remitted = 0
+        self.parent_code: str | None = None
+        self.parent_retained = 0
+        self.parent_payable = 0
+        self.transfers: list[dict[str, Any]] = []
+
+    @event("Remitted")
+    def remit(
+        self,
+        parent_code: str,
+        amount: int,
+        via: str,
+        reference: str,
+        remitted_on: str,
+        parent_retained_percent: str,
+        parent_retained: int,
+        parent_payable: int,
+        postings: list[Posting],
+    ) -> None:
+        self.parent_code = parent_code
+        self.remitted += amount
+        self.parent_retained += parent_retained
+        self.parent_payable += parent_payable
+        self.transfers.append(
+            {"amount": amount, "via": via, "reference": reference, "on": remitted_on}
+        )

@@ -1,0 +1,164 @@
+"""Dues roll: one branch, one month, like one page of the dues book.
+
+Rule: opening assesses every member of the branch in one event (policy
+version and rule recorded per line); payments are applied line by line;
+closing allocates what was collected into the retained share and the share
+payable to the parent (largest remainder, exact). Money applied to a month
+after it closed is allocated at once, at the share fixed when it closed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.errors import Conflict
+from ledger.ids import roll_id
+from ledger.money import split_retained
+from ledger.postings import Posting, acct, check_balanced, credit, debit
+
+LINE_FIELDS = ("code", "assessed", "rule", "income", "exempt", "reduction", "credit_used")
+
+
+def allocation_postings(branch: str, amount: int, retained: int, payable: int) -> list[Posting]:
+    return [
+        debit(acct(branch, "income", "dues_assessed"), amount),
+        credit(acct(branch, "equity", "retained"), retained),
+        credit(acct(branch, "liabilities", "payable_to_parent"), payable),
+    ]
+
+
+def opening_postings(branch: str, lines: list[list[Any]]) -> list[Posting]:
+    postings: list[Posting] = []
+    total = 0
+    for code, assessed, *_rest, credit_used in lines:
+        receivable = acct(branch, "assets", "receivable", code)
+        postings.append(debit(receivable, assessed))
+        total += assessed
+        if credit_used:
+            postings.append(debit(acct(branch, "liabilities", "prepaid", code), credit_used))
+            postings.append(credit(receivable, credit_used))
+    postings.append(credit(acct(branch, "income", "dues_assessed"), total))
+    return check_balanced(postings)
+
+
+class Roll(Aggregate):
+    @staticmethod
+    def create_id(branch_code: str, period: str, **_: Any) -> UUID:
+        return roll_id(branch_code, period)
+
+    @event("Opened")
+    def __init__(
+        self,
+        branch_code: str,
+        period: str,
+        org_type: str,
+        policy_version: int,
+        lines: list[list[Any]],
+        postings: list[Posting],
+    ) -> None:
+        self.branch_code = branch_code
+        self.period = period
+        self.org_type = org_type
+        self.policy_version = policy_version
+        self.lines: dict[str, dict[str, Any]] = {}
+        for line in lines:
+            row = dict(zip(LINE_FIELDS, line, strict=True))
+            row["paid"] = line[6]  # credit used counts as paid for this month
+            row["arrears"] = 0
+            self.lines[line[0]] = row
+        self.closed = False
+        self.retained_percent: str | None = None
+        self.retained = 0
+        self.payable = 0
+
+    @property
+    def assessed(self) -> int:
+        return sum(int(r["assessed"]) for r in self.lines.values())
+
+    @property
+    def collected(self) -> int:
+        return sum(int(r["paid"]) for r in self.lines.values())
+
+    @property
+    def outstanding(self) -> int:
+        return sum(max(int(r["assessed"]) - int(r["paid"]), 0) for r in self.lines.values())
+
+    def owed_by(self, code: str) -> int:
+        row = self.lines.get(code)
+        return 0 if row is None else max(int(row["assessed"]) - int(row["paid"]), 0)
+
+    def check_open(self) -> None:
+        if self.closed:
+            raise Conflict(
+                f"Tháng {self.period} của chi bộ {self.branch_code} đã khoá sổ",
+                f"{self.period} is already closed for branch {self.branch_code}",
+            )
+
+    def apply_payment(self, code: str, amount: int, reference: str) -> None:
+        retained = payable = 0
+        postings: list[Posting] = []
+        if self.closed:
+            retained, payable = split_retained(amount, Decimal(str(self.retained_percent)))
+            postings = allocation_postings(self.branch_code, amount, retained, payable)
+        self._apply_payment(code, amount, reference, retained, payable, postings)
+
+    @event("PaymentApplied")
+    def _apply_payment(
+        self,
+        code: str,
+        amount: int,
+        reference: str,
+        retained: int,
+        payable: int,
+        postings: list[Posting],
+    ) -> None:
+        self.lines[code]["paid"] += amount
+        self.retained += retained
+        self.payable += payable
+
+    def close(self, retained_percent: Decimal) -> None:
+        self.check_open()
+        collected = self.collected
+        retained, payable = split_retained(collected, retained_percent)
+        postings = check_balanced(
+            allocation_postings(self.branch_code, collected, retained, payable)
+        )
+        self._close(str(retained_percent), collected, retained, payable, postings)
+
+    @event("Closed")
+    def _close(
+        self,
+        retained_percent: str,
+        collected: int,
+        retained: int,
+        payable: int,
+        postings: list[Posting],
+    ) -> None:
+        self.closed = True
+        self.retained_percent = retained_percent
+        self.retained += retained
+        self.payable += payable
+
+    @event("Adjusted")
+    def adjust(
+        self,
+        code: str,
+        line: list[Any],
+        refund: int,
+        refund_retained: int,
+        refund_payable: int,
+        postings: list[Posting],
+    ) -> None:
+        """A back-dated re-assessment of one member; `refund` paid money becomes credit."""
+        row = self.lines.get(code)
+        paid = 0 if row is None else int(row["paid"])
+        new = dict(zip(LINE_FIELDS, line, strict=True))
+        new["paid"] = paid - refund
+        new["arrears"] = 0 if row is None else row["arrears"]
+        self.lines[code] = new
+        self.retained -= refund_retained
+        self.payable -= refund_payable

@@ -1,0 +1,239 @@
+"""Money commands: a member's payment, a remittance up the tree, spending the retained fund.
+
+Rule: every command is keyed by a reference; the same reference again returns
+the first result and records nothing. A payment goes to the oldest unpaid
+month first (or only to the months named) and the rest becomes credit. A
+remittance sends what is payable for a month and not yet sent; the parent
+allocates what it receives at its own retained share at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.errors import Conflict, InvalidInput
+from ledger.ids import payment_id, register_id, remittance_id, roll_id
+from ledger.money import parse_amount, split_retained
+from ledger.payment import CHANNELS, Payment
+from ledger.period import Period, parse_period
+from ledger.postings import Posting, acct, check_balanced, credit, debit
+from ledger.register import Register
+from ledger.remittance import Remittance, remittance_postings
+from ledger.roll import Roll
+from ledger.services.base import LedgerBase
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    reference: str
+    member_code: str
+    amount: int
+    applied: list[list[Any]]
+    to_credit: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class RemitResult:
+    org_code: str
+    parent_code: str
+    period: Period
+    amount: int
+    payable: int
+    remitted_before: int
+
+
+def money_account(org: str, channel: str) -> str:
+    return acct(org, "assets", "cash" if channel == "cash" else "bank")
+
+
+def plan_allocation(
+    unpaid: list[list[Any]], amount: int, months: list[Period] | None
+) -> tuple[list[list[Any]], int]:
+    """Oldest unpaid month first (or only `months`); returns (applied, left over for credit)."""
+    left, applied = amount, []
+    for branch, period, owed in sorted(unpaid, key=lambda i: (i[1], i[0])):
+        if months is not None and period not in months:
+            continue
+        take = min(left, int(owed))
+        if take:
+            applied.append([branch, period, take])
+            left -= take
+    return applied, left
+
+
+class PaymentCommands(LedgerBase):
+    def pay(
+        self,
+        member_code: str,
+        amount: int,
+        *,
+        channel: str = "bank",
+        reference: str | None = None,
+        months: list[Period] | None = None,
+    ) -> PaymentResult:
+        parse_amount(amount)
+        if channel not in CHANNELS:
+            raise InvalidInput(
+                f"Kênh '{channel}' không hợp lệ",
+                f"Unknown channel '{channel}' ({', '.join(CHANNELS)})",
+                field="channel",
+            )
+        reference = reference or f"PAY-{uuid.uuid4().hex[:12].upper()}"
+        earlier = self.get_or_none(payment_id(reference), Payment)
+        if earlier is not None:
+            return self._earlier_payment(earlier, member_code, amount)
+        period = self.current_period()
+        member = self.get_member(member_code)
+        member.check_active(period)
+        register = self.get_or_none(register_id(member.branch_code), Register)
+        if register is None or member_code not in register.members:
+            raise Conflict(
+                f"{member_code} chưa có trong sổ chi bộ",
+                f"{member_code} is not in a branch register",
+            )
+        record = register.record(member_code)
+        if months is not None:
+            months = [parse_period(m, field="months") for m in months]
+            owed = {i[1] for i in record["unpaid"]}
+            missing = [m for m in months if m not in owed]
+            if missing:
+                raise Conflict(
+                    f"Không nợ đảng phí tháng {', '.join(missing)}",
+                    f"Nothing is owed for {', '.join(missing)}",
+                    field="months",
+                )
+        applied, to_credit = plan_allocation(record["unpaid"], amount, months)
+        rolls = self.load_many([roll_id(b, p) for b, p, _ in applied], Roll)
+        branch = member.branch_code
+        postings: list[Posting] = [debit(money_account(branch, channel), amount)]
+        for b, p, take in applied:
+            rolls[roll_id(b, p)].apply_payment(member_code, take, reference)
+            postings += self._receivable_postings(branch, b, member_code, take)
+        postings.append(credit(acct(branch, "liabilities", "prepaid", member_code), to_credit))
+        payment = Payment(
+            reference=reference,
+            member_code=member_code,
+            branch_code=branch,
+            amount=amount,
+            channel=channel,
+            received_on=self.today_iso(),
+            applied=applied,
+            to_credit=to_credit,
+            postings=check_balanced(postings),
+        )
+        register.record_payment(member_code, reference, applied, to_credit)
+        self.save(payment, register, *rolls.values())
+        return PaymentResult(reference, member_code, amount, applied, to_credit, False)
+
+    @staticmethod
+    def _receivable_postings(branch: str, owed_at: str, member: str, amount: int) -> list[Posting]:
+        """Money received by `branch` for dues owed at `owed_at` (another branch after a transfer)."""
+        receivable = credit(acct(owed_at, "assets", "receivable", member), amount)
+        if owed_at == branch:
+            return [receivable]
+        return [
+            receivable,
+            debit(acct(owed_at, "assets", "due_from", branch), amount),
+            credit(acct(branch, "liabilities", "due_to", owed_at), amount),
+        ]
+
+    @staticmethod
+    def _earlier_payment(earlier: Payment, member_code: str, amount: int) -> PaymentResult:
+        if earlier.member_code != member_code or earlier.amount != amount:
+            raise Conflict(
+                f"Mã tham chiếu {earlier.reference} đã dùng cho khoản khác ({earlier.member_code}, {earlier.amount:,}đ)",
+                f"Reference {earlier.reference} was already used for another payment ({earlier.member_code}, {earlier.amount:,} đ)",
+                field="reference",
+            )
+        return PaymentResult(
+            earlier.reference, member_code, amount, earlier.applied, earlier.to_credit, True
+        )
+
+    def payable_for(self, org_code: str, period: Period) -> tuple[int, int, Remittance | None]:
+        """(whole share owed to the parent for `period`, already remitted, the remittance record)."""
+        org = self.get_org(org_code)
+        payable = 0
+        roll = self.get_or_none(roll_id(org_code, period), Roll)
+        if roll is not None:
+            payable += roll.payable
+        children = org.children_at(period)
+        received = self.load_many([remittance_id(c, period) for c in children], Remittance)
+        payable += sum(r.parent_payable for r in received.values() if r.parent_code == org_code)
+        own = self.get_or_none(remittance_id(org_code, period), Remittance)
+        return payable, (own.remitted if own else 0), own
+
+    def remit(
+        self, org_code: str, period: Period, *, via: str = "portal", reference: str | None = None
+    ) -> RemitResult:
+        org = self.get_org(org_code)
+        parent_code = org.parent_at(period)
+        if parent_code is None:
+            raise Conflict(
+                f"{org_code} là cấp cao nhất, không nộp lên ai",
+                f"{org_code} is the top of the tree and has no parent to remit to",
+            )
+        parent = self.get_org(parent_code)
+        payable, remitted, own = self.payable_for(org_code, period)
+        amount = payable - remitted
+        if amount <= 0:
+            return RemitResult(org_code, parent_code, period, 0, payable, remitted)
+        percent = self.policy().book.retained_percent(parent.org_type, period)
+        parent_retained, parent_payable = split_retained(amount, percent)
+        remittance = own or Remittance(org_code=org_code, period=period)
+        remittance.remit(
+            parent_code=parent_code,
+            amount=amount,
+            via=via,
+            reference=reference or f"REM-{org_code}-{period}-{len(remittance.transfers) + 1}",
+            remitted_on=self.today_iso(),
+            parent_retained_percent=str(percent),
+            parent_retained=parent_retained,
+            parent_payable=parent_payable,
+            postings=remittance_postings(
+                org_code, parent_code, amount, parent_retained, parent_payable
+            ),
+        )
+        self.save(remittance)
+        return RemitResult(org_code, parent_code, period, amount, payable, remitted)
+
+    def spend(
+        self, org_code: str, amount: int, purpose: str, reference: str, channel: str = "bank"
+    ) -> bool:
+        """Record spending from the retained fund; False if this reference was already recorded."""
+        parse_amount(amount)
+        if not purpose.strip() or not reference.strip():
+            raise InvalidInput(
+                "Cần nội dung chi và số chứng từ",
+                "Purpose and reference are required",
+                field="purpose",
+            )
+        org = self.get_org(org_code)
+        if reference in org.spending:
+            return False
+        available = self.retained_available(org_code)  # type: ignore[attr-defined]
+        if amount > available:
+            raise Conflict(
+                f"Quỹ giữ lại chỉ còn {available:,}đ",
+                f"The retained fund holds only {available:,} đ",
+                field="amount",
+            )
+        postings = check_balanced(
+            [
+                debit(acct(org_code, "expenses", "spending"), amount),
+                credit(money_account(org_code, channel), amount),
+            ]
+        )
+        org.spend(
+            reference.strip(),
+            amount,
+            purpose.strip(),
+            channel,
+            self.today_iso(),
+            self.current_period(),
+            postings,
+        )
+        self.save(org)
+        return True

@@ -1,0 +1,169 @@
+"""Month commands: open (assess every member), close (allocate), re-assess back-dated changes.
+
+Rule: opening a month writes one Roll and one Register event per branch, all
+in one save, so a province opens in one transaction or not at all. Credit a
+member paid ahead is used by the month as it opens. A back-dated change to a
+month already assessed is an adjustment on that month's roll: more owed is
+arrears; less owed frees what was paid beyond the new amount as credit (for a
+closed month, taken back from that month's allocation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from eventsourcing.domain import Aggregate
+
+from ledger.errors import Conflict, NotFound
+from ledger.ids import register_id, roll_id
+from ledger.money import split_retained
+from ledger.period import Period
+from ledger.postings import Posting, acct, check_balanced, credit, debit
+from ledger.register import Register
+from ledger.roll import Roll, opening_postings
+from ledger.services.base import LedgerBase
+
+
+@dataclass(frozen=True)
+class MonthResult:
+    period: Period
+    branches: int
+    members: int
+    skipped: list[str]
+    amount: int
+
+
+class RollCommands(LedgerBase):
+    def open_month(self, period: Period, org_code: str | None = None) -> MonthResult:
+        branches = self.branches(period, org_code)
+        if not branches:
+            raise NotFound(
+                f"Không có chi bộ nào hoạt động trong tháng {period}",
+                f"No branch is active in {period}",
+            )
+        registers = self.load_many([register_id(b.code) for b in branches], Register)
+        book = self.policy().book
+        touched: list[Aggregate] = []
+        skipped: list[str] = []
+        members = amount = 0
+        for branch in branches:
+            register = registers.get(register_id(branch.code)) or Register(branch_code=branch.code)
+            if period in register.opened:
+                skipped.append(branch.code)
+                continue
+            lines, register_lines = [], []
+            for code in register.active_codes(period):
+                a = book.assess(register.facts_at(code, period), period)
+                used = min(int(register.members[code]["credit"]), a.amount)
+                lines.append(
+                    [code, a.amount, a.rule_id, a.income, a.exempt_kind, a.reduction_percent, used]
+                )
+                register_lines.append([code, a.amount, used])
+                amount += a.amount
+            members += len(lines)
+            roll = Roll(
+                branch_code=branch.code,
+                period=period,
+                org_type=branch.org_type,
+                policy_version=book.version,
+                lines=lines,
+                postings=opening_postings(branch.code, lines),
+            )
+            register.assess_month(period, register_lines)
+            touched += [roll, register]
+        if not touched:
+            raise Conflict(
+                f"Tháng {period} đã được mở cho mọi chi bộ ({len(skipped)})",
+                f"{period} is already open for every branch ({len(skipped)})",
+            )
+        self.save(*touched)
+        return MonthResult(period, len(touched) // 2, members, skipped, amount)
+
+    def close_month(self, period: Period, org_code: str) -> MonthResult:
+        branches = self.branches(period, org_code)
+        rolls = self.load_many([roll_id(b.code, period) for b in branches], Roll)
+        open_rolls = [r for r in rolls.values() if not r.closed]
+        if not open_rolls:
+            raise Conflict(
+                f"Tháng {period} chưa mở (hoặc đã khoá sổ) ở {org_code}",
+                f"{period} is not open under {org_code} (never opened, or already closed)",
+            )
+        book = self.policy().book
+        collected = 0
+        for roll in open_rolls:
+            collected += roll.collected
+            roll.close(book.retained_percent(roll.org_type, period))
+        self.save(*open_rolls)
+        skipped = sorted(r.branch_code for r in rolls.values() if r not in open_rolls)
+        return MonthResult(
+            period, len(open_rolls), sum(len(r.lines) for r in open_rolls), skipped, collected
+        )
+
+    def reassess(self, code: str, from_period: Period) -> int:
+        """Re-assess every month from `from_period` already assessed; returns the adjustments made."""
+        member = self.get_member(code)
+        register = self.get_or_none(register_id(member.branch_code), Register)
+        assert register is not None
+        branch_codes = {b for _, b in member.branches}
+        registers = self.load_many([register_id(b) for b in branch_codes], Register)
+        periods = sorted(
+            (p, b)
+            for b in branch_codes
+            for p in (registers[register_id(b)].opened if register_id(b) in registers else [])
+            if p >= from_period and member.branch_at(p) == b
+        )
+        rolls = self.load_many([roll_id(b, p) for p, b in periods], Roll)
+        book = self.policy().book
+        touched: list[Aggregate] = []
+        for p, b in periods:
+            roll = rolls.get(roll_id(b, p))
+            if roll is None or code not in roll.lines:
+                continue
+            a = book.assess(register.facts_at(code, p), p)
+            if self._adjust(
+                roll,
+                register,
+                code,
+                [code, a.amount, a.rule_id, a.income, a.exempt_kind, a.reduction_percent, 0],
+            ):
+                touched.append(roll)
+        if touched:
+            self.save(register, *touched)
+        return len(touched)
+
+    @staticmethod
+    def _adjust(roll: Roll, register: Register, code: str, line: list[object]) -> bool:
+        row = roll.lines[code]
+        old, new = int(row["assessed"]), int(str(line[1]))
+        line[6] = row["credit_used"]
+        if old == new and row["rule"] == line[2]:
+            return False
+        paid, b = int(row["paid"]), roll.branch_code
+        refund = max(paid - new, 0)
+        receivable = acct(b, "assets", "receivable", code)
+        dues = acct(b, "income", "dues_assessed")
+        postings: list[Posting] = []
+        if new > old:
+            postings += [debit(receivable, new - old), credit(dues, new - old)]
+        elif old > new:
+            postings += [debit(dues, old - new), credit(receivable, old - new)]
+        refund_retained = refund_payable = 0
+        if refund:
+            postings += [
+                debit(receivable, refund),
+                credit(acct(b, "liabilities", "prepaid", code), refund),
+            ]
+            if roll.closed:
+                refund_retained, refund_payable = split_retained(
+                    refund, Decimal(str(roll.retained_percent))
+                )
+                postings += [
+                    debit(acct(b, "equity", "retained"), refund_retained),
+                    debit(acct(b, "liabilities", "payable_to_parent"), refund_payable),
+                    credit(dues, refund),
+                ]
+        delta_unpaid = max(new - paid, 0) - max(old - paid, 0)
+        roll.adjust(code, line, refund, refund_retained, refund_payable, check_balanced(postings))
+        register.adjust(code, b, roll.period, delta_unpaid, refund)
+        return True
