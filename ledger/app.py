@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from ledger.services.members import MemberCommands
 from ledger.services.payments import PaymentCommands
+from ledger.services.policy import PolicyCommands
 from ledger.services.queries import Queries
 from ledger.services.rolls import RollCommands
 from ledger.services.structure import StructureCommands
 
 
-class DuesLedger(StructureCommands, MemberCommands, RollCommands, PaymentCommands, Queries):
+class DuesLedger(
+    StructureCommands, MemberCommands, RollCommands, PaymentCommands, PolicyCommands, Queries
+):
     """Party dues: the tree, members, monthly rolls, payments and remittances."""
