@@ -1,0 +1,279 @@
+"""The demo: a small but realistic tree runs one month of dues end to end.
+
+Builds (idempotently) a province with a ward committee and three branches, and
+the Government bloc with a ministry committee, a grassroots committee and two
+branches; 100+ members across every category, a few exempt or reduced. Then
+opens the next month not yet opened, records a realistic mix of payments,
+closes, remits up to the Centre, prints per-level balances and checks that
+members' payments equal what all levels retained plus what is unremitted,
+unallocated, held as credit or in transit. Running it again plays the next month.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from ledger.app import DuesLedger
+from ledger.errors import LedgerError
+from ledger.ids import register_id, roll_id
+from ledger.payment import Payment
+from ledger.period import Period, add_months
+from ledger.register import Register
+from ledger.roll import Roll
+
+TREE = [
+    ("TW", "Ban Chấp hành Trung ương", "central", ""),
+    ("HN", "Đảng bộ Thành phố Hà Nội", "provincial", "TW"),
+    ("HN-BD", "Đảng ủy phường Ba Đình", "grassroots_committee", "HN"),
+    ("HN-BD-KP1", "Chi bộ Khu phố 1", "branch", "HN-BD"),
+    ("HN-BD-KP2", "Chi bộ Khu phố 2", "branch", "HN-BD"),
+    ("HN-BD-HT", "Chi bộ Hưu trí", "branch", "HN-BD"),
+    ("CP", "Đảng bộ Chính phủ", "provincial", "TW"),
+    ("CP-BTC", "Đảng ủy Bộ Tài chính", "above_grassroots", "CP"),
+    ("CP-BTC-KB", "Đảng ủy Kho bạc Nhà nước", "grassroots_committee", "CP-BTC"),
+    ("CP-BTC-KB-TH", "Chi bộ Phòng Tổng hợp", "branch", "CP-BTC-KB"),
+    ("CP-BTC-KB-TT", "Chi bộ Phòng Thanh toán", "branch", "CP-BTC-KB"),
+]
+BRANCHES = {
+    "HN-BD-KP1": ("other_below_retirement", 24),
+    "HN-BD-KP2": ("social_insured", 22),
+    "HN-BD-HT": ("pensioner", 20),
+    "CP-BTC-KB-TH": ("social_insured", 21),
+    "CP-BTC-KB-TT": ("social_insured", 19),
+}
+SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô"]
+MIDDLE = ["Văn", "Thị", "Đức", "Minh", "Thu", "Hồng", "Quang", "Thanh"]
+GIVEN = ["An", "Bình", "Chi", "Dũng", "Hà", "Hải", "Hương", "Lan", "Long", "Mai", "Nam", "Tâm"]
+
+
+def _members() -> list[dict[str, str]]:
+    rng = random.Random(2026)
+    rows: list[dict[str, str]] = []
+    for branch, (main_category, count) in BRANCHES.items():
+        for i in range(count):
+            category = main_category
+            if i % 7 == 3:
+                category = rng.choice(["student", "sick_or_maternity", "other_retirement_age"])
+            base = ""
+            if category in ("social_insured", "sick_or_maternity"):
+                base = str(rng.randrange(5_000_000, 25_000_000, 1_000) + rng.randrange(0, 999))
+            elif category == "pensioner":
+                base = str(rng.randrange(4_000_000, 12_000_000, 1_000))
+            joined_year = 1970 if (branch == "HN-BD-HT" and i < 3) else rng.randrange(1985, 2024)
+            rows.append(
+                {
+                    "code": f"{branch}-{i + 1:02d}",
+                    "full_name": f"{rng.choice(SURNAMES)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}",
+                    "branch_code": branch,
+                    "category": category,
+                    "monthly_base": base,
+                    "region": "I",
+                    "party_joined_on": f"{joined_year}-{rng.randrange(1, 13):02d}-15",
+                    "national_id": f"0010{rng.randrange(10**7, 10**8)}",
+                }
+            )
+    return rows
+
+
+def setup(app: DuesLedger) -> None:
+    """The tree, accounts, members and two hardship decisions; changes nothing when run again."""
+    app.import_orgs(
+        [
+            (n + 2, dict(zip(("code", "name", "type", "parent_code"), r, strict=True)))
+            for n, r in enumerate(TREE)
+        ]
+    )
+    for n, (code, *_rest) in enumerate(TREE):
+        app.add_account(
+            code, "970436", f"10{n:02d}77{n:04d}", f"{code} - TO CHUC DANG", "organisation"
+        )
+    created = app.import_members([(n + 2, r) for n, r in enumerate(_members())]).created
+    if created:
+        start = app.current_period()
+        app.grant_exemption(
+            "HN-BD-KP1-05", "poor_household", 100, "QĐ 12/QĐ-ĐU", start, add_months(start, 11)
+        )
+        app.grant_exemption(
+            "HN-BD-KP1-09", "hardship", 50, "QĐ 13/QĐ-ĐU", start, add_months(start, 5)
+        )
+
+
+def next_period(app: DuesLedger) -> Period:
+    register = app.get_or_none(register_id("HN-BD-KP1"), Register)
+    if register is None or not register.opened:
+        return app.current_period()
+    return add_months(max(register.opened), 1)
+
+
+def pay_mix(app: DuesLedger, period: Period) -> dict[str, int]:
+    """Most pay in full by bank; some cash, some partial, some ahead, about one in ten not at all."""
+    rng = random.Random(period)
+    counts = {"full": 0, "cash": 0, "partial": 0, "ahead": 0, "unpaid": 0}
+    for branch in BRANCHES:
+        roll = app.get_or_none(roll_id(branch, period), Roll)
+        assert roll is not None
+        for code, line in roll.lines.items():
+            owed = int(line["assessed"]) - int(line["paid"])
+            roll_die = rng.random()
+            if owed <= 0:
+                continue
+            if roll_die < 0.10:
+                counts["unpaid"] += 1
+                continue
+            reference = f"DEMO-{period}-{code}"
+            if roll_die < 0.20:
+                app.pay(code, max(owed // 2, 1), channel="bank", reference=reference)
+                counts["partial"] += 1
+            elif roll_die < 0.32:
+                app.pay(code, owed * 4, channel="bank", reference=reference)
+                counts["ahead"] += 1
+            elif roll_die < 0.50:
+                app.pay(code, owed, channel="cash", reference=reference)
+                counts["cash"] += 1
+            else:
+                app.pay(code, owed, channel="bank", reference=reference)
+                counts["full"] += 1
+    return counts
+
+
+def remit_up(app: DuesLedger, period: Period) -> None:
+    """Bottom up, so each level remits what it received from below as well."""
+    orgs = app.subtree(period)
+    for org in reversed(orgs):
+        if org.parent_at(period) is not None:
+            app.remit(org.code, period)
+
+
+def check(app: DuesLedger) -> dict[str, int]:
+    """Payments (from payment events) against what the rolls, remittances and registers hold."""
+    paid = sum(e.amount for e in app.iter_events() if isinstance(e, Payment.Received))
+    retained = unremitted = in_transit = unallocated = spent = credit = 0
+    codes = [o.code for o in app.subtree(app.current_period())]
+    for code in codes:
+        b = app.balance(code)
+        retained += b["retained"]
+        unremitted += b["payable_to_parent"] - b["remitted_to_parent"]
+        in_transit += b["in_transit"]
+        spent += b["spent"]
+    for branch in BRANCHES:
+        register = app.get_or_none(register_id(branch), Register)
+        assert register is not None
+        credit += sum(int(r["credit"]) for r in register.members.values())
+        for p in register.opened:
+            roll = app.get_or_none(roll_id(branch, p), Roll)
+            if roll is not None and not roll.closed:
+                unallocated += roll.collected
+    zero = sum(app.account_balances().values())
+    return {
+        "paid": paid,
+        "retained": retained,
+        "unremitted": unremitted,
+        "unallocated": unallocated,
+        "credit": credit,
+        "in_transit": in_transit,
+        "spent": spent,
+        "postings_sum": zero,
+    }
+
+
+def balance_table(app: DuesLedger, period: Period) -> Table:
+    table = Table(title=f"Số dư theo cấp / Balances by level — {period}", show_lines=False)
+    for header in (
+        "Tổ chức / Organisation",
+        "Phải thu\nAssessed",
+        "Đã thu\nCollected",
+        "Còn nợ\nOutstanding",
+        "Giữ lại\nRetained",
+        "Phải nộp\nPayable",
+        "Đã nộp\nRemitted",
+        "Nhận cấp dưới\nFrom children",
+        "Toàn hệ thống\nSubtree collected",
+    ):
+        table.add_column(header, justify="left" if "Tổ chức" in header else "right")
+    orgs = app.subtree(period)
+    depth = {o.code: 0 for o in orgs}
+    for org in orgs:
+        parent = org.parent_at(period)
+        if parent in depth:
+            depth[org.code] = depth[parent] + 1
+        b = app.balance(org.code, period)
+        table.add_row(
+            "  " * depth[org.code] + f"{org.code} {org.name}",
+            *(
+                f"{b[k]:,}"
+                for k in (
+                    "assessed",
+                    "collected",
+                    "outstanding",
+                    "retained",
+                    "payable_to_parent",
+                    "remitted_to_parent",
+                    "received_from_children",
+                    "subtree_collected",
+                )
+            ),
+        )
+    return table
+
+
+def run_demo(app: DuesLedger, console: Console, fast: bool = False) -> int:
+    console.rule("[bold]dangphi — sổ đảng phí điện tử / electronic party dues ledger")
+    setup(app)
+    period = next_period(app)
+    opened = app.open_month(period)
+    console.print(
+        f"Mở sổ tháng {period}: {opened.branches} chi bộ, {opened.members} đảng viên, "
+        f"phải thu {opened.amount:,} đ / opened {period}: {opened.members} members assessed"
+    )
+    counts = pay_mix(app, period)
+    console.print("Thu đảng phí / payments: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    closed = app.close_month(period, "TW")
+    console.print(f"Khoá sổ / closed: {closed.branches} chi bộ, đã thu {closed.amount:,} đ")
+    remit_up(app, period)
+    console.print("Nộp cấp trên qua Cổng DVC quốc gia / remitted up to the Centre via the portal")
+    console.print(balance_table(app, period))
+    figures = check(app)
+    rhs = (
+        figures["retained"]
+        + figures["unremitted"]
+        + figures["unallocated"]
+        + figures["credit"]
+        + figures["in_transit"]
+        - figures["spent"]
+    )
+    table = Table(title="Kiểm tra cân đối / Balance check (all months so far)")
+    table.add_column("Khoản / Item")
+    table.add_column("đ", justify="right")
+    labels: list[tuple[str, Any]] = [
+        ("Đảng viên đã nộp / paid by members", figures["paid"]),
+        ("Các cấp giữ lại / retained by all levels", figures["retained"]),
+        ("Chưa nộp cấp trên / payable, not yet remitted", figures["unremitted"]),
+        ("Đã thu, chưa phân bổ / collected, month still open", figures["unallocated"]),
+        ("Nộp trước (dư có) / members' credit", figures["credit"]),
+        ("Đang chuyển / in transit", figures["in_transit"]),
+        ("Đã chi / spent", figures["spent"]),
+    ]
+    for label, value in labels:
+        table.add_row(label, f"{value:,}")
+    console.print(table)
+    ok = figures["paid"] == rhs and figures["postings_sum"] == 0
+    if ok:
+        console.print(
+            f"[green]✓ Cân đối[/green]: {figures['paid']:,} = {rhs:,}; mọi bút toán cân (tổng = 0). "
+            "Balanced: members' payments equal retained + unremitted + unallocated + credit + in transit."
+        )
+        return 0
+    console.print(f"[red]✗ Không cân đối / NOT balanced[/red]: {figures}")
+    return 1
+
+
+def main_safe(app: DuesLedger, console: Console) -> int:
+    try:
+        return run_demo(app, console)
+    except LedgerError as e:
+        console.print(f"[red]Lỗi: {e.message_vi}\nError: {e.message_en}[/red]")
+        return 2
