@@ -57,6 +57,7 @@ def storage_env(url: str) -> tuple[str, dict[str, str]]:
             "POSTGRES_USER": unquote(parsed.username or os.environ.get("USER", "postgres")),
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
             "POSTGRES_POOL_SIZE": "4",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
         }
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]

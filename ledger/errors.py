@@ -40,9 +40,11 @@ class ImportRejected(InvalidInput):
 
     def __init__(self, problems: list[tuple[int, str, str]], what: str) -> None:
         self.problems = problems
+        what_vi, _, what_en = what.partition(" / ")
+        rows = len({n for n, _, _ in problems})
         lines_vi = "\n".join(f"  dòng {n}: {vi}" for n, vi, _ in problems)
         lines_en = "\n".join(f"  line {n}: {en}" for n, _, en in problems)
         super().__init__(
-            f"Tệp {what} có {len(problems)} dòng lỗi, không nhập dòng nào:\n{lines_vi}",
-            f"The {what} file has {len(problems)} bad rows; nothing was imported:\n{lines_en}",
+            f"Tệp {what_vi} có {rows} dòng lỗi, không nhập dòng nào:\n{lines_vi}",
+            f"The {what_en or what_vi} file has {rows} bad rows; nothing was imported:\n{lines_en}",
         )

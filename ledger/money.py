@@ -8,6 +8,7 @@ parts always add up to the total.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Final
 
@@ -15,6 +16,7 @@ from ledger.errors import InvalidInput
 
 Dong = int
 
+_AMOUNT: Final = re.compile(r"-?(\d+|\d{1,3}(,\d{3})+|\d{1,3}(\.\d{3})+)")
 _MODES: Final = {"half_up": ROUND_HALF_UP, "down": ROUND_FLOOR, "up": ROUND_CEILING}
 
 
@@ -66,7 +68,16 @@ def parse_amount(text: str | int, *, field: str = "amount", allow_zero: bool = F
     if isinstance(text, int):
         value = text
     else:
-        cleaned = text.strip().replace(",", "").replace(".", "").replace(" ", "")
+        stripped = text.strip()
+        # Whole đồng only: plain digits, or thousands grouped by "," or "." (1,234,567 / 1.234.567).
+        # "12.5" or "1,5" are refused rather than read as 125 or 15.
+        if not _AMOUNT.fullmatch(stripped):
+            raise InvalidInput(
+                f"{field}: '{text}' không phải số đồng nguyên",
+                f"{field}: '{text}' is not a whole number of đồng",
+                field=field,
+            )
+        cleaned = stripped.replace(",", "").replace(".", "")
         if not cleaned.lstrip("-").isdigit():
             raise InvalidInput(
                 f"{field}: '{text}' không phải số đồng nguyên",

@@ -1,0 +1,125 @@
+"""Parsing what a person types or hands over: months, amounts, choices, CSV files.
+
+Rule: every value is checked before the ledger is asked to do anything, and a
+bad value raises `InvalidInput` naming the option, in Vietnamese and English.
+CSV files are read whole; each row keeps the line number it has in the file
+(the header is line 1) so the ledger can report every bad line at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from ledger.errors import ImportRejected, InvalidInput
+from ledger.money import parse_amount
+from ledger.period import Period, parse_period
+
+# Whole đồng, optionally grouped by thousands with "," or "." (one kind per number).
+_WHOLE_DONG = re.compile(r"^\s*(\d+|\d{1,3}(,\d{3})+|\d{1,3}(\.\d{3})+)\s*$")
+
+Rows = list[tuple[int, dict[str, str]]]
+
+
+def period(text: str, option: str = "period") -> Period:
+    return parse_period(text, field=option)
+
+
+def optional_period(text: str | None, option: str = "period") -> Period | None:
+    return None if text is None else period(text, option)
+
+
+def periods(text: str, option: str = "months") -> list[Period]:
+    return [period(p, option) for p in text.split(",") if p.strip()] or [period(text, option)]
+
+
+def amount(text: str, option: str = "amount") -> int:
+    value = parse_amount(text, field=option)  # refuses negative, zero and non-numbers
+    if not _WHOLE_DONG.match(text):
+        # parse_amount drops "." and "," wherever they are, so "12.5" would become 125.
+        raise InvalidInput(
+            f"{option}: '{text}' không phải số đồng nguyên",
+            f"{option}: '{text}' is not a whole number of đồng",
+            field=option,
+        )
+    return value
+
+
+def choice(text: str, allowed: tuple[str, ...], option: str) -> str:
+    if text not in allowed:
+        raise InvalidInput(
+            f"{option}: '{text}' không hợp lệ (chọn: {', '.join(allowed)})",
+            f"{option}: '{text}' is not one of {', '.join(allowed)}",
+            field=option,
+        )
+    return text
+
+
+def whole_number(text: str, option: str) -> int:
+    if not text.strip().isdigit():
+        raise InvalidInput(
+            f"{option}: '{text}' không phải số nguyên",
+            f"{option}: '{text}' is not a whole number",
+            field=option,
+        )
+    return int(text)
+
+
+def text(value: str, option: str) -> str:
+    if not value.strip():
+        raise InvalidInput(f"{option}: không được để trống", f"{option}: must not be empty")
+    return value.strip()
+
+
+def read_csv(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> Rows:
+    """Rows as (line number in the file, {column: value}); refuses a file missing columns."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            header = [(name or "").strip() for name in (reader.fieldnames or [])]
+            _check_header(path, header, required)
+            reader.fieldnames = header
+            rows: Rows = []
+            too_long: list[tuple[int, str, str]] = []
+            for row in reader:
+                if None in row:
+                    too_long.append(
+                        (
+                            reader.line_num,
+                            "nhiều giá trị hơn số cột tiêu đề",
+                            "more values than the header has columns",
+                        )
+                    )
+                values = {k: (v or "") for k, v in row.items() if k in required + optional}
+                rows.append((reader.line_num, values))
+    except FileNotFoundError:
+        raise _file_error(path, "không tồn tại", "does not exist") from None
+    except UnicodeDecodeError:
+        raise _file_error(path, "không phải văn bản UTF-8", "is not UTF-8 text") from None
+    except csv.Error as e:
+        raise _file_error(path, f"không đọc được CSV ({e})", f"is not valid CSV ({e})") from None
+    except OSError as e:
+        raise _file_error(
+            path, f"không đọc được ({e.strerror})", f"cannot be read ({e.strerror})"
+        ) from None
+    if too_long:
+        raise ImportRejected(too_long, path.name)
+    return rows
+
+
+def _check_header(path: Path, header: list[str], required: tuple[str, ...]) -> None:
+    if not header:
+        raise _file_error(path, "trống, không có dòng tiêu đề", "is empty (no header line)")
+    missing = [c for c in required if c not in header]
+    if missing:
+        names = ", ".join(missing)
+        raise InvalidInput(
+            f"Tệp {path} thiếu cột: {names} (cần: {', '.join(required)})",
+            f"File {path} is missing columns: {names} (needs: {', '.join(required)})",
+            field="file",
+        )
+
+
+def _file_error(path: Path, vi: str, en: str) -> InvalidInput:
+    return InvalidInput(f"Tệp {path} {vi}", f"File {path} {en}", field="file")

@@ -1,0 +1,162 @@
+"""Money commands at the top level: `pay`, `remit`, `spend`, `balance`.
+
+Rule: every money command is keyed by a reference; repeating one prints that
+it was already recorded and changes nothing (exit 0).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from api.cli import inputs
+from api.cli.context import ledger, out
+from api.cli.render import cell, dong, money_cell, print_json, say, table
+from ledger.services.queries import BALANCE_FIELDS
+
+CHANNELS = ("cash", "bank")
+ChannelOpt = Annotated[str, typer.Option("--channel", help="cash | bank")]
+OrgOpt = Annotated[str, typer.Option("--org", help="Mã tổ chức / Organisation code.")]
+
+BALANCE_LABELS = {
+    "assessed": "Phải thu / Assessed",
+    "collected": "Đã thu / Collected",
+    "outstanding": "Còn nợ / Outstanding",
+    "retained": "Trích giữ lại / Retained",
+    "payable_to_parent": "Phải nộp cấp trên / Payable to parent",
+    "remitted_to_parent": "Đã nộp cấp trên / Remitted to parent",
+    "received_from_children": "Nhận từ cấp dưới / Received from children",
+    "in_transit": "Đang chuyển / In transit",
+    "subtree_collected": "Toàn cây đã thu / Collected in subtree",
+    "spent": "Đã chi / Spent",
+    "retained_available": "Quỹ giữ lại còn / Retained available",
+}
+
+
+def pay(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Option("--member", help="Mã đảng viên / Member code.")],
+    amount: Annotated[str, typer.Option("--amount", help="Số tiền (đ) / Amount in đồng.")],
+    channel: ChannelOpt = "bank",
+    reference: Annotated[
+        str | None, typer.Option("--reference", help="Mã tham chiếu / Reference.")
+    ] = None,
+    months: Annotated[
+        str | None, typer.Option("--months", help="Chỉ các tháng / Only months: YYYY-MM,...")
+    ] = None,
+) -> None:
+    """Ghi nhận đảng viên nộp đảng phí / Record a member's payment."""
+    value = inputs.amount(amount)
+    inputs.choice(channel, CHANNELS, "channel")
+    wanted = None if months is None else inputs.periods(months)
+    r = ledger(ctx).pay(member, value, channel=channel, reference=reference, months=wanted)
+    console = out(ctx)
+    if r.duplicate:
+        say(
+            console,
+            f"Khoản nộp {r.reference} đã được ghi nhận trước đó; không ghi thêm",
+            f"Payment {r.reference} was already recorded; nothing changed",
+        )
+    else:
+        say(
+            console,
+            f"Đã ghi nhận {r.reference}: {r.member_code} nộp {dong(r.amount)}",
+            f"Recorded {r.reference}: {r.member_code} paid {dong(r.amount)}",
+        )
+    t = table(
+        f"Phân bổ / Applied ({r.reference})",
+        "Tháng / Month",
+        "Chi bộ / Branch",
+        "Số tiền / Amount",
+        money=(2,),
+    )
+    for branch, month, take in r.applied:
+        t.add_row(cell(month), cell(branch), money_cell(int(take)))
+    console.print(t)
+    say(
+        console, f"Vào số dư trả trước: {dong(r.to_credit)}", f"Kept as credit: {dong(r.to_credit)}"
+    )
+
+
+def remit(
+    ctx: typer.Context,
+    org: OrgOpt,
+    period: Annotated[str, typer.Option("--period", help="Tháng / Month (YYYY-MM).")],
+) -> None:
+    """Nộp phần phải nộp lên cấp trên / Remit the parent's share for a month."""
+    month = inputs.period(period)
+    r = ledger(ctx).remit(org, month)
+    console = out(ctx)
+    if r.amount == 0:
+        say(
+            console,
+            f"{org} không còn gì phải nộp tháng {month} (phải nộp {dong(r.payable)}, đã nộp {dong(r.remitted_before)})",
+            f"Nothing to remit for {org} in {month} (payable {dong(r.payable)}, remitted {dong(r.remitted_before)})",
+        )
+        return
+    say(
+        console,
+        f"{org} đã nộp {r.parent_code} {dong(r.amount)} cho tháng {month}",
+        f"{org} remitted {dong(r.amount)} to {r.parent_code} for {month}",
+    )
+
+
+def spend(
+    ctx: typer.Context,
+    org: OrgOpt,
+    amount: Annotated[str, typer.Option("--amount", help="Số tiền (đ) / Amount in đồng.")],
+    purpose: Annotated[str, typer.Option("--purpose", help="Nội dung chi / Purpose.")],
+    reference: Annotated[str, typer.Option("--reference", help="Số chứng từ / Voucher ref.")],
+    channel: ChannelOpt = "bank",
+) -> None:
+    """Chi từ quỹ trích giữ lại / Spend from the retained fund."""
+    value = inputs.amount(amount)
+    inputs.choice(channel, CHANNELS, "channel")
+    if ledger(ctx).spend(org, value, purpose, reference, channel):
+        say(
+            out(ctx),
+            f"{org} đã chi {dong(value)}: {purpose}",
+            f"{org} spent {dong(value)}: {purpose}",
+        )
+    else:
+        say(
+            out(ctx),
+            f"Chứng từ {reference} đã được ghi nhận trước đó; không ghi thêm",
+            f"Voucher {reference} was already recorded; nothing changed",
+        )
+
+
+def balance(
+    ctx: typer.Context,
+    org: OrgOpt,
+    period: Annotated[str | None, typer.Option("--period", help="Tháng / Month.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON cho máy / Machine JSON.")] = False,
+) -> None:
+    """Số liệu thu, giữ lại, nộp của một tổ chức / An organisation's figures."""
+    data = ledger(ctx).balance(org, inputs.optional_period(period))
+    if as_json:
+        print_json(data)
+    else:
+        render_balance(out(ctx), data)
+
+
+def render_balance(console: Console, b: dict[str, Any]) -> None:
+    when = b["period"] or "mọi tháng / all months"
+    t = table(
+        f"{b['org']} {b['name']} ({b['type']}) — {when}",
+        "Mục / Item",
+        "Số tiền / Amount",
+        money=(1,),
+    )
+    for key in (*BALANCE_FIELDS, "spent", "retained_available"):
+        t.add_row(cell(BALANCE_LABELS[key]), money_cell(int(b[key])))
+    console.print(t)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("pay")(pay)
+    app.command("remit")(remit)
+    app.command("spend")(spend)
+    app.command("balance")(balance)
