@@ -7,6 +7,7 @@ from api.storage import bulk_reader_for
 from ledger.app import DuesLedger
 from ledger.clock import Clock
 from ledger.identity import IdentityCipher
+from payment_gateways.gateways.encoder import BankList, VietQREncoder
 
 
 def build_ledger(settings: Settings | None = None, *, clock: Clock | None = None) -> DuesLedger:
@@ -17,4 +18,6 @@ def build_ledger(settings: Settings | None = None, *, clock: Clock | None = None
     reader = bulk_reader_for(app.recorder, snapshots)
     if reader is not None:
         app.reader = reader
+    app.qr_encoder = VietQREncoder()
+    app.bank_directory = BankList()
     return app

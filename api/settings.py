@@ -58,6 +58,8 @@ def storage_env(url: str) -> tuple[str, dict[str, str]]:
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
             "POSTGRES_POOL_SIZE": "4",
             "POSTGRES_CONNECT_TIMEOUT": "5",
+            # The library's insert path, unpipelined and binary (see api/storage.py).
+            "APPLICATION_RECORDER_TOPIC": "api.storage:DangphiPostgresRecorder",
         }
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]

@@ -12,11 +12,18 @@ from ledger.services.members import MemberCommands
 from ledger.services.payments import PaymentCommands
 from ledger.services.policy import PolicyCommands
 from ledger.services.queries import Queries
+from ledger.services.requests import RequestCommands
 from ledger.services.rolls import RollCommands
 from ledger.services.structure import StructureCommands
 
 
 class DuesLedger(
-    StructureCommands, MemberCommands, RollCommands, PaymentCommands, PolicyCommands, Queries
+    StructureCommands,
+    MemberCommands,
+    RollCommands,
+    PaymentCommands,
+    PolicyCommands,
+    RequestCommands,
+    Queries,
 ):
     """Party dues: the tree, members, monthly rolls, payments and remittances."""

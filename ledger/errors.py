@@ -48,3 +48,7 @@ class ImportRejected(InvalidInput):
             f"Tệp {what_vi} có {rows} dòng lỗi, không nhập dòng nào:\n{lines_vi}",
             f"The {what_en or what_vi} file has {rows} bad rows; nothing was imported:\n{lines_en}",
         )
+
+
+class NotificationRejected(InvalidInput):
+    """Raised when a gateway notification fails authentication or cannot be read; nothing is recorded."""

@@ -10,12 +10,14 @@ ledger works on any eventsourcing storage, the in-memory one included.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any, Protocol, TypeVar, cast
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import Application, project_aggregate
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import AggregateRecorder, StoredEvent
 
@@ -27,7 +29,7 @@ class StoredEventReader(Protocol):
         """The newest snapshot of each id that has one."""
 
     def events_after(self, versions: dict[UUID, int]) -> list[StoredEvent]:
-        """Every event of each id with a version above the given one, by id then version."""
+        """Every event of each id with a version above the given one (any order)."""
 
 
 class RecorderReader:
@@ -52,6 +54,10 @@ class RecorderReader:
         return out
 
 
+def _version(stored: StoredEvent) -> int:
+    return stored.originator_version
+
+
 def load_many(
     app: Application[UUID], reader: StoredEventReader, ids: Sequence[UUID], cls: type[A]
 ) -> dict[UUID, A]:
@@ -64,13 +70,38 @@ def load_many(
     grouped: dict[Any, list[StoredEvent]] = defaultdict(list)
     for stored in reader.events_after(versions):
         grouped[stored.originator_id].append(stored)
+    for seq in grouped.values():
+        seq.sort(key=_version)
     mapper = app.mapper
     out: dict[UUID, A] = {}
     for i in unique:
         stored_seq = ([snapshots[i]] if i in snapshots else []) + grouped.get(i, [])
         if not stored_seq:
             continue
-        aggregate = project_aggregate(None, [mapper.to_domain_event(s) for s in stored_seq])
+        # What project_aggregate does, without its runtime-Protocol isinstance check per
+        # event (about a tenth of opening a month).
+        aggregate: Any = None
+        for s in stored_seq:
+            event: Any = mapper.to_domain_event(s)
+            aggregate = event.mutate(aggregate)
         if isinstance(aggregate, cls):
-            out[i] = cast(A, aggregate)
+            out[i] = aggregate
     return out
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for one bulk command.
+
+    Opening a month creates millions of objects that all live until it ends;
+    the collector would walk them all again and again (about half the time of
+    opening a province). Reference counting still frees everything as usual;
+    the collector resumes (if it was on) when the command ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

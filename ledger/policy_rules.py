@@ -359,6 +359,22 @@ class PolicyBook:
             _parse_retention(e, i) for i, e in enumerate(_list(data, "retention"))
         )
         self._exemptions = _parse_exemptions(data.get("exemptions"))
+        # Lookups remembered per book (its rules never change): opening a month asks the
+        # same few questions for every member. Only answers are kept, never errors.
+        self._periods: dict[str, str] = {}
+        self._rate_at: dict[tuple[str, str], RateRule] = {}
+        self._wage_at: dict[tuple[str, str], int] = {}
+        self._rounding_at: dict[str, RoundingRule] = {}
+        self._automatic: dict[date, Exemption | None] = {}
+
+    def _checked(self, period: str) -> str:
+        """`parse_period`, remembered for text periods."""
+        if not isinstance(period, str):
+            return parse_period(period)
+        checked = self._periods.get(period)
+        if checked is None:
+            checked = self._periods[period] = parse_period(period)
+        return checked
 
     @property
     def exemption_rules(self) -> ExemptionRules:
@@ -367,7 +383,10 @@ class PolicyBook:
     # --- lookups ---
 
     def rate_rule(self, category: str, period: str) -> RateRule:
-        period = parse_period(period)
+        period = self._checked(period)
+        known = self._rate_at.get((category, period)) if isinstance(category, str) else None
+        if known is not None:
+            return known
         if category not in CATEGORIES:
             raise PolicyError(
                 f"Loại đảng viên không xác định: '{category}' (tháng {period})",
@@ -379,26 +398,36 @@ class PolicyBook:
                 f"Không có quy định mức đảng phí cho loại '{category}' trong tháng {period}",
                 f"No dues rate rule for category '{category}' in period {period}",
             )
+        self._rate_at[(category, period)] = rule
         return rule
 
     def minimum_wage(self, region: str, period: str) -> int:
-        period = parse_period(period)
+        period = self._checked(period)
+        known = self._wage_at.get((region, period)) if isinstance(region, str) else None
+        if known is not None:
+            return known
         rule = applicable((w for w in self._wages if w.region == region), period)
         if rule is None:
             raise PolicyError(
                 f"Không có lương tối thiểu vùng '{region}' cho tháng {period}",
                 f"No minimum wage for region '{region}' in period {period}",
             )
+        if isinstance(region, str):
+            self._wage_at[(region, period)] = rule.amount
         return rule.amount
 
     def rounding(self, period: str) -> RoundingRule:
-        period = parse_period(period)
+        period = self._checked(period)
+        known = self._rounding_at.get(period)
+        if known is not None:
+            return known
         rule = applicable(self._rounding, period)
         if rule is None:
             raise PolicyError(
                 f"Không có quy tắc làm tròn cho tháng {period}",
                 f"No rounding rule for period {period}",
             )
+        self._rounding_at[period] = rule
         return rule
 
     def retention_rule(self, org_type: str, period: str) -> RetentionRule:
@@ -420,14 +449,19 @@ class PolicyBook:
     # --- assessing a month ---
 
     def assess(self, facts: MemberFacts, period: str) -> Assessment:
-        period = parse_period(period)
+        period = self._checked(period)
         rule = self.rate_rule(facts.category, period)
-        exemption = _most_favourable(self.active_exemptions(facts, period))
+        if facts.exemptions:
+            exemption = _most_favourable(self.active_exemptions(facts, period))
+        else:  # most members: only the automatic exemption can apply (as in active_exemptions)
+            exemption = self.membership_exemption(facts.party_joined_on)
+            if exemption is not None and not exemption.from_period <= period:
+                exemption = None
         if exemption is not None and exemption.percent >= 100:
             return Assessment(0, f"exempt/{exemption.kind}", self.version, 0, exemption.kind, 100)
         reduction = exemption.percent if exemption is not None else 0
         income = self._income(rule, facts, period)
-        rounding = self.rounding(period)
+        rounding = self._rounding_at.get(period) or self.rounding(period)
         amount = round_dong(exact_amount(rule, income, reduction), rounding.unit, rounding.mode)
         kind = exemption.kind if exemption is not None else None
         return Assessment(amount, rule.id, self.version, income, kind, reduction)
@@ -442,12 +476,17 @@ class PolicyBook:
 
     def membership_exemption(self, party_joined_on: date) -> Exemption | None:
         """The automatic exemption for long membership, from its anniversary month on."""
+        if isinstance(party_joined_on, date) and party_joined_on in self._automatic:
+            return self._automatic[party_joined_on]
         years = self._exemptions.membership_years_for_exemption
         if years is None:
             return None
         start = membership_exemption_start(party_joined_on, years)
         ref = f"tự động: {years} năm tuổi đảng / automatic: {years} years of membership"
-        return Exemption(FIFTY_YEARS, 100, ref, start, LAST_PERIOD)
+        exemption = Exemption(FIFTY_YEARS, 100, ref, start, LAST_PERIOD)
+        if isinstance(party_joined_on, date):
+            self._automatic[party_joined_on] = exemption
+        return exemption
 
     def _income(self, rule: RateRule, facts: MemberFacts, period: str) -> int:
         if rule.kind == "fixed":

@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate, event
 from ledger.errors import Conflict, NotFound
 from ledger.ids import register_id
 from ledger.policy_rules import Exemption, MemberFacts
+from ledger.postings import Posting
 
 MemberRecord = dict[str, Any]
 
@@ -75,12 +76,17 @@ class Register(Aggregate):
         ]
 
     def facts_at(self, code: str, period: str) -> MemberFacts:
+        # Called once per member when a month opens: the common case (one facts entry,
+        # no exemption) takes no loop and builds no generator.
         rec = self.members[code]
-        category, base = rec["facts"][0][1], rec["facts"][0][2]
-        for since, cat, amount in rec["facts"]:
-            if since <= period:
-                category, base = cat, amount
-        exemptions = tuple(Exemption(k, p, ref, f, t) for k, p, ref, f, t in rec["exemptions"])
+        facts = rec["facts"]
+        _, category, base = facts[0]
+        if len(facts) > 1:
+            for since, cat, amount in facts:
+                if since <= period:
+                    category, base = cat, amount
+        found = rec["exemptions"]
+        exemptions = tuple(Exemption(k, p, ref, f, t) for k, p, ref, f, t in found) if found else ()
         return MemberFacts(
             category=category,
             monthly_base=base,
@@ -169,6 +175,11 @@ class Register(Aggregate):
                 rec["unpaid"].append([branch, period, delta])
         rec["unpaid"] = sorted((i for i in rec["unpaid"] if i[2] > 0), key=lambda i: i[1])
         rec["credit"] += to_credit
+
+    @event("CreditTransferred")
+    def move_credit(self, code: str, to_branch: str, amount: int, postings: list[Posting]) -> None:
+        """A transferring member's credit leaves with them: this branch now owes it to `to_branch`."""
+        self.members[code]["credit"] -= amount
 
     @event("TransferredIn")
     def transfer_in(self, record: MemberRecord) -> None:

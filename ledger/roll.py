@@ -103,7 +103,9 @@ class Roll(Aggregate):
         postings: list[Posting] = []
         if self.closed:
             retained, payable = split_retained(amount, Decimal(str(self.retained_percent)))
-            postings = allocation_postings(self.branch_code, amount, retained, payable)
+            postings = check_balanced(
+                allocation_postings(self.branch_code, amount, retained, payable)
+            )
         self._apply_payment(code, amount, reference, retained, payable, postings)
 
     @event("PaymentApplied")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ledger.app import DuesLedger
 
 TREE = [
@@ -46,3 +48,38 @@ def small_ledger(app: DuesLedger) -> DuesLedger:
     rows = [member_row(f"M{i}", "HN-BD-01" if i < 3 else "HN-BD-02") for i in range(5)]
     app.import_members([(i + 2, r) for i, r in enumerate(rows)])
     return app
+
+
+def numbered(rows: list[dict[str, str]], first_line: int = 2) -> list[tuple[int, dict[str, str]]]:
+    """Rows as an import reads them from a file: (line number, row), the header on line 1."""
+    return [(first_line + i, r) for i, r in enumerate(rows)]
+
+
+def month_of(app: DuesLedger, code: str, period: str) -> dict[str, Any]:
+    """One month of a member's statement."""
+    for m in app.member_statement(code)["months"]:
+        if m["period"] == period:
+            return dict(m)
+    raise AssertionError(f"{code} has no statement line for {period}")
+
+
+def org_balances(app: DuesLedger, org: str) -> dict[str, int]:
+    """The account balances of one organisation, keyed by the account path after its code."""
+    prefix = f"{org}:"
+    return {k[len(prefix) :]: v for k, v in app.account_balances().items() if k.startswith(prefix)}
+
+
+def unbalanced_events(app: DuesLedger) -> list[str]:
+    """Every stored event whose debits differ from its credits (should be none)."""
+    bad = []
+    for event, lines in app.postings():
+        debits = sum(a for _, side, a in lines if side == "D")
+        credits = sum(a for _, side, a in lines if side == "C")
+        if debits != credits or any(a <= 0 for *_, a in lines):
+            bad.append(f"{type(event).__qualname__} v{event.originator_version}: {lines}")
+    return bad
+
+
+def written(app: DuesLedger) -> int:
+    """How many events the log holds: compare before and after a refused command."""
+    return app.recorder.max_notification_id() or 0

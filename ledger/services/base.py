@@ -12,14 +12,14 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Transcoder
 
 from ledger.clock import Clock, SystemClock, today
 from ledger.errors import NotFound
 from ledger.identity import IdentityCipher
-from ledger.ids import member_id, org_id, roots_id
+from ledger.ids import member_id, org_id, register_id, roots_id
 from ledger.loading import RecorderReader, StoredEventReader, load_many
 from ledger.member import Member
 from ledger.organisation import MEMBER_TYPES, Organisation, RootIndex
@@ -30,6 +30,38 @@ from ledger.register import Register
 from ledger.transcoding import LedgerTranscoder
 
 A = TypeVar("A", bound=Aggregate)
+
+
+class UnitOfWork:
+    """Aggregates loaded for one command, so several steps change the same objects
+    and everything is saved in one call (one transaction)."""
+
+    def __init__(self, app: LedgerBase) -> None:
+        self.app = app
+        self.loaded: dict[UUID, Aggregate] = {}
+
+    def get(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+        cached = self.loaded.get(aggregate_id)
+        if cached is not None:
+            return cached if isinstance(cached, cls) else None
+        found = self.app.get_or_none(aggregate_id, cls)
+        if found is not None:
+            self.loaded[aggregate_id] = found
+        return found
+
+    def load_many(self, ids: Sequence[UUID], cls: type[A]) -> dict[UUID, A]:
+        out = {i: a for i in ids if isinstance(a := self.loaded.get(i), cls)}
+        missing = [i for i in ids if i not in self.loaded]
+        for i, a in self.app.load_many(missing, cls).items():
+            self.loaded[i] = a
+            out[i] = a
+        return out
+
+    def add(self, aggregate: Aggregate) -> None:
+        self.loaded[aggregate.id] = aggregate
+
+    def pending(self) -> list[Aggregate]:
+        return [a for a in self.loaded.values() if a.pending_events]
 
 
 class LedgerBase(Application[UUID]):
@@ -49,6 +81,28 @@ class LedgerBase(Application[UUID]):
         snapshot_recorder = self.snapshots.recorder if self.snapshots else None
         self.reader: StoredEventReader = reader or RecorderReader(self.recorder, snapshot_recorder)
         self.identity_cipher = identity_cipher
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshot, from memory and in one write, every aggregate whose new events crossed
+        its interval. (The library reloads each aggregate from storage and writes its
+        snapshots one by one: measured at 13.6 s instead of ~3.5 s for the month in which
+        a province's 4,000 registers reach version 20.) Any version is a valid snapshot,
+        so the aggregate's current state is taken."""
+        if self.snapshots is None or not self.snapshotting_intervals:
+            return
+        crossed: set[UUID] = set()
+        for e in processing_event.events:
+            aggregate = processing_event.aggregates.get(e.originator_id)
+            interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate else None
+            if interval and e.originator_version % interval == 0:
+                crossed.add(e.originator_id)
+        snapshots = [
+            Aggregate.Snapshot.take(a)
+            for i in crossed
+            if isinstance(a := processing_event.aggregates[i], Aggregate)
+        ]
+        if snapshots:
+            self.snapshots.put(snapshots)
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = LedgerTranscoder()
@@ -92,11 +146,34 @@ class LedgerBase(Application[UUID]):
         return member
 
     def policy(self) -> DuesPolicy:
+        """The recorded policy, or the defaults not yet recorded: a command that assesses
+        saves it with its own events, so a read (or a refused command) writes nothing."""
         policy = self.get_or_none(DuesPolicy.create_id(), DuesPolicy)
-        if policy is None:
-            policy = DuesPolicy(data=DEFAULT_POLICY)
-            self.save(policy)
-        return policy
+        return policy if policy is not None else DuesPolicy(data=DEFAULT_POLICY)
+
+    def member_registers(
+        self, uow: UnitOfWork, member: Member, from_period: Period | None = None
+    ) -> list[Register]:
+        """The registers of every branch the member belonged to (in order), optionally only
+        those holding the member at or after `from_period`. Each register is the authority
+        for the months its own branch assessed (`unpaid` items whose branch is its own)."""
+        out: list[Register] = []
+        for branch in dict.fromkeys(b for _, b in member.branches):
+            register = uow.get(register_id(branch), Register)
+            if register is None or member.code not in register.members:
+                continue
+            until = register.members[member.code]["until"]
+            if from_period is None or until is None or until > from_period:
+                out.append(register)
+        return out
+
+    @staticmethod
+    def unpaid_items(registers: list[Register], code: str) -> list[list[Any]]:
+        """`[branch, period, amount]` still owed, each from the register of its own branch."""
+        items = [
+            list(i) for r in registers for i in r.members[code]["unpaid"] if i[0] == r.branch_code
+        ]
+        return sorted(items, key=lambda i: (i[1], i[0]))
 
     # -- the tree --------------------------------------------------------------
     def root_codes(self) -> list[str]:

@@ -19,10 +19,11 @@ from ledger.errors import Conflict, ImportRejected, InvalidInput, NotFound
 from ledger.ids import member_id, org_id, register_id
 from ledger.member import Member
 from ledger.organisation import MEMBER_TYPES, Organisation
-from ledger.period import Period, add_months, period_of
+from ledger.period import Period, add_months, parse_period, period_of
 from ledger.policy_rules import Exemption
+from ledger.postings import Posting, acct, check_balanced, credit, debit
 from ledger.register import Register, new_record
-from ledger.services.base import LedgerBase
+from ledger.services.base import LedgerBase, UnitOfWork
 from ledger.services.structure import CODE, ImportResult
 
 CATEGORIES = (
@@ -105,12 +106,26 @@ def member_row_problems(row: dict[str, str], today: date) -> list[tuple[str, str
     return out
 
 
+def credit_transfer_postings(old: str, new: str, code: str, amount: int) -> list[Posting]:
+    """The prepaid liability moves with the member; the money stays where it was paid."""
+    return check_balanced(
+        [
+            debit(acct(old, "liabilities", "prepaid", code), amount),
+            credit(acct(old, "liabilities", "due_to", new), amount),
+            debit(acct(new, "assets", "due_from", old), amount),
+            credit(acct(new, "liabilities", "prepaid", code), amount),
+        ]
+    )
+
+
 class MemberCommands(LedgerBase):
     def import_members(
         self, rows: list[tuple[int, dict[str, str]]], from_period: Period | None = None
     ) -> ImportResult:
         """`rows`: (line, {code, full_name, branch_code, category, monthly_base, region,
         party_joined_on, national_id?}). All rows are checked before anything is saved."""
+        if from_period is not None:
+            from_period = parse_period(from_period, field="from_period")
         today = date.fromisoformat(self.today_iso())
         problems: list[tuple[int, str, str]] = []
         seen: set[str] = set()
@@ -240,7 +255,10 @@ class MemberCommands(LedgerBase):
         return member, register
 
     def transfer_member(self, code: str, to_branch: str, from_period: Period) -> None:
-        """Official transfer from a month; credit and unpaid months move with the member."""
+        """Official transfer from a month. Credit moves with the member; months the old branch
+        assessed stay owed there (its register stays their authority) and are paid through
+        the new branch like any others."""
+        from_period = parse_period(from_period, field="from_period")
         member, old = self._member_and_register(code, from_period)
         target = self.get_org(to_branch)
         target.check_active(from_period)
@@ -259,17 +277,33 @@ class MemberCommands(LedgerBase):
             {
                 "from": from_period,
                 "until": None,
+                "unpaid": [],
                 "paid_through_on_transfer": add_months(oldest_unpaid, -1),
             }
         )
+        returning = new.members.get(code)
+        if (
+            returning is not None
+        ):  # back to a branch the member left: its own months stay owed there
+            record["unpaid"] = copy.deepcopy(returning["unpaid"])
+            record["credit"] += int(returning["credit"])
         member.transfer(to_branch, from_period)
         old.leave(code, from_period)
+        if record["credit"]:
+            old.move_credit(
+                code,
+                to_branch,
+                record["credit"],
+                credit_transfer_postings(old.branch_code, to_branch, code, record["credit"]),
+            )
         new.transfer_in(record)
         self.save(member, old, new)
 
     def attend_temporarily(
         self, code: str, branch: str, from_period: Period, until_period: Period
     ) -> None:
+        from_period = parse_period(from_period, field="from_period")
+        until_period = parse_period(until_period, field="until")
         member = self.get_member(code)
         member.check_active(from_period)
         self.get_org(branch).check_active(from_period)
@@ -281,6 +315,7 @@ class MemberCommands(LedgerBase):
         self.save(member)
 
     def end_membership(self, code: str, from_period: Period, reason: str) -> None:
+        from_period = parse_period(from_period, field="from_period")
         member, register = self._member_and_register(code, from_period)
         member.end_membership(from_period, reason)
         register.leave(code, from_period)
@@ -302,15 +337,27 @@ class MemberCommands(LedgerBase):
         self.policy().book.check_exemption(
             Exemption(kind, percent, decision_ref, from_period, to_period)
         )
-        _, register = self._member_and_register(code, from_period)
-        register.record_exemption(code, kind, percent, decision_ref.strip(), from_period, to_period)
-        self.save(register)
-        self.reassess(code, from_period)  # type: ignore[attr-defined]
+        uow = UnitOfWork(self)
+        for register in self._registers_from(uow, code, from_period):
+            register.record_exemption(
+                code, kind, percent, decision_ref.strip(), from_period, to_period
+            )
+        self.reassess(code, from_period, uow)  # type: ignore[attr-defined]
+        self.save(*uow.pending())
 
     def change_income(
         self, code: str, category: str, monthly_base: int | None, from_period: Period
     ) -> None:
         """A new category or income base from a month; months already assessed are re-assessed."""
+        from_period = parse_period(from_period, field="from_period")
+        if monthly_base is not None and (
+            isinstance(monthly_base, bool) or not isinstance(monthly_base, int) or monthly_base < 0
+        ):
+            raise InvalidInput(
+                f"Mức thu nhập '{monthly_base}' phải là số đồng nguyên ≥ 0",
+                f"Monthly base '{monthly_base}' must be a whole number of đồng ≥ 0",
+                field="monthly_base",
+            )
         if category not in CATEGORIES:
             raise InvalidInput(
                 f"Đối tượng '{category}' không hợp lệ",
@@ -323,7 +370,21 @@ class MemberCommands(LedgerBase):
                 f"Category {category} needs a monthly base",
                 field="monthly_base",
             )
-        _, register = self._member_and_register(code, from_period)
-        register.change_facts(code, from_period, category, monthly_base)
-        self.save(register)
-        self.reassess(code, from_period)  # type: ignore[attr-defined]
+        uow = UnitOfWork(self)
+        for register in self._registers_from(uow, code, from_period):
+            register.change_facts(code, from_period, category, monthly_base)
+        self.reassess(code, from_period, uow)  # type: ignore[attr-defined]
+        self.save(*uow.pending())
+
+    def _registers_from(self, uow: UnitOfWork, code: str, from_period: Period) -> list[Register]:
+        """Every register holding the member from `from_period` on (the old branch's too, when
+        a transfer is recorded ahead of its month), so a change reaches every copy of the facts."""
+        member = self.get_member(code)
+        member.check_active(from_period)
+        registers = self.member_registers(uow, member, from_period)
+        if not registers:
+            raise NotFound(
+                f"Không thấy {code} trong sổ chi bộ nào từ {from_period}",
+                f"{code} is in no branch register from {from_period}",
+            )
+        return registers

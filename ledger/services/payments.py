@@ -14,15 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.errors import Conflict, InvalidInput
-from ledger.ids import payment_id, register_id, remittance_id, roll_id
+from ledger.ids import payment_id, remittance_id, roll_id
 from ledger.money import parse_amount, split_retained
 from ledger.payment import CHANNELS, Payment
 from ledger.period import Period, parse_period
 from ledger.postings import Posting, acct, check_balanced, credit, debit
-from ledger.register import Register
 from ledger.remittance import Remittance, remittance_postings
 from ledger.roll import Roll
-from ledger.services.base import LedgerBase
+from ledger.services.base import LedgerBase, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,16 @@ class RemitResult:
     amount: int
     payable: int
     remitted_before: int
+    duplicate: bool = False
+
+
+def check_channel(channel: str) -> None:
+    if channel not in CHANNELS:
+        raise InvalidInput(
+            f"Kênh '{channel}' không hợp lệ",
+            f"Unknown channel '{channel}' ({', '.join(CHANNELS)})",
+            field="channel",
+        )
 
 
 def money_account(org: str, channel: str) -> str:
@@ -64,6 +73,12 @@ def plan_allocation(
     return applied, left
 
 
+def _transfer_with(own: Remittance | None, reference: str | None) -> dict[str, Any] | None:
+    if own is None or reference is None:
+        return None
+    return next((t for t in own.transfers if t["reference"] == reference), None)
+
+
 class PaymentCommands(LedgerBase):
     def pay(
         self,
@@ -74,30 +89,47 @@ class PaymentCommands(LedgerBase):
         reference: str | None = None,
         months: list[Period] | None = None,
     ) -> PaymentResult:
+        uow = UnitOfWork(self)
+        result = self.prepare_payment(
+            uow, member_code, amount, channel=channel, reference=reference, months=months
+        )
+        self.save(*uow.pending())
+        return result
+
+    def prepare_payment(
+        self,
+        uow: UnitOfWork,
+        member_code: str,
+        amount: int,
+        *,
+        channel: str = "bank",
+        reference: str | None = None,
+        months: list[Period] | None = None,
+    ) -> PaymentResult:
+        """Build a payment's events in `uow` without saving (so several can share one save)."""
         parse_amount(amount)
-        if channel not in CHANNELS:
-            raise InvalidInput(
-                f"Kênh '{channel}' không hợp lệ",
-                f"Unknown channel '{channel}' ({', '.join(CHANNELS)})",
-                field="channel",
-            )
+        check_channel(channel)
         reference = reference or f"PAY-{uuid.uuid4().hex[:12].upper()}"
-        earlier = self.get_or_none(payment_id(reference), Payment)
+        earlier = uow.get(payment_id(reference), Payment)
         if earlier is not None:
             return self._earlier_payment(earlier, member_code, amount)
         period = self.current_period()
         member = self.get_member(member_code)
         member.check_active(period)
-        register = self.get_or_none(register_id(member.branch_code), Register)
-        if register is None or member_code not in register.members:
+        # The member's own branch from the transfer papers on receives the money and keeps
+        # any credit (so credit is where the next months will be assessed); arrears another
+        # branch assessed are settled through due_to/due_from.
+        branch = member.branch_code
+        registers = self.member_registers(uow, member)
+        if branch not in {r.branch_code for r in registers}:
             raise Conflict(
-                f"{member_code} chưa có trong sổ chi bộ",
-                f"{member_code} is not in a branch register",
+                f"{member_code} chưa có trong sổ chi bộ {branch}",
+                f"{member_code} is not in the register of {branch}",
             )
-        record = register.record(member_code)
+        unpaid = self.unpaid_items(registers, member_code)
         if months is not None:
             months = [parse_period(m, field="months") for m in months]
-            owed = {i[1] for i in record["unpaid"]}
+            owed = {i[1] for i in unpaid}
             missing = [m for m in months if m not in owed]
             if missing:
                 raise Conflict(
@@ -105,9 +137,8 @@ class PaymentCommands(LedgerBase):
                     f"Nothing is owed for {', '.join(missing)}",
                     field="months",
                 )
-        applied, to_credit = plan_allocation(record["unpaid"], amount, months)
-        rolls = self.load_many([roll_id(b, p) for b, p, _ in applied], Roll)
-        branch = member.branch_code
+        applied, to_credit = plan_allocation(unpaid, amount, months)
+        rolls = uow.load_many([roll_id(b, p) for b, p, _ in applied], Roll)
         postings: list[Posting] = [debit(money_account(branch, channel), amount)]
         for b, p, take in applied:
             rolls[roll_id(b, p)].apply_payment(member_code, take, reference)
@@ -124,8 +155,12 @@ class PaymentCommands(LedgerBase):
             to_credit=to_credit,
             postings=check_balanced(postings),
         )
-        register.record_payment(member_code, reference, applied, to_credit)
-        self.save(payment, register, *rolls.values())
+        uow.add(payment)
+        for register in registers:
+            own = [a for a in applied if a[0] == register.branch_code]
+            credit_here = to_credit if register.branch_code == branch else 0
+            if own or credit_here:
+                register.record_payment(member_code, reference, own, credit_here)
         return PaymentResult(reference, member_code, amount, applied, to_credit, False)
 
     @staticmethod
@@ -168,6 +203,7 @@ class PaymentCommands(LedgerBase):
     def remit(
         self, org_code: str, period: Period, *, via: str = "portal", reference: str | None = None
     ) -> RemitResult:
+        period = parse_period(period)
         org = self.get_org(org_code)
         parent_code = org.parent_at(period)
         if parent_code is None:
@@ -177,6 +213,11 @@ class PaymentCommands(LedgerBase):
             )
         parent = self.get_org(parent_code)
         payable, remitted, own = self.payable_for(org_code, period)
+        earlier = _transfer_with(own, reference)
+        if earlier is not None:  # a retry: the same reference records nothing new
+            return RemitResult(
+                org_code, parent_code, period, int(earlier["amount"]), payable, remitted, True
+            )
         amount = payable - remitted
         if amount <= 0:
             return RemitResult(org_code, parent_code, period, 0, payable, remitted)
@@ -204,6 +245,7 @@ class PaymentCommands(LedgerBase):
     ) -> bool:
         """Record spending from the retained fund; False if this reference was already recorded."""
         parse_amount(amount)
+        check_channel(channel)
         if not purpose.strip() or not reference.strip():
             raise InvalidInput(
                 "Cần nội dung chi và số chứng từ",
@@ -212,6 +254,12 @@ class PaymentCommands(LedgerBase):
             )
         org = self.get_org(org_code)
         if reference in org.spending:
+            if org.spending[reference] != amount:
+                raise Conflict(
+                    f"Số chứng từ {reference} đã dùng cho khoản chi {org.spending[reference]:,}đ",
+                    f"Reference {reference} was already used for spending {org.spending[reference]:,} đ",
+                    field="reference",
+                )
             return False
         available = self.retained_available(org_code)  # type: ignore[attr-defined]
         if amount > available:

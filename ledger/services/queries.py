@@ -15,9 +15,9 @@ from typing import Any
 from eventsourcing.domain import DomainEventProtocol
 
 from ledger.errors import NotFound
-from ledger.ids import register_id, remittance_id, roll_id
-from ledger.organisation import MEMBER_TYPES
-from ledger.period import Period, add_months
+from ledger.ids import org_id, register_id, remittance_id, roll_id
+from ledger.organisation import MEMBER_TYPES, Organisation
+from ledger.period import Period, add_months, parse_period
 from ledger.register import Register
 from ledger.remittance import Remittance
 from ledger.roll import Roll
@@ -38,6 +38,7 @@ BALANCE_FIELDS = (
 
 class Queries(LedgerBase):
     def balance(self, org_code: str, period: Period | None = None) -> dict[str, Any]:
+        period = parse_period(period) if period else None
         org = self.get_org(org_code)
         periods = [period] if period else self.periods_of(org_code)
         totals = dict.fromkeys(BALANCE_FIELDS, 0)
@@ -81,9 +82,18 @@ class Queries(LedgerBase):
         return out
 
     def periods_of(self, org_code: str) -> list[Period]:
-        """Every month opened anywhere under `org_code` (as the tree is now)."""
-        branches = self.branches(self.current_period(), org_code)
-        registers = self.load_many([register_id(b.code) for b in branches], Register)
+        """Every month opened by a branch that was ever under `org_code`.
+
+        Not just the tree as it is now: a committee whose branches moved away
+        keeps what it retained from them in earlier months.
+        """
+        seen: set[str] = set()
+        level = [org_code]
+        while level:
+            orgs = self.load_many([org_id(c) for c in level if c not in seen], Organisation)
+            seen.update(level)
+            level = [c for o in orgs.values() for c, _, _ in o.children if c not in seen]
+        registers = self.load_many([register_id(c) for c in sorted(seen)], Register)
         return sorted({p for r in registers.values() for p in r.opened})
 
     def retained_available(self, org_code: str) -> int:
@@ -123,8 +133,8 @@ class Queries(LedgerBase):
                 }
             )
         register = registers.get(register_id(member.branch_code))
-        credit = (
-            int(register.members[code]["credit"]) if register and code in register.members else 0
+        credit = sum(
+            int(r.members[code]["credit"]) for r in registers.values() if code in r.members
         )
         return {
             "member": code,

@@ -17,12 +17,13 @@ from eventsourcing.domain import Aggregate
 
 from ledger.errors import Conflict, NotFound
 from ledger.ids import register_id, roll_id
+from ledger.loading import gc_paused
 from ledger.money import split_retained
-from ledger.period import Period
+from ledger.period import Period, parse_period
 from ledger.postings import Posting, acct, check_balanced, credit, debit
 from ledger.register import Register
 from ledger.roll import Roll, opening_postings
-from ledger.services.base import LedgerBase
+from ledger.services.base import LedgerBase, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class MonthResult:
 
 class RollCommands(LedgerBase):
     def open_month(self, period: Period, org_code: str | None = None) -> MonthResult:
+        period = parse_period(period)
+        with gc_paused():
+            return self._open_month(period, org_code)
+
+    def _open_month(self, period: Period, org_code: str | None) -> MonthResult:
         branches = self.branches(period, org_code)
         if not branches:
             raise NotFound(
@@ -43,8 +49,9 @@ class RollCommands(LedgerBase):
                 f"No branch is active in {period}",
             )
         registers = self.load_many([register_id(b.code) for b in branches], Register)
-        book = self.policy().book
-        touched: list[Aggregate] = []
+        policy = self.policy()
+        book = policy.book
+        touched: list[Aggregate] = [policy] if policy.pending_events else []
         skipped: list[str] = []
         members = amount = 0
         for branch in branches:
@@ -72,15 +79,16 @@ class RollCommands(LedgerBase):
             )
             register.assess_month(period, register_lines)
             touched += [roll, register]
-        if not touched:
+        if len(skipped) == len(branches):
             raise Conflict(
                 f"Tháng {period} đã được mở cho mọi chi bộ ({len(skipped)})",
                 f"{period} is already open for every branch ({len(skipped)})",
             )
         self.save(*touched)
-        return MonthResult(period, len(touched) // 2, members, skipped, amount)
+        return MonthResult(period, len(branches) - len(skipped), members, skipped, amount)
 
     def close_month(self, period: Period, org_code: str) -> MonthResult:
+        period = parse_period(period)
         branches = self.branches(period, org_code)
         rolls = self.load_many([roll_id(b.code, period) for b in branches], Roll)
         open_rolls = [r for r in rolls.values() if not r.closed]
@@ -100,40 +108,52 @@ class RollCommands(LedgerBase):
             period, len(open_rolls), sum(len(r.lines) for r in open_rolls), skipped, collected
         )
 
-    def reassess(self, code: str, from_period: Period) -> int:
-        """Re-assess every month from `from_period` already assessed; returns the adjustments made."""
+    def reassess(self, code: str, from_period: Period, uow: UnitOfWork | None = None) -> int:
+        """Re-assess every month from `from_period` already assessed, each with the facts of
+        the branch that assessed it; returns the adjustments made. With `uow` nothing is
+        saved here: the caller saves the change and its adjustments together."""
+        own = uow is None
+        uow = uow or UnitOfWork(self)
         member = self.get_member(code)
-        register = self.get_or_none(register_id(member.branch_code), Register)
-        assert register is not None
-        branch_codes = {b for _, b in member.branches}
-        registers = self.load_many([register_id(b) for b in branch_codes], Register)
+        registers = {r.branch_code: r for r in self.member_registers(uow, member)}
         periods = sorted(
             (p, b)
-            for b in branch_codes
-            for p in (registers[register_id(b)].opened if register_id(b) in registers else [])
+            for b, r in registers.items()
+            for p in r.opened
             if p >= from_period and member.branch_at(p) == b
         )
-        rolls = self.load_many([roll_id(b, p) for p, b in periods], Roll)
-        book = self.policy().book
-        touched: list[Aggregate] = []
+        rolls = uow.load_many([roll_id(b, p) for p, b in periods], Roll)
+        policy = self.policy()
+        book = policy.book
+        adjusted = 0
         for p, b in periods:
             roll = rolls.get(roll_id(b, p))
             if roll is None or code not in roll.lines:
                 continue
-            a = book.assess(register.facts_at(code, p), p)
-            if self._adjust(
-                roll,
-                register,
+            a = book.assess(registers[b].facts_at(code, p), p)
+            line: list[object] = [
                 code,
-                [code, a.amount, a.rule_id, a.income, a.exempt_kind, a.reduction_percent, 0],
-            ):
-                touched.append(roll)
-        if touched:
-            self.save(register, *touched)
-        return len(touched)
+                a.amount,
+                a.rule_id,
+                a.income,
+                a.exempt_kind,
+                a.reduction_percent,
+                0,
+            ]
+            home = registers.get(member.branch_code, registers[b])
+            adjusted += self._adjust(roll, registers[b], home, code, line)
+        if adjusted and policy.pending_events:
+            uow.add(policy)
+        if own:
+            self.save(*uow.pending())
+        return adjusted
 
     @staticmethod
-    def _adjust(roll: Roll, register: Register, code: str, line: list[object]) -> bool:
+    def _adjust(
+        roll: Roll, register: Register, home: Register, code: str, line: list[object]
+    ) -> bool:
+        """Re-assess one line. A refund becomes credit at the member's own branch (`home`),
+        where later months are assessed; if another branch holds the money, it owes it home."""
         row = roll.lines[code]
         old, new = int(row["assessed"]), int(str(line[1]))
         line[6] = row["credit_used"]
@@ -150,10 +170,16 @@ class RollCommands(LedgerBase):
             postings += [debit(dues, old - new), credit(receivable, old - new)]
         refund_retained = refund_payable = 0
         if refund:
-            postings += [
-                debit(receivable, refund),
-                credit(acct(b, "liabilities", "prepaid", code), refund),
-            ]
+            h = home.branch_code
+            postings += [debit(receivable, refund)]
+            if h == b:
+                postings += [credit(acct(b, "liabilities", "prepaid", code), refund)]
+            else:
+                postings += [
+                    credit(acct(b, "liabilities", "due_to", h), refund),
+                    debit(acct(h, "assets", "due_from", b), refund),
+                    credit(acct(h, "liabilities", "prepaid", code), refund),
+                ]
             if roll.closed:
                 refund_retained, refund_payable = split_retained(
                     refund, Decimal(str(roll.retained_percent))
@@ -165,5 +191,7 @@ class RollCommands(LedgerBase):
                 ]
         delta_unpaid = max(new - paid, 0) - max(old - paid, 0)
         roll.adjust(code, line, refund, refund_retained, refund_payable, check_balanced(postings))
-        register.adjust(code, b, roll.period, delta_unpaid, refund)
+        register.adjust(code, b, roll.period, delta_unpaid, refund if home is register else 0)
+        if refund and home is not register:
+            home.adjust(code, b, roll.period, 0, refund)
         return True

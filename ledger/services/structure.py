@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 from ledger.errors import Conflict, ImportRejected, InvalidInput
 from ledger.ids import org_id, register_id, roots_id
 from ledger.organisation import MEMBER_TYPES, ORG_TYPES, Organisation, RootIndex
-from ledger.period import Period
+from ledger.period import Period, parse_period
 from ledger.register import Register
 from ledger.services.base import LedgerBase
 
@@ -46,6 +46,7 @@ class StructureCommands(LedgerBase):
         self, rows: list[tuple[int, dict[str, str]]], from_period: Period = SINCE_ALWAYS
     ) -> ImportResult:
         """`rows`: (line number, {code, name, type, parent_code}) as read from the file."""
+        from_period = parse_period(from_period, field="from_period")
         problems: list[tuple[int, str, str]] = []
         wanted: dict[str, tuple[int, dict[str, str]]] = {}
         for line, row in rows:
@@ -222,6 +223,7 @@ class StructureCommands(LedgerBase):
         return created
 
     def move_org(self, code: str, new_parent: str, from_period: Period) -> None:
+        from_period = parse_period(from_period, field="from_period")
         org, parent = self.get_org(code), self.get_org(new_parent)
         parent.check_active(from_period)
         if parent.org_type in MEMBER_TYPES:
@@ -245,6 +247,7 @@ class StructureCommands(LedgerBase):
 
     def merge_org(self, code: str, into: str, from_period: Period) -> None:
         """`code` joins `into` from a month: its children and members move there, it ends."""
+        from_period = parse_period(from_period, field="from_period")
         org, target = self.get_org(code), self.get_org(into)
         target.check_active(from_period)
         if (org.org_type in MEMBER_TYPES) != (target.org_type in MEMBER_TYPES):
@@ -263,6 +266,7 @@ class StructureCommands(LedgerBase):
         self._end_org(org, "merged", from_period, into)
 
     def dissolve_org(self, code: str, from_period: Period) -> None:
+        from_period = parse_period(from_period, field="from_period")
         org = self.get_org(code)
         if org.children_at(from_period):
             raise Conflict(

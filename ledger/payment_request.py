@@ -1,0 +1,132 @@
+"""Payment request: what a member (or a payer for many members) is asked to pay, by VietQR.
+
+Rule: the amount always comes from the ledger (arrears, this month, months
+ahead), never from the caller. The money goes to the branch's registered
+organisation account; a personal or treasury account needs an explicit
+override with a reason, recorded as its own event for inspection. A request
+expires, can be cancelled, and records every transfer that settles it; money
+for an expired or cancelled request is still recorded, never lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.errors import Conflict
+from ledger.ids import NAMESPACE
+from ledger.postings import Posting
+
+KINDS = ("member", "batch", "payroll")
+STATUSES = ("open", "paid", "partly_paid", "expired", "cancelled")
+
+
+def request_id(code: str) -> UUID:
+    return uuid5(NAMESPACE, f"request/{code}")
+
+
+class PaymentRequest(Aggregate):
+    @staticmethod
+    def create_id(code: str, **_: Any) -> UUID:
+        return request_id(code)
+
+    @event("Created")
+    def __init__(
+        self,
+        code: str,
+        kind: str,
+        branch_code: str,
+        payer_name: str,
+        payer_account: str | None,
+        items: list[list[Any]],
+        total: int,
+        hint: str,
+        target: dict[str, Any],
+        payload: str,
+        created_at: str,
+        expires_at: str,
+    ) -> None:
+        self.code = code
+        self.kind = kind
+        self.branch_code = branch_code
+        self.payer_name = payer_name
+        self.payer_account = payer_account
+        self.items = items  # [member_code, [periods], amount]
+        self.total = total
+        self.hint = hint
+        self.target = target
+        self.payload = payload
+        self.created_at = created_at
+        self.expires_at = expires_at
+        self.override_reason: str | None = None
+        self.cancelled_at: str | None = None
+        self.received = 0
+        self.held = 0
+        self.paid_by_member: dict[str, int] = {}
+        self.transfers: list[dict[str, Any]] = []
+
+    @event("TargetOverridden")
+    def override_target(self, holder_kind: str, reason: str) -> None:
+        self.override_reason = reason
+
+    def cancel(self, reason: str, at: str) -> None:
+        if self.cancelled_at is not None:
+            return
+        if self.received >= self.total:
+            raise Conflict(
+                f"Yêu cầu {self.code} đã được thanh toán, không huỷ được",
+                f"Request {self.code} is already paid and cannot be cancelled",
+            )
+        self._cancel(reason, at)
+
+    @event("Cancelled")
+    def _cancel(self, reason: str, at: str) -> None:
+        self.cancelled_at = at
+
+    def has_transaction(self, transaction_id: str) -> bool:
+        return any(t["transaction_id"] == transaction_id for t in self.transfers)
+
+    @event("MoneyReceived")
+    def receive(
+        self,
+        transaction_id: str,
+        amount: int,
+        received_at: str,
+        status_at_receipt: str,
+        shares: list[list[Any]],
+        held: int,
+        postings: list[Posting],
+    ) -> None:
+        """`shares`: `[member, amount, payment reference]` for each member paid from this transfer."""
+        self.received += amount
+        self.held += held
+        for member, share, _ in shares:
+            self.paid_by_member[member] = self.paid_by_member.get(member, 0) + share
+        self.transfers.append(
+            {
+                "transaction_id": transaction_id,
+                "amount": amount,
+                "received_at": received_at,
+                "status_at_receipt": status_at_receipt,
+                "shares": shares,
+                "held": held,
+            }
+        )
+
+    def remaining(self) -> list[int]:
+        """What each listed member still owes under this request."""
+        return [max(int(i[2]) - self.paid_by_member.get(i[0], 0), 0) for i in self.items]
+
+    def status(self, now: datetime) -> str:
+        if self.received >= self.total and self.received > 0:
+            return "paid"
+        if self.received > 0:
+            return "partly_paid"
+        if self.cancelled_at is not None:
+            return "cancelled"
+        if now.isoformat() >= self.expires_at:
+            return "expired"
+        return "open"

@@ -1,0 +1,368 @@
+"""Payment requests and bank transactions: asking for money by VietQR and settling it.
+
+Rule: the ledger decides the amount and the target account; the QR payload
+comes from the injected encoder (a port). A transfer that arrives is recorded
+once per bank transaction id; if its narrative carries a valid reference code
+of a request, the request is settled in the same transaction: a member's
+money is applied like any payment (the excess is credit); a batch is split
+across its members exactly (short: in proportion, largest remainder; over:
+each member in full and the rest held for the treasurer). Money for an
+expired or cancelled request is still recorded, never lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from ledger.bank_transaction import BankTransaction, transaction_id
+from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.ids import register_id
+from ledger.money import split_largest_remainder
+from ledger.organisation import Organisation
+from ledger.payment_request import KINDS, PaymentRequest, request_id
+from ledger.period import Period, add_months, parse_period
+from ledger.ports import BankDirectory, BankTransactionFact, QRPayloadEncoder
+from ledger.postings import acct, check_balanced, credit, debit
+from ledger.reference_code import find_codes, new_code
+from ledger.register import Register
+from ledger.services.base import LedgerBase, UnitOfWork
+
+DEFAULT_EXPIRY_DAYS = 7
+HOLDER_VI = {"organisation": "mang tên tổ chức", "personal": "cá nhân", "treasury": "kho bạc"}
+
+
+class RequestCommands(LedgerBase):
+    qr_encoder: QRPayloadEncoder | None = None
+    bank_directory: BankDirectory | None = None
+
+    # -- creating --------------------------------------------------------------
+    def member_request(
+        self,
+        member_code: str,
+        *,
+        months_ahead: int = 0,
+        account: str | None = None,
+        override_reason: str | None = None,
+        expires_in_days: int = DEFAULT_EXPIRY_DAYS,
+    ) -> PaymentRequest:
+        """This month plus arrears, or also `months_ahead` months ahead; less any credit."""
+        if months_ahead < 0 or months_ahead > 24:
+            raise InvalidInput(
+                "Số tháng nộp trước: 0–24", "Months ahead must be 0–24", field="months"
+            )
+        member = self.get_member(member_code)
+        period = self.current_period()
+        member.check_active(period)
+        branch = member.branch_code
+        register = self._register_of(branch, member_code)
+        arrears = self.unpaid_items(self.member_registers(UnitOfWork(self), member), member_code)
+        periods, amount = self._owed(register, arrears, member_code, period, months_ahead)
+        if amount <= 0:
+            raise Conflict(
+                f"Đảng viên {member_code} không còn khoản nào phải nộp",
+                f"Member {member_code} owes nothing for these months",
+            )
+        hint = f"DP {period[5:]}/{period[:4]}" + (f"+{months_ahead}" if months_ahead else "")
+        return self._create_request(
+            "member",
+            branch,
+            member.full_name,
+            None,
+            [[member_code, periods, amount]],
+            hint,
+            account,
+            override_reason,
+            expires_in_days,
+        )
+
+    def batch_request(
+        self,
+        payer_name: str,
+        member_codes: list[str],
+        *,
+        period: Period | None = None,
+        payer_account: str | None = None,
+        kind: str = "batch",
+        account: str | None = None,
+        override_reason: str | None = None,
+        expires_in_days: int = DEFAULT_EXPIRY_DAYS,
+    ) -> PaymentRequest:
+        """Pay-on-behalf (or payroll): one QR for what the listed members owe for `period`."""
+        if kind not in KINDS[1:]:
+            raise InvalidInput(
+                f"Loại '{kind}' không hợp lệ", f"Unknown batch kind '{kind}'", field="kind"
+            )
+        if not payer_name.strip():
+            raise InvalidInput("Thiếu tên người nộp hộ", "The payer's name is empty", field="payer")
+        codes = list(dict.fromkeys(c.strip() for c in member_codes if c.strip()))
+        if not codes:
+            raise InvalidInput(
+                "Danh sách đảng viên trống", "The member list is empty", field="members"
+            )
+        period = parse_period(period) if period else self.current_period()
+        members = [self.get_member(c) for c in codes]
+        branches = {m.branch_at(period) or m.branch_code for m in members}
+        if len(branches) != 1:
+            raise Conflict(
+                f"Các đảng viên thuộc nhiều chi bộ ({', '.join(sorted(branches))}); mỗi yêu cầu cho một chi bộ",
+                f"The members belong to several branches ({', '.join(sorted(branches))}); one request per branch",
+                field="members",
+            )
+        branch = branches.pop()
+        register = self.get_or_none(register_id(branch), Register)
+        items, nothing = [], []
+        for m in members:
+            m.check_active(period)
+            owed = self._owed_for_period(register, m.code, period)
+            (items.append([m.code, [period], owed]) if owed > 0 else nothing.append(m.code))
+        if nothing:
+            raise Conflict(
+                f"Không còn phải nộp tháng {period}: {', '.join(nothing)}",
+                f"Nothing is owed for {period} by: {', '.join(nothing)}",
+                field="members",
+            )
+        hint = f"DP {period[5:]}/{period[:4]} x{len(items)}"
+        return self._create_request(
+            kind,
+            branch,
+            payer_name.strip(),
+            payer_account,
+            items,
+            hint,
+            account,
+            override_reason,
+            expires_in_days,
+        )
+
+    def _register_of(self, branch: str, member_code: str) -> Register:
+        register = self.get_or_none(register_id(branch), Register)
+        if register is None or member_code not in register.members:
+            raise NotFound(
+                f"{member_code} không có trong sổ chi bộ {branch}",
+                f"{member_code} is not in the register of {branch}",
+            )
+        return register
+
+    def _owed(
+        self, register: Register, arrears: list[list[Any]], code: str, period: Period, ahead: int
+    ) -> tuple[list[Period], int]:
+        """Arrears (from every branch's register), this month if not yet assessed, months ahead."""
+        record = register.record(code)
+        periods = [p for _, p, _ in arrears]
+        amount = sum(int(a) for _, _, a in arrears)
+        book = self.policy().book
+        last = max(register.opened) if register.opened else add_months(period, -1)
+        future = [] if period <= last else [period]
+        start = max(last, period)
+        future += [add_months(start, i) for i in range(1, ahead + 1)]
+        for p in future:
+            amount += book.assess(register.facts_at(code, p), p).amount
+            periods.append(p)
+        return periods, max(amount - int(record["credit"]), 0)
+
+    def _owed_for_period(self, register: Register | None, code: str, period: Period) -> int:
+        if register is None or code not in register.members:
+            raise NotFound(
+                f"{code} không có trong sổ chi bộ", f"{code} is not in a branch register"
+            )
+        record = register.members[code]
+        if period in register.opened:
+            return sum(int(a) for _, p, a in record["unpaid"] if p == period)
+        due = self.policy().book.assess(register.facts_at(code, period), period).amount
+        return max(due - int(record["credit"]), 0)
+
+    def _create_request(
+        self,
+        kind: str,
+        branch: str,
+        payer: str,
+        payer_account: str | None,
+        items: list[list[Any]],
+        hint: str,
+        account: str | None,
+        override_reason: str | None,
+        expires_in_days: int,
+    ) -> PaymentRequest:
+        if not 1 <= expires_in_days <= 90:
+            raise InvalidInput(
+                "Hạn thanh toán: 1–90 ngày", "Expiry must be 1–90 days", field="expires"
+            )
+        target = self._target_account(self.get_org(branch), account, override_reason)
+        if self.qr_encoder is None:
+            raise Conflict("Chưa cấu hình bộ mã hoá VietQR", "No VietQR encoder is configured")
+        code = new_code()
+        while self.get_or_none(request_id(code), PaymentRequest) is not None:
+            code = new_code()
+        total = sum(int(i[2]) for i in items)
+        payload = self.qr_encoder.encode_transfer(
+            bin_code=target["bin"],
+            account=target["account_number"],
+            amount=total,
+            purpose=f"{code} {hint}",
+        )
+        now = self.clock.now()
+        request = PaymentRequest(
+            code=code,
+            kind=kind,
+            branch_code=branch,
+            payer_name=payer,
+            payer_account=payer_account,
+            items=items,
+            total=total,
+            hint=hint,
+            target=target,
+            payload=payload,
+            created_at=now.isoformat(),
+            expires_at=(now + timedelta(days=expires_in_days)).isoformat(),
+        )
+        if target["holder_kind"] != "organisation":
+            request.override_target(target["holder_kind"], str(override_reason).strip())
+        self.save(request)
+        return request
+
+    def _target_account(
+        self, org: Organisation, number: str | None, override_reason: str | None
+    ) -> dict[str, Any]:
+        active = org.active_accounts(self.today_iso())
+        if number is not None:
+            chosen = [a for a in active if a["account_number"] == number]
+            if not chosen:
+                raise NotFound(
+                    f"Tài khoản {number} không phải tài khoản đang hoạt động của {org.code}",
+                    f"Account {number} is not an active registered account of {org.code}",
+                    field="account",
+                )
+        else:
+            chosen = [a for a in active if a["holder_kind"] == "organisation"] or active
+        if not chosen:
+            raise Conflict(
+                f"{org.code} chưa đăng ký tài khoản ngân hàng nào",
+                f"{org.code} has no registered bank account",
+                field="account",
+            )
+        target = dict(chosen[0])
+        if self.bank_directory is not None and self.bank_directory.bank_name(target["bin"]) is None:
+            raise InvalidInput(
+                f"BIN {target['bin']} không có trong danh sách ngân hàng",
+                f"Unknown bank BIN {target['bin']}",
+                field="bin",
+            )
+        if target["holder_kind"] != "organisation" and not (override_reason or "").strip():
+            raise Conflict(
+                f"Tài khoản {target['account_number']} là tài khoản {HOLDER_VI.get(target['holder_kind'], target['holder_kind'])}, không phải tài khoản mang tên tổ chức; "
+                "cần lý do ngoại lệ (--override-reason) và việc này được ghi lại để kiểm tra",
+                f"Account {target['account_number']} is a {target['holder_kind']} account, not the organisation's; "
+                "an override with a reason (--override-reason) is required and is recorded for inspection",
+                field="account",
+            )
+        return target
+
+    # -- status and cancelling --------------------------------------------------
+    def get_request(self, code: str) -> PaymentRequest:
+        request = self.get_or_none(request_id(code.strip().upper()), PaymentRequest)
+        if request is None:
+            raise NotFound(
+                f"Không có yêu cầu thanh toán {code}",
+                f"No payment request {code}",
+                field="reference",
+            )
+        return request
+
+    def request_status(self, code: str) -> dict[str, Any]:
+        r = self.get_request(code)
+        return {
+            "reference": r.code,
+            "kind": r.kind,
+            "status": r.status(self.clock.now()),
+            "total": r.total,
+            "received": r.received,
+            "held": r.held,
+            "branch": r.branch_code,
+            "payer": r.payer_name,
+            "hint": r.hint,
+            "items": r.items,
+            "target": r.target,
+            "override_reason": r.override_reason,
+            "expires_at": r.expires_at,
+            "payload": r.payload,
+            "transfers": r.transfers,
+        }
+
+    def cancel_request(self, code: str, reason: str) -> None:
+        request = self.get_request(code)
+        request.cancel(reason.strip() or "cancelled", self.clock.now().isoformat())
+        self.save(request)
+
+    # -- money arriving ---------------------------------------------------------
+    def record_bank_transaction(self, fact: BankTransactionFact) -> tuple[BankTransaction, bool]:
+        """Record a bank line or gateway notification once; settle the request it names, if any.
+
+        Returns the transaction and whether it was new (False: already recorded, nothing changed).
+        """
+        if fact.direction not in ("in", "out") or fact.amount <= 0 or not fact.external_id:
+            raise InvalidInput(
+                f"Giao dịch ngân hàng không hợp lệ: {fact.external_id!r}",
+                f"Invalid bank transaction: {fact.external_id!r} (direction, amount and id are required)",
+                field="transaction",
+            )
+        earlier = self.get_or_none(transaction_id(fact.source, fact.external_id), BankTransaction)
+        if earlier is not None:
+            return earlier, False
+        tx = BankTransaction(recorded_at=self.clock.now().isoformat(), **fact.as_dict())
+        uow = UnitOfWork(self)
+        uow.add(tx)
+        if tx.direction == "in":
+            for code in find_codes(tx.narrative):
+                request = uow.get(request_id(code), PaymentRequest)
+                if request is not None and paid_into_target(request, tx):
+                    self._settle(uow, request, tx)
+                    break
+        self.save(*uow.pending())
+        return tx, True
+
+    def _settle(self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction) -> None:
+        status = request.status(self.clock.now())
+        channel = "bank" if request.kind == "member" else request.kind
+        shares: list[list[Any]] = []
+        for (member, _, _), share in zip(
+            request.items, self._shares(request, tx.amount), strict=True
+        ):
+            if share:
+                ref = f"{request.code}:{tx.external_id}:{member}"
+                self.prepare_payment(uow, member, share, channel=channel, reference=ref)  # type: ignore[attr-defined]
+                shares.append([member, share, ref])
+        held = tx.amount - sum(int(s[1]) for s in shares)
+        branch = request.branch_code
+        postings = check_balanced(
+            [
+                debit(acct(branch, "assets", "bank"), held),
+                credit(acct(branch, "liabilities", "suspense"), held),
+            ]
+        )
+        request.receive(tx.external_id, tx.amount, tx.value_date, status, shares, held, postings)
+        tx.match("request", request.code, {"status_at_receipt": status, "held": held})
+
+    @staticmethod
+    def _shares(request: PaymentRequest, amount: int) -> list[int]:
+        """A member's request takes everything (the excess is credit); a batch pays what each
+        member still owes, in full or in proportion if short; the rest is held."""
+        if request.kind == "member":
+            return [amount]
+        owed = request.remaining()
+        if amount >= sum(owed) or sum(owed) == 0:
+            return owed
+        return split_largest_remainder(amount, owed)
+
+
+def paid_into_target(request: PaymentRequest, tx: BankTransaction) -> bool:
+    """The code alone is not enough: the money must have reached the request's own account
+    (and bank, where the notification names one). Otherwise it stays recorded, unsettled."""
+    target = request.target
+    if tx.account_number.strip() != target["account_number"]:
+        return False
+    return tx.bin_code is None or tx.bin_code == target["bin"]
+
+
+def is_expired(request: PaymentRequest, now: datetime) -> bool:
+    return request.status(now) == "expired"
