@@ -334,6 +334,29 @@ def exact_amount(rule: RateRule, income: int, reduction_percent: int) -> Decimal
     return full * (100 - reduction_percent) / 100
 
 
+def rounded_amount(
+    rule: RateRule, income: int, reduction_percent: int, unit: int, mode: str
+) -> int:
+    """`round_dong(exact_amount(...))` in exact integer arithmetic: the same value (a rate
+    is a Decimal, so a fraction p/q exactly), about ten times faster on the hot path of
+    opening a month. The property test in tests/unit/test_policy_rules.py holds it equal."""
+    if rule.percent is None:
+        num, den = (rule.amount or 0) * (100 - reduction_percent), 100
+    else:
+        p, q = rule.percent.as_integer_ratio()
+        num, den = income * p * (100 - reduction_percent), q * 100 * 100
+    den *= unit
+    if mode == "half_up":
+        units = (2 * num + den) // (2 * den)
+    elif mode == "down":
+        units = num // den
+    elif mode == "up":
+        units = -(-num // den)
+    else:
+        return round_dong(exact_amount(rule, income, reduction_percent), unit, mode)
+    return units * unit
+
+
 def membership_exemption_start(party_joined_on: date, years: int) -> str:
     """The month in which the `years`-th anniversary of joining falls."""
     return f"{party_joined_on.year + years:04d}-{party_joined_on.month:02d}"
@@ -462,7 +485,7 @@ class PolicyBook:
         reduction = exemption.percent if exemption is not None else 0
         income = self._income(rule, facts, period)
         rounding = self._rounding_at.get(period) or self.rounding(period)
-        amount = round_dong(exact_amount(rule, income, reduction), rounding.unit, rounding.mode)
+        amount = rounded_amount(rule, income, reduction, rounding.unit, rounding.mode)
         kind = exemption.kind if exemption is not None else None
         return Assessment(amount, rule.id, self.version, income, kind, reduction)
 

@@ -13,8 +13,8 @@ from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Transcoder
+from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
+from eventsourcing.persistence import Recording, Transcoder
 
 from ledger.clock import Clock, SystemClock, today
 from ledger.errors import NotFound
@@ -81,6 +81,28 @@ class LedgerBase(Application[UUID]):
         snapshot_recorder = self.snapshots.recorder if self.snapshots else None
         self.reader: StoredEventReader = reader or RecorderReader(self.recorder, snapshot_recorder)
         self.identity_cipher = identity_cipher
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        """`Application.save`, collecting our own aggregates without the library's runtime
+        Protocol `isinstance` checks (two per object: ~0.1 s of opening a province's month).
+        Everything else is the library's: record, snapshots, notify."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, Aggregate):  # a concrete class: a cheap check
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            else:
+                processing_event.collect_events(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, kept
+        return recordings
 
     def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
         """Snapshot, from memory and in one write, every aggregate whose new events crossed
