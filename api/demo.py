@@ -24,6 +24,7 @@ from ledger.payment import Payment
 from ledger.period import Period, add_months
 from ledger.register import Register
 from ledger.roll import Roll
+from payment_gateways.gateways.portal import PortalGateway, PortalSimulator
 
 TREE = [
     ("TW", "Ban Chấp hành Trung ương", "central", ""),
@@ -107,6 +108,55 @@ def next_period(app: DuesLedger) -> Period:
     if register is None or not register.opened:
         return app.current_period()
     return add_months(max(register.opened), 1)
+
+
+QR_PAYERS = ["HN-BD-KP2-01", "HN-BD-KP2-02", "HN-BD-KP2-03", "CP-BTC-KB-TH-01", "CP-BTC-KB-TH-02"]
+BATCH_BRANCH = "CP-BTC-KB-TT"
+PORTAL_SECRET = "demo-portal-secret"  # the simulated portal's shared secret, demo only
+
+
+def owing(app: DuesLedger, branch: str, period: Period) -> list[str]:
+    roll = app.get_or_none(roll_id(branch, period), Roll)
+    assert roll is not None
+    return [c for c, line in roll.lines.items() if int(line["assessed"]) > int(line["paid"])]
+
+
+def pay_by_qr(app: DuesLedger, period: Period, console: Console) -> None:
+    """A few members scan their VietQR and pay through the (simulated) national portal;
+    a treasurer pays for several members with one QR. The portal notifies twice."""
+    portal, gateway = PortalSimulator(PORTAL_SECRET), PortalGateway(PORTAL_SECRET)
+
+    def settle(payload: str, payer: str) -> int:
+        body = portal.pay(payload, payer)
+        created = 0
+        for fact in gateway.parse_notification(body, portal.headers(body)):
+            created += app.record_bank_transaction(fact)[1]
+            created += app.record_bank_transaction(fact)[1]  # a retried notification
+        return created
+
+    paid = 0
+    first = None
+    for code in QR_PAYERS:
+        try:
+            request = app.member_request(code)
+        except LedgerError:
+            continue  # nothing owed (exempt, or paid ahead)
+        first = first or request
+        paid += settle(request.payload, request.payer_name)
+    members = owing(app, BATCH_BRANCH, period)[:5]
+    batch = app.batch_request("Thủ quỹ Chi bộ Phòng Thanh toán", members, period=period)
+    settle(batch.payload, batch.payer_name)
+    status = app.request_status(batch.code)
+    if first is not None:
+        console.print(
+            f"VietQR: {paid} đảng viên quét mã, nộp qua Cổng DVC (mỗi thông báo gửi 2 lần, ghi 1 lần) / "
+            f"{paid} members paid by QR through the portal (each notification twice, recorded once); "
+            f"e.g. {first.code}: {first.total:,} đ → {first.target['bin']} {first.target['account_number']}"
+        )
+    console.print(
+        f"Nộp hộ / pay-on-behalf {batch.code}: {len(members)} đảng viên, {batch.total:,} đ, "
+        f"trạng thái / status {status['status']}"
+    )
 
 
 def pay_mix(app: DuesLedger, period: Period) -> dict[str, int]:
@@ -229,6 +279,7 @@ def run_demo(app: DuesLedger, console: Console, fast: bool = False) -> int:
         f"Mở sổ tháng {period}: {opened.branches} chi bộ, {opened.members} đảng viên, "
         f"phải thu {opened.amount:,} đ / opened {period}: {opened.members} members assessed"
     )
+    pay_by_qr(app, period, console)
     counts = pay_mix(app, period)
     console.print("Thu đảng phí / payments: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     closed = app.close_month(period, "TW")

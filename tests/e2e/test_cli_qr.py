@@ -1,0 +1,201 @@
+"""VietQR and payment requests through the `dangphi` command line (SQLite and PostgreSQL).
+
+A member asks for a QR and pays it; a treasurer pays for several members with one QR;
+a branch that has only a personal account is refused unless it records an override.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zxingcpp
+from PIL import Image
+from typer.testing import CliRunner, Result
+
+from api.bootstrap import build_ledger
+from api.cli.main import app
+from api.settings import load_settings
+from ledger.ports import BankTransactionFact
+from payment_gateways.vietqr import crc16
+
+runner = CliRunner()
+ORGS = """code,name,type,parent_code
+TW,Trung ương,central,
+HN,Thành ủy Hà Nội,provincial,TW
+HN-BD,Đảng ủy phường Ba Đình,grassroots_committee,HN
+B1,Chi bộ khu phố 1,branch,HN-BD
+B2,Chi bộ khu phố 2,branch,HN-BD
+"""
+MEMBERS = """code,full_name,branch_code,category,monthly_base,region,party_joined_on
+M1,Nguyễn Văn An,B1,social_insured,7234567,I,2005-05-19
+M2,Trần Thị Bình,B1,pensioner,5000000,I,1990-03-02
+M3,Lê Văn Cường,B1,student,,I,2024-09-01
+M4,Phạm Thị Dung,B2,student,,I,2024-01-09
+"""
+VALID = "00020101021238540010A00000072701240006970436011010123456780208QRIBFTTA53037045405700005802VN62250821DPK7Q2M9XA DP 12/2026630488E7"
+
+
+def with_crc(payload: str) -> str:
+    """The payload with its CRC recomputed, so the codec gets past tag 63 to the fault."""
+    body = payload[:-4]
+    return body + crc16(body)
+
+
+def run(db_url: str, command: str) -> Result:
+    return runner.invoke(app, ["--db", db_url, *shlex.split(command)])
+
+
+def ok(db_url: str, command: str) -> Result:
+    result = run(db_url, command)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def as_json(db_url: str, command: str) -> Any:
+    return json.loads(ok(db_url, f"{command} --json").stdout)
+
+
+def refused(result: Result) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Lỗi:" in result.output and "Error:" in result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+@pytest.fixture
+def branch(db_url: str, tmp_path: Path, frozen: object) -> str:
+    (tmp_path / "orgs.csv").write_text(ORGS, encoding="utf-8")
+    (tmp_path / "members.csv").write_text(MEMBERS, encoding="utf-8")
+    ok(db_url, f"org import {tmp_path / 'orgs.csv'}")
+    ok(db_url, f"member import {tmp_path / 'members.csv'}")
+    ok(
+        db_url,
+        "org account add --org B1 --bin 970436 --account-number 1012345678 --holder-name 'CHI BO 1' --holder-kind organisation",
+    )
+    ok(
+        db_url,
+        "org account add --org B2 --bin 970422 --account-number 0351000646393 --holder-name 'NGUYEN VAN THU QUY' --holder-kind personal",
+    )
+    ok(db_url, "month open --period 2026-12")
+    return db_url
+
+
+def notify(db_url: str, status: dict[str, Any], amount: int, tx: str) -> bool:
+    """A SePay-like notification of money into the request's account (the webhook path)."""
+    ledger = build_ledger(load_settings(db_url))
+    try:
+        fact = BankTransactionFact(
+            source="sepay",
+            external_id=tx,
+            bin_code=None,
+            account_number=status["target"]["account_number"],
+            direction="in",
+            amount=amount,
+            value_date="2026-12-15",
+            narrative=f"MBVCB.4525077405.{status['reference']}.CT tu 0351000646393",
+        )
+        return ledger.record_bank_transaction(fact)[1]
+    finally:
+        ledger.close()
+
+
+class TestTheVietQRCommands:
+    def test_encode_then_decode_gives_back_the_fields(self) -> None:
+        payload = runner.invoke(
+            app,
+            shlex.split(
+                "vietqr encode --bin 970436 --account 1012345678 --amount 70000 --purpose 'Đảng phí tháng 12'"
+            ),
+        ).stdout.strip()
+        fields = json.loads(runner.invoke(app, ["vietqr", "decode", payload, "--json"]).stdout)
+        assert fields == {
+            "bin": "970436",
+            "account": "1012345678",
+            "service": "QRIBFTTA",
+            "poi": "dynamic",
+            "amount": 70000,
+            "purpose": "Dang phi thang 12",
+            "crc": payload[-4:],
+        }
+
+    @pytest.mark.parametrize(
+        ("payload", "tag"),
+        [
+            (VALID[:-4] + "0000", "63"),
+            (VALID + "00", "63"),
+            (with_crc(VALID.replace("5405700005802", "5405700A05802")), "54"),
+        ],
+    )
+    def test_a_bad_payload_exits_2_naming_the_tag(self, payload: str, tag: str) -> None:
+        output = refused(runner.invoke(app, ["vietqr", "decode", payload]))
+        assert tag in output
+
+    def test_the_png_scans_back_to_the_same_payload(self, tmp_path: Path) -> None:
+        target = tmp_path / "qr.png"
+        result = runner.invoke(app, ["vietqr", "png", VALID, "-o", str(target)])
+        assert result.exit_code == 0, result.output
+        assert [r.text for r in zxingcpp.read_barcodes(Image.open(target))] == [VALID]
+
+
+class TestAMemberPaysByQR:
+    def test_pay_request_prints_the_ledgers_amount_and_the_month_is_paid_after_the_transfer(
+        self, branch: str, tmp_path: Path
+    ) -> None:
+        status = as_json(branch, f"pay-request --member M1 --png {tmp_path / 'm1.png'}")
+        assert (status["total"], status["status"], status["target"]["holder_kind"]) == (
+            72_346,
+            "open",
+            "organisation",
+        )
+        assert [r.text for r in zxingcpp.read_barcodes(Image.open(tmp_path / "m1.png"))] == [
+            status["payload"]
+        ]
+        assert notify(branch, status, 72_346, "SEPAY-1") and not notify(
+            branch, status, 72_346, "SEPAY-1"
+        )
+        assert as_json(branch, f"request status {status['reference']}")["status"] == "paid"
+        statement = as_json(branch, "member statement M1")
+        assert statement["months"][0]["outstanding"] == 0 and statement["paid_through"] == "2026-12"
+
+    def test_paying_ahead_asks_for_the_months_ahead(self, branch: str) -> None:
+        status = as_json(branch, "pay-request --member M3 --months 2")
+        assert status["total"] == 3 * 5_000
+
+    def test_a_cancelled_request_says_so(self, branch: str) -> None:
+        status = as_json(branch, "pay-request --member M2")
+        ok(branch, f"request cancel {status['reference']} --reason 'nộp tiền mặt'")
+        assert as_json(branch, f"request status {status['reference']}")["status"] == "cancelled"
+
+
+class TestPayOnBehalf:
+    def test_one_qr_for_several_members_is_split_exactly(self, branch: str) -> None:
+        status = as_json(
+            branch, "batch create --payer 'Bí thư chi bộ' --members M1,M2,M3 --period 2026-12"
+        )
+        assert status["total"] == 72_346 + 25_000 + 5_000
+        notify(branch, status, status["total"], "SEPAY-9")
+        for member in ("M1", "M2", "M3"):
+            assert as_json(branch, f"member statement {member}")["outstanding"] == 0
+
+
+class TestPersonalAccounts:
+    def test_a_request_into_a_personal_account_is_refused_and_nothing_is_written(
+        self, branch: str
+    ) -> None:
+        output = refused(run(branch, "pay-request --member M4"))
+        assert "cá nhân" in output and "personal" in output
+
+    def test_with_an_override_reason_it_is_made_and_the_reason_kept(self, branch: str) -> None:
+        status = as_json(
+            branch, "pay-request --member M4 --override-reason 'chưa mở tài khoản tổ chức'"
+        )
+        assert status["target"]["holder_kind"] == "personal"
+        assert status["override_reason"] == "chưa mở tài khoản tổ chức"
+
+    def test_an_unknown_member_and_a_negative_months_value_are_refused(self, branch: str) -> None:
+        refused(run(branch, "pay-request --member NOPE"))
+        refused(run(branch, "pay-request --member M1 --months -1"))
