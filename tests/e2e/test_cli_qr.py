@@ -20,6 +20,7 @@ from api.bootstrap import build_ledger
 from api.cli.main import app
 from api.settings import load_settings
 from ledger.ports import BankTransactionFact
+from payment_gateways.gateways.payos import sign
 from payment_gateways.vietqr import crc16
 
 runner = CliRunner()
@@ -199,3 +200,58 @@ class TestPersonalAccounts:
     def test_an_unknown_member_and_a_negative_months_value_are_refused(self, branch: str) -> None:
         refused(run(branch, "pay-request --member NOPE"))
         refused(run(branch, "pay-request --member M1 --months -1"))
+
+
+class TestWebhookReplay:
+    """A treasurer replays a saved payOS notification: the same path the HTTP endpoint uses."""
+
+    def body(self, status: dict[str, Any], key: str, amount: int) -> dict[str, Any]:
+        data = {
+            "orderCode": 123,
+            "amount": amount,
+            "description": f"{status['reference']} DP 12 2026",
+            "accountNumber": status["target"]["account_number"],
+            "reference": "FT2612150001",
+            "transactionDateTime": "2026-12-15 10:05:00",
+            "currency": "VND",
+            "paymentLinkId": "pl-1",
+            "code": "00",
+            "desc": "success",
+            "counterAccountBankId": "",
+            "counterAccountBankName": "",
+            "counterAccountName": "NGUYEN VAN AN",
+            "counterAccountNumber": "0351000646393",
+            "virtualAccountName": "",
+            "virtualAccountNumber": "",
+        }
+        return {
+            "code": "00",
+            "desc": "success",
+            "success": True,
+            "data": data,
+            "signature": sign(data, key),
+        }
+
+    def test_a_signed_notification_replayed_three_times_pays_the_month_once(
+        self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("DANGPHI_PAYOS_CHECKSUM_KEY", "payos-test-key")
+        status = as_json(branch, "pay-request --member M1")
+        saved = tmp_path / "payos.json"
+        saved.write_text(json.dumps(self.body(status, "payos-test-key", 72_346)), encoding="utf-8")
+        results = [as_json(branch, f"webhook replay {saved} --gateway payos") for _ in range(3)]
+        assert [r[0]["recorded"] for r in results] == [True, False, False]
+        assert results[0][0]["matched"]["target"] == status["reference"]
+        assert as_json(branch, "member statement M1")["months"][0]["paid"] == 72_346
+
+    def test_a_tampered_notification_is_refused_and_records_nothing(
+        self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("DANGPHI_PAYOS_CHECKSUM_KEY", "payos-test-key")
+        status = as_json(branch, "pay-request --member M1")
+        body = self.body(status, "payos-test-key", 72_346)
+        body["data"]["amount"] = 7_234_600
+        saved = tmp_path / "payos.json"
+        saved.write_text(json.dumps(body), encoding="utf-8")
+        refused(run(branch, f"webhook replay {saved} --gateway payos"))
+        assert as_json(branch, "member statement M1")["months"][0]["paid"] == 0
