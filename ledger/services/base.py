@@ -66,7 +66,7 @@ class UnitOfWork:
 
 class LedgerBase(Application[UUID]):
     name = "dangphi"
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Register: 20, Organisation: 50}
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Register: 6, Organisation: 50}
 
     def __init__(
         self,
