@@ -281,20 +281,20 @@ class MemberCommands(LedgerBase):
                 "paid_through_on_transfer": add_months(oldest_unpaid, -1),
             }
         )
+        moving = int(record["credit"])  # only the credit the old branch holds leaves it
         returning = new.members.get(code)
-        if (
-            returning is not None
-        ):  # back to a branch the member left: its own months stay owed there
+        if returning is not None:
+            # Back to a branch the member left: the months it assessed stay owed there.
             record["unpaid"] = copy.deepcopy(returning["unpaid"])
-            record["credit"] += int(returning["credit"])
+            record["credit"] = moving + int(returning["credit"])
         member.transfer(to_branch, from_period)
         old.leave(code, from_period)
-        if record["credit"]:
+        if moving:
             old.move_credit(
                 code,
                 to_branch,
-                record["credit"],
-                credit_transfer_postings(old.branch_code, to_branch, code, record["credit"]),
+                moving,
+                credit_transfer_postings(old.branch_code, to_branch, code, moving),
             )
         new.transfer_in(record)
         self.save(member, old, new)

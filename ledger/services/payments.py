@@ -105,8 +105,12 @@ class PaymentCommands(LedgerBase):
         channel: str = "bank",
         reference: str | None = None,
         months: list[Period] | None = None,
+        received_by: str | None = None,
     ) -> PaymentResult:
-        """Build a payment's events in `uow` without saving (so several can share one save)."""
+        """Build a payment's events in `uow` without saving (so several can share one save).
+
+        `received_by`: the branch whose account the money reached (a request's target),
+        if not the member's own branch; the member's credit still lives at their own branch."""
         parse_amount(amount)
         check_channel(channel)
         reference = reference or f"PAY-{uuid.uuid4().hex[:12].upper()}"
@@ -139,15 +143,21 @@ class PaymentCommands(LedgerBase):
                 )
         applied, to_credit = plan_allocation(unpaid, amount, months)
         rolls = uow.load_many([roll_id(b, p) for b, p, _ in applied], Roll)
-        postings: list[Posting] = [debit(money_account(branch, channel), amount)]
+        receiver = received_by or branch
+        postings: list[Posting] = [debit(money_account(receiver, channel), amount)]
         for b, p, take in applied:
             rolls[roll_id(b, p)].apply_payment(member_code, take, reference)
-            postings += self._receivable_postings(branch, b, member_code, take)
+            postings += self._receivable_postings(receiver, b, member_code, take)
         postings.append(credit(acct(branch, "liabilities", "prepaid", member_code), to_credit))
+        if to_credit and receiver != branch:  # the receiver holds money the member's branch owes
+            postings += [
+                debit(acct(branch, "assets", "due_from", receiver), to_credit),
+                credit(acct(receiver, "liabilities", "due_to", branch), to_credit),
+            ]
         payment = Payment(
             reference=reference,
             member_code=member_code,
-            branch_code=branch,
+            branch_code=receiver,
             amount=amount,
             channel=channel,
             received_on=self.today_iso(),
@@ -252,6 +262,7 @@ class PaymentCommands(LedgerBase):
                 "Purpose and reference are required",
                 field="purpose",
             )
+        reference = reference.strip()
         org = self.get_org(org_code)
         if reference in org.spending:
             if org.spending[reference] != amount:

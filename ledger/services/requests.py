@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ledger.bank_transaction import BankTransaction, transaction_id
-from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
 from ledger.ids import register_id
 from ledger.money import split_largest_remainder
 from ledger.organisation import Organisation
@@ -322,16 +322,32 @@ class RequestCommands(LedgerBase):
         return tx, True
 
     def _settle(self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction) -> None:
+        """Apply the transfer to the request's members; a share that cannot be applied (the
+        member left, say) is held with the rest, so the money is always recorded."""
         status = request.status(self.clock.now())
         channel = "bank" if request.kind == "member" else request.kind
         shares: list[list[Any]] = []
-        for (member, _, _), share in zip(
+        refused: list[str] = []
+        for (member, periods, _), share in zip(
             request.items, self._shares(request, tx.amount), strict=True
         ):
-            if share:
-                ref = f"{request.code}:{tx.external_id}:{member}"
-                self.prepare_payment(uow, member, share, channel=channel, reference=ref)  # type: ignore[attr-defined]
-                shares.append([member, share, ref])
+            if not share:
+                continue
+            ref = f"{request.code}:{tx.external_id}:{member}"
+            try:
+                self.prepare_payment(  # type: ignore[attr-defined]
+                    uow,
+                    member,
+                    share,
+                    channel=channel,
+                    reference=ref,
+                    months=self._named_months(uow, request, member, periods),
+                    received_by=request.branch_code,
+                )
+            except LedgerError as e:
+                refused.append(f"{member}: {e.message_en}")
+                continue
+            shares.append([member, share, ref])
         held = tx.amount - sum(int(s[1]) for s in shares)
         branch = request.branch_code
         postings = check_balanced(
@@ -341,7 +357,23 @@ class RequestCommands(LedgerBase):
             ]
         )
         request.receive(tx.external_id, tx.amount, tx.value_date, status, shares, held, postings)
-        tx.match("request", request.code, {"status_at_receipt": status, "held": held})
+        tx.match(
+            "request", request.code, {"status_at_receipt": status, "held": held, "refused": refused}
+        )
+
+    def _named_months(
+        self, uow: UnitOfWork, request: PaymentRequest, member: str, periods: list[str]
+    ) -> list[str] | None:
+        """A batch pays the months it names (those still owed); a member's own request pays
+        oldest first, as any payment."""
+        if request.kind == "member":
+            return None
+        owed = {
+            i[1]
+            for i in self.unpaid_items(self.member_registers(uow, self.get_member(member)), member)
+        }
+        named = [p for p in periods if p in owed]
+        return named or None
 
     @staticmethod
     def _shares(request: PaymentRequest, amount: int) -> list[int]:

@@ -188,3 +188,58 @@ class TestTargetAccount:
     def test_an_unknown_request_code_is_an_error(self, branch: DuesLedger) -> None:
         with pytest.raises(NotFound):
             branch.request_status("DP00000000")
+
+
+class TestWhatTheReviewFound:
+    def test_money_is_booked_at_the_branch_whose_account_received_it(
+        self, branch: DuesLedger
+    ) -> None:
+        request = branch.member_request("M0")
+        branch.transfer_member("M0", "HN-BD-02", "2027-01")  # recorded ahead of its month
+        branch.record_bank_transaction(fact(request, 70_000))
+        balances = branch.account_balances()
+        assert balances.get("HN-BD-01:assets:bank") == 70_000
+        assert balances.get("HN-BD-02:assets:bank", 0) == 0
+        assert sum(balances.values()) == 0
+
+    def test_credit_from_a_request_paid_at_the_old_branch_reaches_the_members_branch(
+        self, branch: DuesLedger
+    ) -> None:
+        request = branch.member_request("M0")
+        branch.transfer_member("M0", "HN-BD-02", "2027-01")
+        branch.record_bank_transaction(fact(request, 100_000))
+        balances = branch.account_balances()
+        assert balances["HN-BD-02:liabilities:prepaid:M0"] == -30_000
+        assert balances["HN-BD-01:liabilities:due_to:HN-BD-02"] == -30_000
+        assert branch.member_statement("M0")["credit"] == 30_000
+
+    def test_a_share_for_a_member_who_left_is_held_and_the_transfer_still_recorded(
+        self, branch: DuesLedger
+    ) -> None:
+        request = branch.batch_request("Bí thư chi bộ", ["M0", "M1"])
+        branch.end_membership("M1", "2026-12", "chuyển ra ngoài Đảng bộ")
+        tx, created = branch.record_bank_transaction(fact(request, 140_000))
+        assert created and tx.matched is not None and "M1" in tx.matched["refused"][0]
+        assert branch.request_status(request.code)["held"] == 70_000
+        assert branch.member_statement("M0")["outstanding"] == 0
+
+    def test_a_batch_pays_the_month_it_names_not_the_oldest_arrears(
+        self, ledger: DuesLedger
+    ) -> None:
+        small_ledger(ledger)
+        ledger.add_account("HN-BD-01", *ORG_ACCOUNT, "CHI BO KHU PHO 1", "organisation")
+        ledger.open_month("2026-11")
+        ledger.open_month("2026-12")
+        request = ledger.batch_request("Cơ quan", ["M0"], period="2026-12", kind="payroll")
+        ledger.record_bank_transaction(fact(request, 70_000))
+        months = {m["period"]: m["outstanding"] for m in ledger.member_statement("M0")["months"]}
+        assert months == {"2026-11": 70_000, "2026-12": 0}
+
+    def test_spending_retried_with_a_padded_reference_is_recorded_once(
+        self, branch: DuesLedger
+    ) -> None:
+        branch.pay("M0", 70_000, reference="CASH-1", channel="cash")
+        branch.close_month("2026-12", "HN-BD-01")
+        assert branch.spend("HN-BD-01", 1_000, "văn phòng phẩm", " PC-01") is True
+        assert branch.spend("HN-BD-01", 1_000, "văn phòng phẩm", "PC-01 ") is False
+        assert branch.account_balances()["HN-BD-01:expenses:spending"] == 1_000
