@@ -54,7 +54,14 @@ class BankTransaction(Aggregate):
         self.reference = reference
         self.recorded_at = recorded_at
         self.matched: dict[str, Any] | None = None
+        self.suspense: dict[str, Any] | None = None
 
     @event("Matched")
     def match(self, how: str, target: str, detail: dict[str, Any]) -> None:
         self.matched = {"how": how, "target": target, **detail}
+
+    @event("HeldInSuspense")
+    def hold(self, org_code: str, flagged: bool, postings: list[Any]) -> None:
+        """Money nobody has explained yet, in the books of the organisation whose account it
+        moved through: incoming to its suspense account; outgoing flagged for the treasurer."""
+        self.suspense = {"org": org_code, "flagged": flagged, "resolved": False}

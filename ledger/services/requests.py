@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from ledger.account_index import AccountIndex, account_index_id
 from ledger.bank_transaction import BankTransaction, transaction_id
 from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
 from ledger.ids import register_id
@@ -318,8 +319,28 @@ class RequestCommands(LedgerBase):
                 if request is not None and paid_into_target(request, tx):
                     self._settle(uow, request, tx)
                     break
+        if tx.matched is None:
+            self._hold_in_suspense(tx)
         self.save(*uow.pending())
         return tx, True
+
+    def _hold_in_suspense(self, tx: BankTransaction) -> None:
+        """Unexplained money through a registered account goes into its organisation's books:
+        incoming to suspense (so the bank balance agrees with the statement), outgoing
+        flagged. Money through an account nobody registered stays recorded, unbooked."""
+        index = self.get_or_none(account_index_id(tx.account_number), AccountIndex)
+        org = index.owner(tx.bin_code) if index is not None else None
+        if org is None:
+            return
+        bank, suspense = acct(org, "assets", "bank"), acct(org, "liabilities", "suspense")
+        if tx.direction == "in":
+            postings = [debit(bank, tx.amount), credit(suspense, tx.amount)]
+        else:
+            postings = [
+                debit(acct(org, "assets", "unexplained_outflow"), tx.amount),
+                credit(bank, tx.amount),
+            ]
+        tx.hold(org, tx.direction == "out", check_balanced(postings))
 
     def _settle(self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction) -> None:
         """Apply the transfer to the request's members; a share that cannot be applied (the

@@ -14,6 +14,7 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate
 
+from ledger.account_index import AccountIndex, account_index_id
 from ledger.errors import Conflict, ImportRejected, InvalidInput
 from ledger.ids import org_id, register_id, roots_id
 from ledger.organisation import MEMBER_TYPES, ORG_TYPES, Organisation, RootIndex
@@ -218,8 +219,12 @@ class StructureCommands(LedgerBase):
         created = org.register_account(
             bin_code, number, holder_name.strip(), holder_kind, self.today_iso()
         )
-        if created:
-            self.save(org)
+        index = self.get_or_none(account_index_id(number), AccountIndex) or AccountIndex(
+            number=number
+        )
+        index.add(bin_code, org_code)
+        if created or index.pending_events:
+            self.save(org, index)
         return created
 
     def move_org(self, code: str, new_parent: str, from_period: Period) -> None:

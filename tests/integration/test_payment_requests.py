@@ -243,3 +243,44 @@ class TestWhatTheReviewFound:
         assert branch.spend("HN-BD-01", 1_000, "văn phòng phẩm", " PC-01") is True
         assert branch.spend("HN-BD-01", 1_000, "văn phòng phẩm", "PC-01 ") is False
         assert branch.account_balances()["HN-BD-01:expenses:spending"] == 1_000
+
+
+class TestMoneyNobodyHasExplained:
+    def unexplained(
+        self, direction: str, amount: int, account: str = ORG_ACCOUNT[1]
+    ) -> BankTransactionFact:
+        return BankTransactionFact(
+            source="statement:generic",
+            external_id=f"X{next(_ids)}",
+            bin_code=None,
+            account_number=account,
+            direction=direction,
+            amount=amount,
+            value_date="2026-12-15",
+            narrative="IBFT NGUYEN THI B chuyen tien",
+        )
+
+    def test_incoming_money_without_a_code_waits_in_the_branchs_suspense(
+        self, branch: DuesLedger
+    ) -> None:
+        tx, _ = branch.record_bank_transaction(self.unexplained("in", 55_000))
+        assert tx.matched is None and tx.suspense == {
+            "org": "HN-BD-01",
+            "flagged": False,
+            "resolved": False,
+        }
+        balances = branch.account_balances()
+        assert balances["HN-BD-01:assets:bank"] == 55_000
+        assert balances["HN-BD-01:liabilities:suspense"] == -55_000
+
+    def test_unexplained_outgoing_money_is_flagged(self, branch: DuesLedger) -> None:
+        tx, _ = branch.record_bank_transaction(self.unexplained("out", 20_000))
+        assert tx.suspense is not None and tx.suspense["flagged"] is True
+        assert branch.account_balances()["HN-BD-01:assets:unexplained_outflow"] == 20_000
+
+    def test_money_through_an_unregistered_account_is_recorded_but_booked_nowhere(
+        self, branch: DuesLedger
+    ) -> None:
+        tx, created = branch.record_bank_transaction(self.unexplained("in", 10_000, account="5555"))
+        assert created and tx.suspense is None
+        assert not any(k.endswith("suspense") for k in branch.account_balances())

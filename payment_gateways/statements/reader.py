@@ -1,0 +1,257 @@
+"""A bank statement export read into `BankTransactionFact`s, all or nothing.
+
+Rule: the header row is the first of the file's first rows that a layout
+recognises (title rows above it are passed over); with `layout=None` the
+layouts are tried in `LAYOUTS` order. Every row below it is a transaction,
+except blank rows and dateless rows that are totals (`Tổng`, `Total`, ...)
+or carry no amount (notes, signatures). Every bad row is reported with its
+line number in one `ImportRejected`; nothing is returned partially.
+
+A line's `external_id` is the bank's reference when it is non-empty and
+unique in the file, otherwise a content hash of account, date, direction,
+amount, reference, narrative and the count of identical earlier lines; so
+re-reading a file, or one that overlaps it, gives the same ids, while two
+genuinely identical transfers stay two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from ledger.errors import ImportRejected, InvalidInput
+from ledger.ports import BankTransactionFact
+
+from .layouts import FIELD_NAMES, LAYOUTS, Layout, fold
+from .sources import DELIMITERS, Row, csv_rows, csv_text, xlsx_rows
+from .values import Cell, CellError, amount, iso_date, text
+
+HEADER_SCAN = 30  # rows searched for the header
+SUMMARY = ("tong", "total", "cong", "so du", "balance", "opening", "closing")
+WHAT = "sao kê / statement"
+_SPACES = re.compile(r"\s+")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Statement:
+    account_number: str
+    bin_code: str | None
+    facts: tuple[BankTransactionFact, ...]
+    opening_balance: int | None
+    closing_balance: int | None
+    layout: str
+
+
+@dataclass(frozen=True)
+class _Line:
+    date: str
+    direction: str
+    amount: int
+    reference: str | None
+    narrative: str
+    balance: int | None
+
+
+def read_statement(
+    path: Path, *, bin_code: str | None, account_number: str, layout: str | None = None
+) -> Statement:
+    """The transactions of a `.csv` (UTF-8) or `.xlsx` statement export of one account."""
+    account = account_number.strip()
+    if not account:
+        raise InvalidInput("Thiếu số tài khoản", "The account number is missing", field="account")
+    candidates = _candidates(layout)
+    tables = _tables(Path(path))
+    for rows in tables:
+        found = _find_header(rows, candidates)
+        if found is not None:
+            break
+    else:
+        raise _missing_columns(tables, candidates)
+    chosen, columns, start = found
+    lines = _parse(rows[start:], columns)
+    opening = closing = None
+    first_balance = lines[0].balance if lines else None
+    if first_balance is not None:
+        first = lines[0]
+        opening = first_balance + (first.amount if first.direction == "out" else -first.amount)
+    if lines:
+        closing = lines[-1].balance
+    return Statement(
+        account_number=account,
+        bin_code=bin_code,
+        facts=_facts(lines, f"statement:{chosen.name}", bin_code, account),
+        opening_balance=opening,
+        closing_balance=closing,
+        layout=chosen.name,
+    )
+
+
+def _candidates(name: str | None) -> list[Layout]:
+    if name is None:
+        return list(LAYOUTS.values())
+    if name not in LAYOUTS:
+        known = ", ".join(LAYOUTS)
+        raise InvalidInput(
+            f"Không có mẫu sao kê '{name}' (có: {known})",
+            f"No statement layout '{name}' (known: {known})",
+            field="layout",
+        )
+    return [LAYOUTS[name]]
+
+
+def _tables(path: Path) -> list[list[Row]]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        content = csv_text(path)
+        return [csv_rows(content, delimiter) for delimiter in DELIMITERS]
+    if suffix == ".xlsx":
+        return [xlsx_rows(path)]
+    raise InvalidInput(
+        f"Chỉ nhận sao kê .csv (UTF-8) hoặc .xlsx, không nhận '{suffix or path.name}'",
+        f"Only .csv (UTF-8) or .xlsx statements are accepted, not '{suffix or path.name}'",
+        field="file",
+    )
+
+
+def _header_rows(rows: list[Row]) -> list[tuple[int, list[str]]]:
+    """(index in rows, texts) of the first non-blank rows, where the header may be."""
+    found = [(i, [text(c) for c in cells]) for i, (_, cells) in enumerate(rows) if any(cells)]
+    return [(i, texts) for i, texts in found if any(texts)][:HEADER_SCAN]
+
+
+def _find_header(
+    rows: list[Row], candidates: list[Layout]
+) -> tuple[Layout, dict[str, int], int] | None:
+    for index, texts in _header_rows(rows):
+        for layout in candidates:
+            if not layout.missing(texts):
+                return layout, layout.match(texts), index + 1
+    return None
+
+
+def _missing_columns(tables: list[list[Row]], candidates: list[Layout]) -> InvalidInput:
+    header_rows = [row for rows in tables for row in _header_rows(rows)]
+    if not header_rows:
+        return InvalidInput("Tệp sao kê rỗng", "The statement file is empty", field="file")
+    missing = min(
+        (layout.missing(texts) for _, texts in header_rows for layout in candidates), key=len
+    )
+    vi = ", ".join(FIELD_NAMES[f][0] for f in missing)
+    en = ", ".join(FIELD_NAMES[f][1] for f in missing)
+    return InvalidInput(
+        f"Sao kê thiếu cột: {vi}", f"The statement lacks the columns: {en}", field="header"
+    )
+
+
+def _parse(rows: Sequence[Row], columns: dict[str, int]) -> list[_Line]:
+    lines: list[_Line] = []
+    problems: list[tuple[int, str, str]] = []
+    for number, cells in rows:
+        try:
+            line = _line(cells, columns)
+        except _RowProblems as bad:
+            problems += [(number, error.vi, error.en) for error in bad.errors]
+            continue
+        if line is not None:
+            lines.append(line)
+    if problems:
+        raise ImportRejected(problems, WHAT)
+    return lines
+
+
+class _RowProblems(Exception):
+    def __init__(self, errors: list[CellError]) -> None:
+        self.errors = errors
+
+
+def _line(cells: list[Cell], columns: dict[str, int]) -> _Line | None:
+    def cell(field: str) -> Cell:
+        index = columns.get(field)
+        return cells[index] if index is not None and index < len(cells) else None
+
+    if not any(text(c) for c in cells):
+        return None
+    errors: list[CellError] = []
+
+    if _is_note(cells, cell("date"), cell("debit"), cell("credit")):
+        return None
+    debit = _checked(errors, lambda: abs(amount(cell("debit"), signed=True)))
+    credit = _checked(errors, lambda: amount(cell("credit")))
+    date = _checked(errors, lambda: iso_date(cell("date")))
+    balance = None
+    if "balance" in columns and text(cell("balance")):
+        balance = _checked(errors, lambda: amount(cell("balance"), signed=True))
+    if debit and credit:
+        errors.append(CellError("có cả ghi nợ và ghi có", "has both a debit and a credit"))
+    elif debit == 0 and credit == 0:
+        errors.append(CellError("không có số tiền ghi nợ hay ghi có", "has no debit or credit"))
+    if errors or date is None or debit is None or credit is None:
+        raise _RowProblems(errors)
+    return _Line(
+        date=date,
+        direction="in" if credit else "out",
+        amount=credit or debit,
+        reference=text(cell("reference")) or None,
+        narrative=_SPACES.sub(" ", text(cell("narrative"))),
+        balance=balance,
+    )
+
+
+def _checked(errors: list[CellError], parse: Callable[[], T]) -> T | None:
+    try:
+        return parse()
+    except CellError as error:
+        errors.append(error)
+        return None
+
+
+def _is_note(cells: list[Cell], date: Cell, debit: Cell, credit: Cell) -> bool:
+    """A row to pass over: a totals row (`Tổng`, `Total`) or dateless text with no amount."""
+    try:
+        iso_date(date)
+        return False
+    except CellError:
+        pass
+    label = next((fold(text(c)) for c in cells if text(c)), "")
+    return label.startswith(SUMMARY) or not (text(date) or text(debit) or text(credit))
+
+
+def _facts(
+    lines: list[_Line], source: str, bin_code: str | None, account: str
+) -> tuple[BankTransactionFact, ...]:
+    references = Counter(line.reference for line in lines if line.reference)
+    seen: Counter[str] = Counter()
+    facts = []
+    for line in lines:
+        basis = (
+            f"{account}|{line.date}|{line.direction}|{line.amount}|"
+            f"{line.reference or ''}|{line.narrative}"
+        )
+        occurrence = seen[basis]
+        seen[basis] += 1
+        if line.reference and references[line.reference] == 1:
+            external_id = line.reference
+        else:
+            digest = hashlib.sha256(f"{basis}|{occurrence}".encode()).hexdigest()
+            external_id = digest[:24]
+        facts.append(
+            BankTransactionFact(
+                source=source,
+                external_id=external_id,
+                bin_code=bin_code,
+                account_number=account,
+                direction=line.direction,
+                amount=line.amount,
+                value_date=line.date,
+                narrative=line.narrative,
+                counterparty=None,
+                reference=line.reference,
+            )
+        )
+    return tuple(facts)

@@ -1,0 +1,114 @@
+"""Rows of a statement file, each with the line number a person sees.
+
+Rule: a CSV must be UTF-8 (a BOM is allowed); anything else is refused with
+a clear message rather than guessed. Its row numbers are physical lines (a
+quoted field spanning lines counts from its first line); the delimiter is
+`,`, `;` or tab, whichever gives a header the layouts recognise. An `.xlsx`
+is read with openpyxl, read-only, values not formulas, first sheet; its row
+numbers are the sheet's. Other files are refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from pathlib import Path
+
+from ledger.errors import InvalidInput
+
+from .values import Cell
+
+Row = tuple[int, list[Cell]]
+DELIMITERS = (",", ";", "\t")
+MAX_BYTES = 50_000_000
+
+
+def csv_text(path: Path) -> str:
+    """The file's text, decoded strictly as UTF-8 (with or without BOM)."""
+    data = _read_bytes(path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(
+            f"Tệp sao kê {path.name} không phải UTF-8 (byte {error.start}); "
+            "hãy lưu lại dạng 'CSV UTF-8'",
+            f"Statement file {path.name} is not UTF-8 (byte {error.start}); "
+            "save it again as 'CSV UTF-8'",
+            field="file",
+        ) from None
+
+
+def csv_rows(content: str, delimiter: str) -> list[Row]:
+    rows: list[Row] = []
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter)
+    start = 1
+    try:
+        for record in reader:
+            cells: list[Cell] = list(record)
+            rows.append((start, cells))
+            start = reader.line_num + 1
+    except csv.Error as error:
+        raise InvalidInput(
+            f"Tệp sao kê CSV hỏng ở dòng {start}: {error}",
+            f"Malformed statement CSV at line {start}: {error}",
+            field="file",
+        ) from None
+    return rows
+
+
+def xlsx_rows(path: Path) -> list[Row]:
+    from openpyxl import load_workbook
+
+    _read_bytes(path)  # size and emptiness checks
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise InvalidInput(
+            f"Không đọc được tệp Excel {path.name}: {error}",
+            f"Cannot read the Excel file {path.name}: {error}",
+            field="file",
+        ) from None
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # some exporters write a wrong A1:X9 size; read every cell
+        return list(_numbered(sheet.iter_rows(values_only=True)))
+    finally:
+        book.close()
+
+
+def _numbered(rows: Iterable[Sequence[object]]) -> Iterator[Row]:
+    for number, values in enumerate(rows, start=1):
+        yield number, [_cell(value) for value in values]
+
+
+def _cell(value: object) -> Cell:
+    if value is None or isinstance(value, str | int | float):
+        return value
+    if isinstance(value, date):
+        return value
+    return str(value)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InvalidInput(
+            f"Không đọc được tệp sao kê {path}: {error.strerror}",
+            f"Cannot read statement file {path}: {error.strerror}",
+            field="file",
+        ) from None
+    if len(data) > MAX_BYTES:
+        raise InvalidInput(
+            f"Tệp sao kê {path.name} quá lớn",
+            f"Statement file {path.name} is too large",
+            field="file",
+        )
+    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise InvalidInput(
+            f"Tệp sao kê {path.name} rỗng", f"Statement file {path.name} is empty", field="file"
+        )
+    return data

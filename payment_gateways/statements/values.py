@@ -1,0 +1,82 @@
+"""Reading one statement cell: an amount in đồng, a date, a piece of text.
+
+Rule: amounts are whole đồng, written `1,234,567`, `1.234.567` or `1234567`;
+an empty cell is 0. Decimals (`12.5`), text and negative credits are refused:
+each parser returns the value or raises `CellError` with a message in
+Vietnamese and English, which the reader turns into a row problem. A debit
+may be printed negative (some banks sign withdrawals); its size is taken.
+Dates are DD/MM/YYYY or D/M/YYYY (a time after them is ignored) or a real
+date cell from a spreadsheet; they come back as ISO dates.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+Cell = str | int | float | date | None
+
+_AMOUNT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3})+|\d+)")
+_DATE = re.compile(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
+
+
+class CellError(ValueError):
+    def __init__(self, vi: str, en: str) -> None:
+        self.vi = vi
+        self.en = en
+        super().__init__(en)
+
+
+def text(cell: Cell) -> str:
+    """A cell as stripped text; whole numbers without a trailing `.0`."""
+    if cell is None:
+        return ""
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if isinstance(cell, datetime | date):
+        return cell.isoformat()
+    return str(cell).strip()
+
+
+def amount(cell: Cell, *, signed: bool = False) -> int:
+    """Whole đồng; `signed` allows a leading minus (kept in the result)."""
+    if isinstance(cell, bool | datetime | date):
+        raise CellError(f"số tiền không hợp lệ: {cell}", f"not an amount: {cell}")
+    if isinstance(cell, float):
+        if not cell.is_integer():
+            raise CellError(f"số tiền có phần lẻ: {cell}", f"amount is not whole đồng: {cell}")
+        cell = int(cell)
+    if isinstance(cell, int):
+        value = cell
+    else:
+        raw = text(cell).replace(" ", "")
+        if not raw:
+            return 0
+        negative = raw.startswith("-")
+        match = _AMOUNT.fullmatch(raw.removeprefix("-"))
+        if match is None:
+            raise CellError(f"số tiền không hợp lệ: {raw}", f"not a whole amount in đồng: {raw}")
+        value = int(re.sub(r"[,.]", "", match.group(1)))
+        value = -value if negative else value
+    if value < 0 and not signed:
+        raise CellError(f"số tiền âm: {value}", f"negative amount: {value}")
+    return value
+
+
+def iso_date(cell: Cell) -> str:
+    """The ISO date of a DD/MM/YYYY text or a spreadsheet date cell."""
+    if isinstance(cell, datetime):
+        return cell.date().isoformat()
+    if isinstance(cell, date):
+        return cell.isoformat()
+    raw = text(cell)
+    match = _DATE.fullmatch(raw)
+    if match is not None:
+        day, month, year = (int(g) for g in match.groups())
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError:
+            pass
+    raise CellError(
+        f"ngày không hợp lệ (cần NN/TT/NNNN): {raw}", f"bad date (want DD/MM/YYYY): {raw}"
+    )
