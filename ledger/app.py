@@ -14,6 +14,7 @@ from ledger.services.policy import PolicyCommands
 from ledger.services.queries import Queries
 from ledger.services.requests import RequestCommands
 from ledger.services.rolls import RollCommands
+from ledger.services.statements import StatementCommands
 from ledger.services.structure import StructureCommands
 
 
@@ -23,6 +24,7 @@ class DuesLedger(
     RollCommands,
     PaymentCommands,
     PolicyCommands,
+    StatementCommands,
     RequestCommands,
     Queries,
 ):

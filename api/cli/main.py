@@ -18,7 +18,7 @@ from eventsourcing.persistence import (
 )
 from typer.core import TyperGroup
 
-from api.cli import member, money, month, org, policy, qr, webhook
+from api.cli import member, money, month, org, policy, qr, statement, webhook
 from api.cli.context import CliState, ledger, out
 from api.cli.render import error
 from ledger.errors import LedgerError
@@ -98,6 +98,7 @@ app.add_typer(policy.app, name="policy")
 money.register(app)
 qr.register(app)
 webhook.register(app)
+statement.register(app)
 
 
 def main() -> None:

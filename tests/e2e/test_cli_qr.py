@@ -22,21 +22,9 @@ from api.settings import load_settings
 from ledger.ports import BankTransactionFact
 from payment_gateways.gateways.payos import sign
 from payment_gateways.vietqr import crc16
+from tests.e2e.conftest import as_json, ok, run
 
 runner = CliRunner()
-ORGS = """code,name,type,parent_code
-TW,Trung ương,central,
-HN,Thành ủy Hà Nội,provincial,TW
-HN-BD,Đảng ủy phường Ba Đình,grassroots_committee,HN
-B1,Chi bộ khu phố 1,branch,HN-BD
-B2,Chi bộ khu phố 2,branch,HN-BD
-"""
-MEMBERS = """code,full_name,branch_code,category,monthly_base,region,party_joined_on
-M1,Nguyễn Văn An,B1,social_insured,7234567,I,2005-05-19
-M2,Trần Thị Bình,B1,pensioner,5000000,I,1990-03-02
-M3,Lê Văn Cường,B1,student,,I,2024-09-01
-M4,Phạm Thị Dung,B2,student,,I,2024-01-09
-"""
 VALID = "00020101021238540010A00000072701240006970436011010123456780208QRIBFTTA53037045405700005802VN62250821DPK7Q2M9XA DP 12/2026630488E7"
 
 
@@ -46,43 +34,11 @@ def with_crc(payload: str) -> str:
     return body + crc16(body)
 
 
-def run(db_url: str, command: str) -> Result:
-    return runner.invoke(app, ["--db", db_url, *shlex.split(command)])
-
-
-def ok(db_url: str, command: str) -> Result:
-    result = run(db_url, command)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def as_json(db_url: str, command: str) -> Any:
-    return json.loads(ok(db_url, f"{command} --json").stdout)
-
-
 def refused(result: Result) -> str:
     assert result.exit_code == 2, result.output
     assert "Lỗi:" in result.output and "Error:" in result.output
     assert "Traceback" not in result.output
     return result.output
-
-
-@pytest.fixture
-def branch(db_url: str, tmp_path: Path, frozen: object) -> str:
-    (tmp_path / "orgs.csv").write_text(ORGS, encoding="utf-8")
-    (tmp_path / "members.csv").write_text(MEMBERS, encoding="utf-8")
-    ok(db_url, f"org import {tmp_path / 'orgs.csv'}")
-    ok(db_url, f"member import {tmp_path / 'members.csv'}")
-    ok(
-        db_url,
-        "org account add --org B1 --bin 970436 --account-number 1012345678 --holder-name 'CHI BO 1' --holder-kind organisation",
-    )
-    ok(
-        db_url,
-        "org account add --org B2 --bin 970422 --account-number 0351000646393 --holder-name 'NGUYEN VAN THU QUY' --holder-kind personal",
-    )
-    ok(db_url, "month open --period 2026-12")
-    return db_url
 
 
 def notify(db_url: str, status: dict[str, Any], amount: int, tx: str) -> bool:

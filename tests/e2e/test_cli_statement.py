@@ -1,0 +1,96 @@
+"""A treasurer imports the branch's bank statement (SQLite and PostgreSQL): each line once,
+a line carrying a request's code settles it, anything else waits in suspense."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from api.cli.main import app
+from tests.e2e.conftest import ok
+
+runner = CliRunner()
+HEADER = "Ngày giao dịch,Số tham chiếu,Ghi nợ/Debit,Ghi có/Credit,Số dư,Diễn giải\n"
+
+
+def run(db_url: str, *args: str) -> Result:
+    return runner.invoke(app, ["--db", db_url, *args])
+
+
+def imported(db_url: str, path: Path, *extra: str) -> dict[str, Any]:
+    result = run(db_url, "statement", "import", str(path), "--org", "B1", "--json", *extra)
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
+def statement(tmp_path: Path, name: str, lines: list[str]) -> Path:
+    path = tmp_path / name
+    path.write_text(HEADER + "".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def request_code(branch: str) -> str:
+    status = json.loads(ok(branch, "pay-request --member M1 --json").stdout)
+    return str(status["reference"])
+
+
+def test_importing_a_statement_matches_requests_and_holds_the_rest(
+    branch: str,
+    request_code: str,
+    tmp_path: Path,
+) -> None:
+    lines = [
+        f'15/12/2026,FT001,,"72,346","72,346",MBVCB.4525077405.{request_code} DP 12 2026.CT tu 0351000646393 NGUYEN VAN AN',
+        '15/12/2026,FT002,,"55,000","127,346",IBFT NGUYEN THI B chuyen tien',
+    ]
+    first = imported(branch, statement(tmp_path, "s1.csv", lines))
+    assert {k: first[k] for k in ("new", "already", "matched", "suspense")} == {
+        "new": 2,
+        "already": 0,
+        "matched": 1,
+        "suspense": 1,
+    }
+    assert first["closing_balance"] == 127_346
+    member = json.loads(ok(branch, "member statement M1 --json").stdout)
+    assert member["months"][0]["outstanding"] == 0
+
+
+def test_the_same_or_an_overlapping_statement_records_each_line_once(
+    branch: str,
+    tmp_path: Path,
+) -> None:
+    a = ['14/12/2026,FT010,,"10,000","10,000",IBFT A', '15/12/2026,FT011,,"20,000","30,000",IBFT B']
+    imported(branch, statement(tmp_path, "a.csv", a))
+    again = imported(branch, statement(tmp_path, "a.csv", a))
+    assert (again["new"], again["already"]) == (0, 2)
+    overlap = imported(
+        branch, statement(tmp_path, "b.csv", [a[1], '16/12/2026,FT012,,"5,000","35,000",IBFT C'])
+    )
+    assert (overlap["new"], overlap["already"]) == (1, 1)
+
+
+def test_a_bad_file_is_refused_line_by_line_and_nothing_recorded(
+    branch: str,
+    tmp_path: Path,
+) -> None:
+    bad = ['32/12/2026,FT020,,"10,000",,IBFT A', '15/12/2026,FT021,"1,000","2,000",,IBFT B']
+    result = run(
+        branch, "statement", "import", str(statement(tmp_path, "bad.csv", bad)), "--org", "B1"
+    )
+    assert result.exit_code == 2 and "Lỗi:" in result.output and "Error:" in result.output
+    good = imported(branch, statement(tmp_path, "good.csv", ['15/12/2026,FT020,,"10,000",,IBFT A']))
+    assert good["new"] == 1
+
+
+def test_a_statement_for_an_unregistered_account_is_refused(
+    branch: str,
+    tmp_path: Path,
+) -> None:
+    path = statement(tmp_path, "s.csv", ['15/12/2026,FT030,,"10,000",,IBFT A'])
+    result = run(branch, "statement", "import", str(path), "--org", "B1", "--account", "999")
+    assert result.exit_code == 2 and "999" in result.output
