@@ -16,6 +16,7 @@ from ledger.services.requests import RequestCommands
 from ledger.services.rolls import RollCommands
 from ledger.services.statements import StatementCommands
 from ledger.services.structure import StructureCommands
+from ledger.services.suspense import SuspenseCommands
 
 
 class DuesLedger(
@@ -25,6 +26,7 @@ class DuesLedger(
     PaymentCommands,
     PolicyCommands,
     StatementCommands,
+    SuspenseCommands,
     RequestCommands,
     Queries,
 ):

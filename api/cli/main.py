@@ -18,7 +18,7 @@ from eventsourcing.persistence import (
 )
 from typer.core import TyperGroup
 
-from api.cli import member, money, month, org, policy, qr, statement, webhook
+from api.cli import member, money, month, org, policy, qr, statement, suspense, webhook
 from api.cli.context import CliState, ledger, out
 from api.cli.render import error
 from ledger.errors import LedgerError
@@ -99,6 +99,7 @@ money.register(app)
 qr.register(app)
 webhook.register(app)
 statement.register(app)
+suspense.register(app)
 
 
 def main() -> None:

@@ -106,6 +106,7 @@ class PaymentCommands(LedgerBase):
         reference: str | None = None,
         months: list[Period] | None = None,
         received_by: str | None = None,
+        paid_from: str | None = None,
     ) -> PaymentResult:
         """Build a payment's events in `uow` without saving (so several can share one save).
 
@@ -144,7 +145,8 @@ class PaymentCommands(LedgerBase):
         applied, to_credit = plan_allocation(unpaid, amount, months)
         rolls = uow.load_many([roll_id(b, p) for b, p, _ in applied], Roll)
         receiver = received_by or branch
-        postings: list[Posting] = [debit(money_account(receiver, channel), amount)]
+        # `paid_from`: money already in the receiver's books (its suspense account, say).
+        postings: list[Posting] = [debit(paid_from or money_account(receiver, channel), amount)]
         for b, p, take in applied:
             rolls[roll_id(b, p)].apply_payment(member_code, take, reference)
             postings += self._receivable_postings(receiver, b, member_code, take)

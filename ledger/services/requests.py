@@ -28,6 +28,7 @@ from ledger.postings import acct, check_balanced, credit, debit
 from ledger.reference_code import find_codes, new_code
 from ledger.register import Register
 from ledger.services.base import LedgerBase, UnitOfWork
+from ledger.suspense import SuspenseQueue, queue_id
 
 DEFAULT_EXPIRY_DAYS = 7
 HOLDER_VI = {"organisation": "mang tên tổ chức", "personal": "cá nhân", "treasury": "kho bạc"}
@@ -320,11 +321,11 @@ class RequestCommands(LedgerBase):
                     self._settle(uow, request, tx)
                     break
         if tx.matched is None:
-            self._hold_in_suspense(tx)
+            self._hold_in_suspense(uow, tx)
         self.save(*uow.pending())
         return tx, True
 
-    def _hold_in_suspense(self, tx: BankTransaction) -> None:
+    def _hold_in_suspense(self, uow: UnitOfWork, tx: BankTransaction) -> None:
         """Unexplained money through a registered account goes into its organisation's books:
         incoming to suspense (so the bank balance agrees with the statement), outgoing
         flagged. Money through an account nobody registered stays recorded, unbooked."""
@@ -341,6 +342,9 @@ class RequestCommands(LedgerBase):
                 credit(bank, tx.amount),
             ]
         tx.hold(org, tx.direction == "out", check_balanced(postings))
+        queue = uow.get(queue_id(org), SuspenseQueue) or SuspenseQueue(org_code=org)
+        queue.add(str(tx.id), tx.direction, tx.amount, tx.value_date, tx.narrative)
+        uow.add(queue)
 
     def _settle(self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction) -> None:
         """Apply the transfer to the request's members; a share that cannot be applied (the

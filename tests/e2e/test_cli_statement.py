@@ -94,3 +94,53 @@ def test_a_statement_for_an_unregistered_account_is_refused(
     path = statement(tmp_path, "s.csv", ['15/12/2026,FT030,,"10,000",,IBFT A'])
     result = run(branch, "statement", "import", str(path), "--org", "B1", "--account", "999")
     assert result.exit_code == 2 and "999" in result.output
+
+
+class TestTheSuspenseQueue:
+    """Money that carried no code waits; the treasurer decides, and every decision is recorded."""
+
+    def queue(self, db_url: str) -> list[dict[str, Any]]:
+        result = run(db_url, "suspense", "list", "--org", "B1", "--json")
+        assert result.exit_code == 0, result.output
+        return list(json.loads(result.stdout))
+
+    def test_a_held_transfer_is_assigned_to_a_member_and_leaves_the_queue(
+        self, branch: str, tmp_path: Path
+    ) -> None:
+        imported(
+            branch,
+            statement(tmp_path, "s.csv", ['15/12/2026,FT040,,"72,346",,CK DANG PHI NGUYEN VAN AN']),
+        )
+        [item] = self.queue(branch)
+        assert (item["id"], item["amount"]) == ("B1/1", 72_346)
+        assert run(branch, "suspense", "resolve", "B1/1", "--member", "M1").exit_code == 0
+        assert self.queue(branch) == []
+        member = json.loads(ok(branch, "member statement M1 --json").stdout)
+        assert member["months"][0]["outstanding"] == 0
+
+    def test_refund_and_not_dues_are_recorded_and_a_second_resolution_is_refused(
+        self, branch: str, tmp_path: Path
+    ) -> None:
+        lines = [
+            '15/12/2026,FT050,,"10,000",,CHUYEN NHAM',
+            '15/12/2026,FT051,,"5,000",,LAI TIEN GUI',
+        ]
+        imported(branch, statement(tmp_path, "s.csv", lines))
+        assert run(branch, "suspense", "resolve", "B1/1", "--refund").exit_code == 0
+        assert (
+            run(branch, "suspense", "resolve", "B1/2", "--not-dues", "lãi tiền gửi").exit_code == 0
+        )
+        again = run(branch, "suspense", "resolve", "B1/1", "--refund")
+        assert again.exit_code == 2 and "already resolved" in again.output
+        everything = json.loads(
+            run(branch, "suspense", "list", "--org", "B1", "--all", "--json").stdout
+        )
+        assert [i["resolution"]["how"] for i in everything] == ["refund", "not_dues"]
+
+    def test_a_resolution_must_say_exactly_one_thing(self, branch: str, tmp_path: Path) -> None:
+        imported(branch, statement(tmp_path, "s.csv", ['15/12/2026,FT060,,"10,000",,X']))
+        assert run(branch, "suspense", "resolve", "B1/1").exit_code == 2
+        assert (
+            run(branch, "suspense", "resolve", "B1/1", "--refund", "--not-dues", "x").exit_code == 2
+        )
+        assert run(branch, "suspense", "resolve", "B1/9", "--refund").exit_code == 2

@@ -284,3 +284,16 @@ class TestMoneyNobodyHasExplained:
         tx, created = branch.record_bank_transaction(self.unexplained("in", 10_000, account="5555"))
         assert created and tx.suspense is None
         assert not any(k.endswith("suspense") for k in branch.account_balances())
+
+    def test_resolving_to_a_member_moves_the_money_from_suspense_to_their_dues(
+        self, branch: DuesLedger
+    ) -> None:
+        branch.record_bank_transaction(self.unexplained("in", 70_000))
+        [item] = branch.suspense_items("HN-BD-01")
+        branch.resolve_suspense(item["id"], member="M0")
+        balances = branch.account_balances()
+        assert balances.get("HN-BD-01:liabilities:suspense", 0) == 0
+        assert balances["HN-BD-01:assets:bank"] == 70_000
+        assert balances.get("HN-BD-01:assets:receivable:M0", 0) == 0
+        assert sum(balances.values()) == 0
+        assert branch.suspense_items("HN-BD-01") == []

@@ -1,0 +1,71 @@
+"""`suspense list` and `suspense resolve`: the treasurer's queue of unexplained money.
+
+Rule: nothing leaves suspense without a resolution recorded as an event: to a
+member's dues, a refund to make, or not dues with a reason.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.cli import inputs
+from api.cli.context import ledger, out
+from api.cli.render import dong, print_json, say, table
+
+suspense_app = typer.Typer(help="Khoản tạm giữ / Suspense queue.", no_args_is_help=True)
+
+
+@suspense_app.command("list")
+def list_items(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option("--org", help="Mã tổ chức.")],
+    everything: Annotated[bool, typer.Option("--all", help="Cả khoản đã xử lý.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="In JSON.")] = False,
+) -> None:
+    """Khoản tiền chưa rõ nguồn / Money waiting for a treasurer's decision."""
+    items = ledger(ctx).suspense_items(org, include_resolved=everything)
+    if as_json:
+        print_json(items)
+        return
+    t = table(
+        f"Tạm giữ / Suspense — {org}",
+        "ID",
+        "Ngày / Date",
+        "Chiều / Dir",
+        "Số tiền / Amount",
+        "Diễn giải / Narrative",
+        "Xử lý / Resolution",
+    )
+    for i in items:
+        resolution = i["resolution"]["how"] if i["resolution"] else ""
+        t.add_row(
+            i["id"], i["value_date"], i["direction"], dong(i["amount"]), i["narrative"], resolution
+        )
+    out(ctx).print(t)
+
+
+@suspense_app.command("resolve")
+def resolve(
+    ctx: typer.Context,
+    item_id: Annotated[str, typer.Argument(help="ID, e.g. HN-BD-01/3")],
+    member: Annotated[str | None, typer.Option("--member", help="Ghi cho đảng viên.")] = None,
+    months: Annotated[
+        str | None, typer.Option("--months", help="YYYY-MM,... (mặc định: tháng nợ cũ nhất).")
+    ] = None,
+    refund: Annotated[bool, typer.Option("--refund", help="Hoàn trả người chuyển.")] = False,
+    not_dues: Annotated[
+        str | None, typer.Option("--not-dues", help="Không phải đảng phí: lý do.")
+    ] = None,
+) -> None:
+    """Xử lý khoản tạm giữ / Resolve a suspense item."""
+    wanted = inputs.periods(months) if months else None
+    result = ledger(ctx).resolve_suspense(
+        item_id, member=member, months=wanted, refund=refund, not_dues=not_dues
+    )
+    say(out(ctx), f"Đã xử lý {item_id}: {result['how']}", f"Resolved {item_id}: {result['how']}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(suspense_app, name="suspense")

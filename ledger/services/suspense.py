@@ -1,0 +1,102 @@
+"""The suspense queue's commands: list what is waiting, resolve each item with a reason.
+
+Rule: money leaves suspense only by a `Resolved` event: assigned to a member's
+dues (a payment, oldest month first or the months named), a refund to make,
+or not dues (with the treasurer's reason). Outgoing unexplained money can only
+be explained as not dues (a bank fee, say) until outgoing matching lands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.errors import Conflict, InvalidInput
+from ledger.period import Period
+from ledger.postings import Posting, acct, check_balanced, credit, debit
+from ledger.services.base import LedgerBase, UnitOfWork
+from ledger.suspense import SuspenseQueue, queue_id
+
+
+class SuspenseCommands(LedgerBase):
+    def suspense_items(
+        self, org_code: str, *, include_resolved: bool = False
+    ) -> list[dict[str, Any]]:
+        self.get_org(org_code)
+        queue = self.get_or_none(queue_id(org_code), SuspenseQueue)
+        if queue is None:
+            return []
+        return list(queue.items if include_resolved else queue.open_items())
+
+    def resolve_suspense(
+        self,
+        item_id: str,
+        *,
+        member: str | None = None,
+        months: list[Period] | None = None,
+        refund: bool = False,
+        not_dues: str | None = None,
+    ) -> dict[str, Any]:
+        chosen = [member is not None, refund, not_dues is not None]
+        if sum(chosen) != 1:
+            raise InvalidInput(
+                "Chọn đúng một cách xử lý: --member, --refund hoặc --not-dues",
+                "Choose exactly one resolution: --member, --refund or --not-dues",
+                field="resolution",
+            )
+        org = item_id.rsplit("/", 1)[0]
+        uow = UnitOfWork(self)
+        queue = uow.get(queue_id(org), SuspenseQueue)
+        if queue is None:
+            self.get_org(org)
+            queue = SuspenseQueue(org_code=org)
+        item = queue.item(item_id)
+        if item["resolution"] is not None:
+            raise Conflict(
+                f"Khoản {item_id} đã được xử lý",
+                f"Suspense item {item_id} is already resolved",
+                field="id",
+            )
+        amount, suspense = int(item["amount"]), acct(org, "liabilities", "suspense")
+        postings: list[Posting] = []
+        detail: dict[str, Any] = {}
+        if item["direction"] == "out" and not_dues is None:
+            raise Conflict(
+                "Khoản chi chưa rõ chỉ có thể ghi là không phải đảng phí (kèm lý do)",
+                "Unexplained outgoing money can only be marked not dues (with a reason) for now",
+                field="resolution",
+            )
+        if member is not None:
+            result = self.prepare_payment(  # type: ignore[attr-defined]
+                uow,
+                member,
+                amount,
+                reference=f"SUSPENSE:{item_id}",
+                months=months,
+                received_by=org,
+                paid_from=suspense,
+            )
+            how, detail = "member", {"member": member, "payment": result.reference}
+        elif refund:
+            how, postings = (
+                "refund",
+                [debit(suspense, amount), credit(acct(org, "liabilities", "refunds_due"), amount)],
+            )
+        else:
+            reason = (not_dues or "").strip()
+            if not reason:
+                raise InvalidInput("Cần lý do", "A reason is required", field="not_dues")
+            how, detail = "not_dues", {"reason": reason}
+            if item["direction"] == "in":
+                postings = [
+                    debit(suspense, amount),
+                    credit(acct(org, "income", "not_dues"), amount),
+                ]
+            else:
+                outflow = acct(org, "assets", "unexplained_outflow")
+                postings = [
+                    debit(acct(org, "expenses", "not_dues"), amount),
+                    credit(outflow, amount),
+                ]
+        queue.resolve(item_id, how, detail, check_balanced(postings))
+        self.save(*uow.pending())
+        return {"id": item_id, "how": how, **detail}

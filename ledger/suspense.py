@@ -1,0 +1,79 @@
+"""Suspense queue: an organisation's money that nobody has explained yet, and how each was resolved.
+
+Rule: every unexplained bank line held in an organisation's suspense account
+gets an item here (`ORG/n`), written with the hold itself; nothing leaves
+suspense without a `Resolved` event saying how (assigned to a member's dues,
+a refund to make, or not dues, with a reason) and the postings that move it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.errors import Conflict, NotFound
+from ledger.ids import NAMESPACE
+from ledger.postings import Posting
+
+HOW = ("member", "refund", "not_dues")
+
+
+def queue_id(org_code: str) -> UUID:
+    return uuid5(NAMESPACE, f"suspense/{org_code}")
+
+
+class SuspenseQueue(Aggregate):
+    @staticmethod
+    def create_id(org_code: str, **_: Any) -> UUID:
+        return queue_id(org_code)
+
+    @event("Started")
+    def __init__(self, org_code: str) -> None:
+        self.org_code = org_code
+        self.items: list[dict[str, Any]] = []
+
+    @event("ItemAdded")
+    def add(
+        self, transaction: str, direction: str, amount: int, value_date: str, narrative: str
+    ) -> None:
+        self.items.append(
+            {
+                "id": f"{self.org_code}/{len(self.items) + 1}",
+                "transaction": transaction,
+                "direction": direction,
+                "amount": amount,
+                "value_date": value_date,
+                "narrative": narrative,
+                "resolution": None,
+            }
+        )
+
+    def item(self, item_id: str) -> dict[str, Any]:
+        for item in self.items:
+            if item["id"] == item_id:
+                return item
+        raise NotFound(
+            f"Không có khoản tạm giữ {item_id}", f"No suspense item {item_id}", field="id"
+        )
+
+    def open_items(self) -> list[dict[str, Any]]:
+        return [i for i in self.items if i["resolution"] is None]
+
+    def resolve(
+        self, item_id: str, how: str, detail: dict[str, Any], postings: list[Posting]
+    ) -> None:
+        if self.item(item_id)["resolution"] is not None:
+            raise Conflict(
+                f"Khoản {item_id} đã được xử lý",
+                f"Suspense item {item_id} is already resolved",
+                field="id",
+            )
+        self._resolved(item_id, how, detail, postings)
+
+    @event("Resolved")
+    def _resolved(
+        self, item_id: str, how: str, detail: dict[str, Any], postings: list[Posting]
+    ) -> None:
+        self.item(item_id)["resolution"] = {"how": how, **detail}
