@@ -8,7 +8,7 @@ is a `VietQRError(tag, problem)`. See docs/vietqr.md.
 from __future__ import annotations
 
 from .banks import Bank, bank_for_bin, banks
-from .codec import decode, encode
+from .codec import decode, encode, encode_qr
 from .crc import crc16
 from .errors import Problem, VietQRError
 from .fold import fold
@@ -27,6 +27,7 @@ __all__ = [
     "crc16",
     "decode",
     "encode",
+    "encode_qr",
     "fold",
     "png",
     "svg",

@@ -262,3 +262,21 @@ def _additional(value: str) -> dict[str, str]:
         if tag in SHORT_62 and len(text) > MEMO_LIMIT:
             raise VietQRError(f"62.{tag}", Problem.TOO_LONG, f"{len(text)} > {MEMO_LIMIT}")
     return fields
+
+
+def encode_qr(qr: VietQR) -> str:
+    """Encode a decoded payload again: every field it carried, in its tag order."""
+    return encode(
+        qr.bin,
+        qr.account,
+        service=qr.service,
+        amount=qr.amount,
+        purpose=qr.purpose,
+        poi=qr.poi,
+        bill_number=qr.bill_number,
+        reference_label=qr.reference_label,
+        terminal_label=qr.terminal_label,
+        extra_tags=qr.extra_tags,
+        extra_additional=qr.extra_additional,
+        tag_order=qr.tag_order,
+    )
