@@ -4,6 +4,10 @@ Rule: a bank line names only an account; this index, keyed by the account
 number, tells whose books it belongs in, so a statement can be checked
 against its organisation and money nobody has explained goes to that
 organisation's suspense account. It is written with the registration itself.
+It also keeps what each imported statement said (its dates, opening and
+closing balance, and any line whose printed balance does not follow from the
+one before), and the account's opening balance: the balance before the first
+line the ledger holds, taken from the first statement imported.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from ledger.ids import NAMESPACE
+from ledger.postings import Posting
 
 
 def account_index_id(number: str) -> UUID:
@@ -29,6 +34,8 @@ class AccountIndex(Aggregate):
     def __init__(self, number: str) -> None:
         self.number = number
         self.owners: list[list[str]] = []  # [bin, org_code]
+        self.statements: list[dict[str, Any]] = []
+        self.opening: dict[str, Any] | None = None
 
     def add(self, bin_code: str, org_code: str) -> None:
         if [bin_code, org_code] not in self.owners:  # guard first: a repeat records nothing
@@ -42,3 +49,12 @@ class AccountIndex(Aggregate):
         """The organisation holding this number (at this bank, when the line names one)."""
         found = {o for b, o in self.owners if bin_code is None or b == bin_code}
         return found.pop() if len(found) == 1 else None
+
+    @event("OpeningBalanceRecorded")
+    def record_opening(self, org_code: str, on: str, amount: int, postings: list[Posting]) -> None:
+        self.opening = {"org": org_code, "on": on, "amount": amount}
+
+    @event("StatementImported")
+    def record_statement(self, summary: dict[str, Any]) -> None:
+        """`summary`: source, first/last date, opening/closing balance, lines, new, breaks."""
+        self.statements.append(summary)

@@ -8,6 +8,7 @@ builds it from settings.
 
 from __future__ import annotations
 
+from ledger.services.cash import CashCommands
 from ledger.services.members import MemberCommands
 from ledger.services.payments import PaymentCommands
 from ledger.services.policy import PolicyCommands
@@ -25,6 +26,7 @@ class DuesLedger(
     RollCommands,
     PaymentCommands,
     PolicyCommands,
+    CashCommands,
     StatementCommands,
     SuspenseCommands,
     RequestCommands,

@@ -1,9 +1,12 @@
 """Bank transaction: one line of money moving through an organisation's account.
 
-Rule: a transaction is keyed by where it came from and the bank's (or the
-gateway's) own id, or a content hash where there is none, so the same
+Rule: a transaction is keyed by the bank's own reference on its account where
+the bank gives one (so the same transfer reported by a webhook and again by
+the statement, or by two gateways, is one transaction), else by where it came
+from and that source's id, or a content hash where there is none. The same
 webhook delivered seven times, or a statement imported twice, is recorded
-once. What it settled is recorded on it, so nothing is counted twice.
+once. What it settled, cleared or reversed is recorded on it, so nothing is
+counted twice.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.errors import Conflict
 from ledger.ids import NAMESPACE
+from ledger.ports import BankTransactionFact
+from ledger.postings import Posting
 
 DIRECTIONS = ("in", "out")
 
@@ -22,10 +28,25 @@ def transaction_id(source: str, external_id: str) -> UUID:
     return uuid5(NAMESPACE, f"banktx/{source}/{external_id}")
 
 
+def account_key(account_number: str, direction: str) -> str:
+    """Bank references are unique per transaction on an account; the direction keeps a
+    reversal that reuses its original's reference apart from it."""
+    return f"account:{account_number.strip()}:{direction}"
+
+
+def fact_id(fact: BankTransactionFact) -> UUID:
+    """The id a line is keyed by: the bank's reference on its account where that identifies
+    the line, else the source's own id (or content hash)."""
+    ref = (fact.reference or "").strip().upper()
+    if ref and fact.reference_is_key:
+        return transaction_id(account_key(fact.account_number, fact.direction), ref)
+    return transaction_id(fact.source, fact.external_id)
+
+
 class BankTransaction(Aggregate):
     @staticmethod
     def create_id(source: str, external_id: str, **_: Any) -> UUID:
-        return transaction_id(source, external_id)
+        return transaction_id(source, external_id)  # the service passes `fact_id` instead
 
     @event("Recorded")
     def __init__(
@@ -41,6 +62,7 @@ class BankTransaction(Aggregate):
         counterparty: str | None,
         reference: str | None,
         recorded_at: str,
+        balance: int | None,
     ) -> None:
         self.source = source
         self.external_id = external_id
@@ -53,11 +75,29 @@ class BankTransaction(Aggregate):
         self.counterparty = counterparty
         self.reference = reference
         self.recorded_at = recorded_at
+        self.balance = balance
         self.matched: dict[str, Any] | None = None
         self.suspense: dict[str, Any] | None = None
+        self.reversed_by: str | None = None
+
+    @classmethod
+    def record(cls, tx_id: UUID, **fields: Any) -> BankTransaction:
+        """A new line under the id `fact_id` gave it (the library's `_create` with `id`)."""
+        return cls._create(cls.Recorded, id=tx_id, **fields)  # type: ignore[attr-defined]
+
+    @property
+    def signed_amount(self) -> int:
+        return self.amount if self.direction == "in" else -self.amount
 
     @event("Matched")
     def match(self, how: str, target: str, detail: dict[str, Any]) -> None:
+        """Settled a request (its postings are on the payments and the request)."""
+        self.matched = {"how": how, "target": target, **detail}
+
+    @event("Cleared")
+    def clear(self, how: str, target: str, detail: dict[str, Any], postings: list[Posting]) -> None:
+        """Explained by something already in the books (a remittance, a deposit, spending,
+        a refund, a reversal); the postings move it onto this account."""
         self.matched = {"how": how, "target": target, **detail}
 
     @event("HeldInSuspense")
@@ -65,3 +105,27 @@ class BankTransaction(Aggregate):
         """Money nobody has explained yet, in the books of the organisation whose account it
         moved through: incoming to its suspense account; outgoing flagged for the treasurer."""
         self.suspense = {"org": org_code, "flagged": flagged, "resolved": False}
+
+    def mark_reversed(self, by: str) -> None:
+        if self.reversed_by is not None:
+            raise Conflict(
+                f"Giao dịch đã bị hoàn bởi {self.reversed_by}",
+                f"The transaction was already reversed by {self.reversed_by}",
+            )
+        self._reversed(by)
+
+    @event("Reversed")
+    def _reversed(self, by: str) -> None:
+        self.reversed_by = by
+
+
+def _upcast_recorded_v1_v2(state: dict[str, Any]) -> None:
+    """v1 (before statements kept balances) had no `balance`."""
+    state["balance"] = None
+
+
+# v2 adds `balance`: the account's balance after the line, as the statement printed it.
+# The event class is the one `@event("Recorded")` made; the library upcasts stored v1
+# events with `upcast_v1_v2` when it reads them.
+BankTransaction.Recorded.class_version = 2  # type: ignore[attr-defined]
+BankTransaction.Recorded.upcast_v1_v2 = staticmethod(_upcast_recorded_v1_v2)  # type: ignore[attr-defined]

@@ -194,6 +194,19 @@ class Organisation(Aggregate):
     ) -> None:
         """Expenditure from the retained fund; the reference keeps it from being recorded twice."""
         self.spending[reference] = amount
+        # getattr: snapshots taken before these fields existed lack them.
+        self.spending_channels = {**getattr(self, "spending_channels", {}), reference: channel}
+
+    def spending_uncleared(self, reference: str) -> bool:
+        """Bank spending not yet seen leaving the account on a statement."""
+        return getattr(self, "spending_channels", {}).get(reference) == "bank" and (
+            reference not in getattr(self, "spending_cleared", {})
+        )
+
+    @event("SpendingCleared")
+    def clear_spending(self, reference: str, transaction: str, postings: list[Any]) -> None:
+        """The bank line that took this spending out of the account."""
+        self.spending_cleared = {**getattr(self, "spending_cleared", {}), reference: transaction}
 
 
 class RootIndex(Aggregate):

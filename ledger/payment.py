@@ -45,3 +45,10 @@ class Payment(Aggregate):
         self.received_on = received_on
         self.applied = applied
         self.to_credit = to_credit
+        self.postings = postings
+        self.reversed_by: str | None = None
+
+    @event("Reversed")
+    def reverse(self, reversed_by: str, postings: list[Posting]) -> None:
+        """The bank took this money back (`reversed_by`: the bank line); the postings undo it."""
+        self.reversed_by = reversed_by

@@ -20,7 +20,10 @@ from ledger.errors import Conflict
 from ledger.ids import NAMESPACE
 from ledger.postings import Posting
 
-KINDS = ("member", "batch", "payroll")
+KINDS = ("member", "batch", "payroll")  # dues a payer is asked for
+# Codes the ledger gives its own transfers, so the bank line that carries one is matched:
+# a remittance to the parent, cash taken to the bank, a refund paid out of suspense.
+TRANSFER_KINDS = ("remittance", "deposit", "refund")
 STATUSES = ("open", "paid", "partly_paid", "expired", "cancelled")
 
 
@@ -67,6 +70,8 @@ class PaymentRequest(Aggregate):
         self.held = 0
         self.paid_by_member: dict[str, int] = {}
         self.transfers: list[dict[str, Any]] = []
+        self.seen: dict[str, str] = {}  # side ("in" | "out") -> bank transaction that cleared it
+        self.reversed: list[str] = []  # transactions whose money the bank took back
 
     @event("TargetOverridden")
     def override_target(self, holder_kind: str, reason: str) -> None:
@@ -115,6 +120,28 @@ class PaymentRequest(Aggregate):
                 "held": held,
             }
         )
+
+    @event("TransferSeen")
+    def see(self, side: str, transaction_id: str, amount: int, postings: list[Posting]) -> None:
+        """A bank line shows this transfer leaving (`out`) or arriving (`in`); the postings
+        move it from the books' uncleared bank onto the account it went through."""
+        self.seen[side] = transaction_id
+
+    @event("CashDeposited")
+    def deposit_cash(self, amount: int, postings: list[Posting]) -> None:
+        """Cash taken from the treasurer to the bank (a `deposit` request): in transit until
+        the line with this code is on the account's statement."""
+
+    @event("MoneyReversed")
+    def reverse(self, transaction_id: str, reversed_by: str, amount: int) -> None:
+        """The bank took back a transfer that settled this request."""
+        for t in self.transfers:
+            if t["transaction_id"] == transaction_id:
+                self.received -= t["amount"]
+                self.held -= t["held"]
+                for member, share, _ in t["shares"]:
+                    self.paid_by_member[member] -= share
+        self.reversed.append(transaction_id)
 
     def remaining(self) -> list[int]:
         """What each listed member still owes under this request."""

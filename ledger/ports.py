@@ -41,10 +41,17 @@ class BankTransactionFact:
     value_date: str  # ISO date (or date-time) the bank gives
     narrative: str
     counterparty: str | None = None
-    reference: str | None = None
+    reference: str | None = None  # the bank's own reference for the transfer, if given
+    balance: int | None = None  # the account's balance after this line, if the source prints it
+    # False where the source printed the same reference on several lines (a transfer and
+    # its fee, say): then the reference does not identify the line and is not its key.
+    reference_is_key: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The recorded fields (the keying choice is not itself a fact about the money)."""
+        fields = asdict(self)
+        del fields["reference_is_key"]
+        return fields
 
 
 @dataclass(frozen=True)

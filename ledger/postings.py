@@ -59,6 +59,11 @@ def check_balanced(postings: Iterable[Posting]) -> list[Posting]:
     return kept
 
 
+def swapped(postings: Iterable[Posting]) -> list[Posting]:
+    """The same lines on the other side: what undoes them."""
+    return [[a, "C" if s == "D" else "D", n] for a, s, n in postings]
+
+
 def signed(posting: Posting) -> int:
     """Debit-positive amount of one posting."""
     amount = posting[2]

@@ -12,6 +12,7 @@ between symbols, and keeps only codes whose check symbol is right.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from typing import Final
@@ -47,6 +48,14 @@ def check_symbol(body: str) -> str:
 
 def new_code() -> str:
     body = "".join(secrets.choice(ALPHABET) for _ in range(BODY))
+    return PREFIX + body + check_symbol(body)
+
+
+def code_for(seed: str) -> str:
+    """A code derived from `seed` (the same seed, the same code): for the ledger's own
+    transfers (a remittance, a cash deposit, a refund), so a retried command finds its code."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    body = "".join(ALPHABET[b % 32] for b in digest[:BODY])
     return PREFIX + body + check_symbol(body)
 
 

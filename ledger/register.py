@@ -162,6 +162,22 @@ class Register(Aggregate):
         rec["unpaid"] = [i for i in rec["unpaid"] if i[2] > 0]
         rec["credit"] += to_credit
 
+    @event("PaymentReversed")
+    def reverse_payment(
+        self, code: str, reference: str, applied: list[list[Any]], from_credit: int
+    ) -> None:
+        """The bank took the money back: the months it paid are owed again, its credit removed."""
+        rec = self.members[code]
+        for branch, period, amount in applied:
+            for item in rec["unpaid"]:
+                if item[0] == branch and item[1] == period:
+                    item[2] += amount
+                    break
+            else:
+                rec["unpaid"].append([branch, period, amount])
+        rec["unpaid"].sort(key=lambda i: (i[1], i[0]))
+        rec["credit"] -= from_credit
+
     @event("Adjusted")
     def adjust(self, code: str, branch: str, period: str, delta: int, to_credit: int) -> None:
         """A back-dated change: `delta` more (or less) owed for the month; `to_credit` refunded as credit."""

@@ -3,9 +3,11 @@
 Rule: through the National Public Service Portal a transfer between
 organisations is paid and received at once, so one event records both the
 child's payment and the parent's receipt, and the parent allocates what it
-received into its own retained share and its own payable share. Several
-remittances for the same month add up; the aggregate is keyed by child and
-month.
+received into its own retained share and its own payable share. A remittance
+by plain bank transfer (`via="bank"`) carries a reference code; it is in
+transit at the parent until the parent's bank line with that code arrives,
+and only then does the parent allocate it (`Received`). Several remittances
+for the same month add up; the aggregate is keyed by child and month.
 """
 
 from __future__ import annotations
@@ -17,6 +19,32 @@ from eventsourcing.domain import Aggregate, event
 
 from ledger.ids import remittance_id
 from ledger.postings import Posting, acct, check_balanced, credit, debit
+
+
+def in_transit_postings(child: str, parent: str, amount: int) -> list[Posting]:
+    """Sent by bank transfer, not yet seen at the parent: out of the child's (uncleared)
+    bank; at the parent, money on its way, not yet allocated."""
+    return check_balanced(
+        [
+            debit(acct(child, "liabilities", "payable_to_parent"), amount),
+            credit(acct(child, "assets", "bank"), amount),
+            debit(acct(parent, "assets", "in_transit", child), amount),
+            credit(acct(parent, "income", "in_transit", child), amount),
+        ]
+    )
+
+
+def receipt_postings(
+    child: str, parent: str, bank: str, amount: int, parent_retained: int, parent_payable: int
+) -> list[Posting]:
+    """The parent's bank line for a remittance in transit: into `bank`, then allocated."""
+    return [
+        debit(bank, amount),
+        credit(acct(parent, "assets", "in_transit", child), amount),
+        debit(acct(parent, "income", "in_transit", child), amount),
+        credit(acct(parent, "equity", "retained"), parent_retained),
+        credit(acct(parent, "liabilities", "payable_to_parent"), parent_payable),
+    ]
 
 
 def remittance_postings(
@@ -46,6 +74,7 @@ class Remittance(Aggregate):
         self.parent_code: str | None = None
         self.parent_retained = 0
         self.parent_payable = 0
+        self.in_transit = 0  # sent by bank transfer, not yet seen at the parent
         self.transfers: list[dict[str, Any]] = []
 
     @event("Remitted")
@@ -65,6 +94,37 @@ class Remittance(Aggregate):
         self.remitted += amount
         self.parent_retained += parent_retained
         self.parent_payable += parent_payable
+        if via == "bank":
+            self.in_transit += amount
         self.transfers.append(
-            {"amount": amount, "via": via, "reference": reference, "on": remitted_on}
+            {
+                "amount": amount,
+                "via": via,
+                "reference": reference,
+                "on": remitted_on,
+                "received": 0 if via == "bank" else amount,
+            }
         )
+
+    def transfer(self, reference: str) -> dict[str, Any] | None:
+        return next((t for t in self.transfers if t["reference"] == reference), None)
+
+    @event("Received")
+    def receive(
+        self,
+        reference: str,
+        amount: int,
+        received_on: str,
+        transaction: str,
+        parent_retained_percent: str,
+        parent_retained: int,
+        parent_payable: int,
+        postings: list[Posting],
+    ) -> None:
+        """The parent's bank line for a transfer in transit: allocated now."""
+        self.in_transit -= amount
+        self.parent_retained += parent_retained
+        self.parent_payable += parent_payable
+        t = self.transfer(reference)
+        if t is not None:
+            t["received"] = t.get("received", 0) + amount

@@ -18,7 +18,7 @@ from eventsourcing.domain import Aggregate, event
 from ledger.errors import Conflict
 from ledger.ids import roll_id
 from ledger.money import split_retained
-from ledger.postings import Posting, acct, check_balanced, credit, debit
+from ledger.postings import Posting, acct, check_balanced, credit, debit, swapped
 
 LINE_FIELDS = ("code", "assessed", "rule", "income", "exempt", "reduction", "credit_used")
 
@@ -121,6 +121,31 @@ class Roll(Aggregate):
         self.lines[code]["paid"] += amount
         self.retained += retained
         self.payable += payable
+
+    def reverse_payment(self, code: str, amount: int, reference: str) -> None:
+        """Undo a payment the bank reversed; after closing, its allocation is undone too."""
+        retained = payable = 0
+        postings: list[Posting] = []
+        if self.closed:
+            retained, payable = split_retained(amount, Decimal(str(self.retained_percent)))
+            postings = check_balanced(
+                swapped(allocation_postings(self.branch_code, amount, retained, payable))
+            )
+        self._reverse_payment(code, amount, reference, retained, payable, postings)
+
+    @event("PaymentReversed")
+    def _reverse_payment(
+        self,
+        code: str,
+        amount: int,
+        reference: str,
+        retained: int,
+        payable: int,
+        postings: list[Posting],
+    ) -> None:
+        self.lines[code]["paid"] -= amount
+        self.retained -= retained
+        self.payable -= payable
 
     def close(self, retained_percent: Decimal) -> None:
         self.check_open()

@@ -17,7 +17,7 @@ from ledger.errors import Conflict, NotFound
 from ledger.ids import NAMESPACE
 from ledger.postings import Posting
 
-HOW = ("member", "refund", "not_dues")
+HOW = ("member", "refund", "not_dues", "reversed")
 
 
 def queue_id(org_code: str) -> UUID:
@@ -49,6 +49,15 @@ class SuspenseQueue(Aggregate):
                 "resolution": None,
             }
         )
+
+    @event("ItemNoted")
+    def note(self, item_id: str, detail: dict[str, Any]) -> None:
+        """What the ledger knows about an item: a proposed match for the treasurer to confirm
+        (never applied by itself), or the request whose excess it is."""
+        self.item(item_id).update(detail)
+
+    def item_for(self, transaction: str) -> dict[str, Any] | None:
+        return next((i for i in self.items if i["transaction"] == transaction), None)
 
     def item(self, item_id: str) -> dict[str, Any]:
         for item in self.items:

@@ -39,6 +39,7 @@ class UnitOfWork:
     def __init__(self, app: LedgerBase) -> None:
         self.app = app
         self.loaded: dict[UUID, Aggregate] = {}
+        self.notes: dict[UUID, str] = {}  # what a command noticed, for its caller's report
 
     def get(self, aggregate_id: UUID, cls: type[A]) -> A | None:
         cached = self.loaded.get(aggregate_id)
@@ -59,6 +60,12 @@ class UnitOfWork:
 
     def add(self, aggregate: Aggregate) -> None:
         self.loaded[aggregate.id] = aggregate
+
+    def forget(self, cls: type[Aggregate]) -> None:
+        """Drop saved aggregates of one kind (a long import keeps only what it shares)."""
+        self.loaded = {
+            i: a for i, a in self.loaded.items() if a.pending_events or not isinstance(a, cls)
+        }
 
     def pending(self) -> list[Aggregate]:
         return [a for a in self.loaded.values() if a.pending_events]

@@ -19,7 +19,8 @@ from ledger.money import parse_amount, split_retained
 from ledger.payment import CHANNELS, Payment
 from ledger.period import Period, parse_period
 from ledger.postings import Posting, acct, check_balanced, credit, debit
-from ledger.remittance import Remittance, remittance_postings
+from ledger.reference_code import code_for
+from ledger.remittance import Remittance, in_transit_postings, remittance_postings
 from ledger.roll import Roll
 from ledger.services.base import LedgerBase, UnitOfWork
 
@@ -43,6 +44,8 @@ class RemitResult:
     payable: int
     remitted_before: int
     duplicate: bool = False
+    code: str | None = None  # by bank transfer: the code to put in the transfer's memo
+    payload: str | None = None  # ... and a VietQR to the parent's account carrying it
 
 
 def check_channel(channel: str) -> None:
@@ -233,24 +236,60 @@ class PaymentCommands(LedgerBase):
         amount = payable - remitted
         if amount <= 0:
             return RemitResult(org_code, parent_code, period, 0, payable, remitted)
+        if via not in ("portal", "bank"):
+            raise InvalidInput(
+                f"Cách nộp '{via}' không hợp lệ (portal, bank)",
+                f"Unknown way to remit '{via}' (portal, bank)",
+                field="via",
+            )
         percent = self.policy().book.retained_percent(parent.org_type, period)
         parent_retained, parent_payable = split_retained(amount, percent)
         remittance = own or Remittance(org_code=org_code, period=period)
+        number = len(remittance.transfers) + 1
+        request = None
+        if via == "bank":  # in transit until the parent's bank line with this code arrives
+            request = self._create_request(  # type: ignore[attr-defined]
+                "remittance",
+                parent_code,
+                org_code,
+                None,
+                [[org_code, [period], amount]],
+                f"NOP DP {period[5:]}/{period[:4]} {org_code}",
+                None,
+                None,
+                90,
+                code=code_for(f"remittance/{org_code}/{period}/{number}/{reference or ''}"),
+                save=False,
+            )
+            parent_retained = parent_payable = 0
+            postings = in_transit_postings(org_code, parent_code, amount)
+        else:
+            postings = remittance_postings(
+                org_code, parent_code, amount, parent_retained, parent_payable
+            )
         remittance.remit(
             parent_code=parent_code,
             amount=amount,
             via=via,
-            reference=reference or f"REM-{org_code}-{period}-{len(remittance.transfers) + 1}",
+            reference=reference
+            or (request.code if request else f"REM-{org_code}-{period}-{number}"),
             remitted_on=self.today_iso(),
             parent_retained_percent=str(percent),
             parent_retained=parent_retained,
             parent_payable=parent_payable,
-            postings=remittance_postings(
-                org_code, parent_code, amount, parent_retained, parent_payable
-            ),
+            postings=postings,
         )
-        self.save(remittance)
-        return RemitResult(org_code, parent_code, period, amount, payable, remitted)
+        self.save(remittance, request)
+        return RemitResult(
+            org_code,
+            parent_code,
+            period,
+            amount,
+            payable,
+            remitted,
+            code=request.code if request else None,
+            payload=request.payload if request else None,
+        )
 
     def spend(
         self, org_code: str, amount: int, purpose: str, reference: str, channel: str = "bank"

@@ -71,7 +71,9 @@ class Queries(LedgerBase):
         )
         for r in received.values():
             if r.parent_code == code:
-                out["received_from_children"] += r.remitted
+                in_transit = r.in_transit
+                out["received_from_children"] += r.remitted - in_transit
+                out["in_transit"] += in_transit
                 out["retained"] += r.parent_retained
                 out["payable_to_parent"] += r.parent_payable
         own = self.get_or_none(remittance_id(code, period), Remittance)

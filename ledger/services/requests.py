@@ -15,20 +15,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.account_index import AccountIndex, account_index_id
-from ledger.bank_transaction import BankTransaction, transaction_id
-from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
+from ledger.bank_transaction import BankTransaction
+from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.ids import register_id
-from ledger.money import split_largest_remainder
 from ledger.organisation import Organisation
 from ledger.payment_request import KINDS, PaymentRequest, request_id
 from ledger.period import Period, add_months, parse_period
-from ledger.ports import BankDirectory, BankTransactionFact, QRPayloadEncoder
-from ledger.postings import acct, check_balanced, credit, debit
-from ledger.reference_code import find_codes, new_code
+from ledger.ports import BankDirectory, QRPayloadEncoder
+from ledger.reference_code import new_code
 from ledger.register import Register
 from ledger.services.base import LedgerBase, UnitOfWork
-from ledger.suspense import SuspenseQueue, queue_id
 
 DEFAULT_EXPIRY_DAYS = 7
 HOLDER_VI = {"organisation": "mang tên tổ chức", "personal": "cá nhân", "treasury": "kho bạc"}
@@ -185,7 +181,12 @@ class RequestCommands(LedgerBase):
         account: str | None,
         override_reason: str | None,
         expires_in_days: int,
+        *,
+        code: str | None = None,
+        save: bool = True,
     ) -> PaymentRequest:
+        """`code`: the ledger's own transfers pass one derived from what they are (so a retry
+        finds it); `save=False` leaves the request for the caller to save with its own events."""
         if not 1 <= expires_in_days <= 90:
             raise InvalidInput(
                 "Hạn thanh toán: 1–90 ngày", "Expiry must be 1–90 days", field="expires"
@@ -193,15 +194,20 @@ class RequestCommands(LedgerBase):
         target = self._target_account(self.get_org(branch), account, override_reason)
         if self.qr_encoder is None:
             raise Conflict("Chưa cấu hình bộ mã hoá VietQR", "No VietQR encoder is configured")
-        code = new_code()
-        while self.get_or_none(request_id(code), PaymentRequest) is not None:
+        if code is None:
             code = new_code()
+            while self.get_or_none(request_id(code), PaymentRequest) is not None:
+                code = new_code()
         total = sum(int(i[2]) for i in items)
-        payload = self.qr_encoder.encode_transfer(
-            bin_code=target["bin"],
-            account=target["account_number"],
-            amount=total,
-            purpose=f"{code} {hint}",
+        payload = (
+            ""  # a refund goes out to the payer's account, which a QR to ours cannot name
+            if kind == "refund"
+            else self.qr_encoder.encode_transfer(
+                bin_code=target["bin"],
+                account=target["account_number"],
+                amount=total,
+                purpose=f"{code} {hint}",
+            )
         )
         now = self.clock.now()
         request = PaymentRequest(
@@ -220,7 +226,8 @@ class RequestCommands(LedgerBase):
         )
         if target["holder_kind"] != "organisation":
             request.override_target(target["holder_kind"], str(override_reason).strip())
-        self.save(request)
+        if save:
+            self.save(request)
         return request
 
     def _target_account(
@@ -295,121 +302,6 @@ class RequestCommands(LedgerBase):
         request = self.get_request(code)
         request.cancel(reason.strip() or "cancelled", self.clock.now().isoformat())
         self.save(request)
-
-    # -- money arriving ---------------------------------------------------------
-    def record_bank_transaction(self, fact: BankTransactionFact) -> tuple[BankTransaction, bool]:
-        """Record a bank line or gateway notification once; settle the request it names, if any.
-
-        Returns the transaction and whether it was new (False: already recorded, nothing changed).
-        """
-        if fact.direction not in ("in", "out") or fact.amount <= 0 or not fact.external_id:
-            raise InvalidInput(
-                f"Giao dịch ngân hàng không hợp lệ: {fact.external_id!r}",
-                f"Invalid bank transaction: {fact.external_id!r} (direction, amount and id are required)",
-                field="transaction",
-            )
-        earlier = self.get_or_none(transaction_id(fact.source, fact.external_id), BankTransaction)
-        if earlier is not None:
-            return earlier, False
-        tx = BankTransaction(recorded_at=self.clock.now().isoformat(), **fact.as_dict())
-        uow = UnitOfWork(self)
-        uow.add(tx)
-        if tx.direction == "in":
-            for code in find_codes(tx.narrative):
-                request = uow.get(request_id(code), PaymentRequest)
-                if request is not None and paid_into_target(request, tx):
-                    self._settle(uow, request, tx)
-                    break
-        if tx.matched is None:
-            self._hold_in_suspense(uow, tx)
-        self.save(*uow.pending())
-        return tx, True
-
-    def _hold_in_suspense(self, uow: UnitOfWork, tx: BankTransaction) -> None:
-        """Unexplained money through a registered account goes into its organisation's books:
-        incoming to suspense (so the bank balance agrees with the statement), outgoing
-        flagged. Money through an account nobody registered stays recorded, unbooked."""
-        index = self.get_or_none(account_index_id(tx.account_number), AccountIndex)
-        org = index.owner(tx.bin_code) if index is not None else None
-        if org is None:
-            return
-        bank, suspense = acct(org, "assets", "bank"), acct(org, "liabilities", "suspense")
-        if tx.direction == "in":
-            postings = [debit(bank, tx.amount), credit(suspense, tx.amount)]
-        else:
-            postings = [
-                debit(acct(org, "assets", "unexplained_outflow"), tx.amount),
-                credit(bank, tx.amount),
-            ]
-        tx.hold(org, tx.direction == "out", check_balanced(postings))
-        queue = uow.get(queue_id(org), SuspenseQueue) or SuspenseQueue(org_code=org)
-        queue.add(str(tx.id), tx.direction, tx.amount, tx.value_date, tx.narrative)
-        uow.add(queue)
-
-    def _settle(self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction) -> None:
-        """Apply the transfer to the request's members; a share that cannot be applied (the
-        member left, say) is held with the rest, so the money is always recorded."""
-        status = request.status(self.clock.now())
-        channel = "bank" if request.kind == "member" else request.kind
-        shares: list[list[Any]] = []
-        refused: list[str] = []
-        for (member, periods, _), share in zip(
-            request.items, self._shares(request, tx.amount), strict=True
-        ):
-            if not share:
-                continue
-            ref = f"{request.code}:{tx.external_id}:{member}"
-            try:
-                self.prepare_payment(  # type: ignore[attr-defined]
-                    uow,
-                    member,
-                    share,
-                    channel=channel,
-                    reference=ref,
-                    months=self._named_months(uow, request, member, periods),
-                    received_by=request.branch_code,
-                )
-            except LedgerError as e:
-                refused.append(f"{member}: {e.message_en}")
-                continue
-            shares.append([member, share, ref])
-        held = tx.amount - sum(int(s[1]) for s in shares)
-        branch = request.branch_code
-        postings = check_balanced(
-            [
-                debit(acct(branch, "assets", "bank"), held),
-                credit(acct(branch, "liabilities", "suspense"), held),
-            ]
-        )
-        request.receive(tx.external_id, tx.amount, tx.value_date, status, shares, held, postings)
-        tx.match(
-            "request", request.code, {"status_at_receipt": status, "held": held, "refused": refused}
-        )
-
-    def _named_months(
-        self, uow: UnitOfWork, request: PaymentRequest, member: str, periods: list[str]
-    ) -> list[str] | None:
-        """A batch pays the months it names (those still owed); a member's own request pays
-        oldest first, as any payment."""
-        if request.kind == "member":
-            return None
-        owed = {
-            i[1]
-            for i in self.unpaid_items(self.member_registers(uow, self.get_member(member)), member)
-        }
-        named = [p for p in periods if p in owed]
-        return named or None
-
-    @staticmethod
-    def _shares(request: PaymentRequest, amount: int) -> list[int]:
-        """A member's request takes everything (the excess is credit); a batch pays what each
-        member still owes, in full or in proportion if short; the rest is held."""
-        if request.kind == "member":
-            return [amount]
-        owed = request.remaining()
-        if amount >= sum(owed) or sum(owed) == 0:
-            return owed
-        return split_largest_remainder(amount, owed)
 
 
 def paid_into_target(request: PaymentRequest, tx: BankTransaction) -> bool:

@@ -27,6 +27,45 @@ class SuspenseCommands(LedgerBase):
             return []
         return list(queue.items if include_resolved else queue.open_items())
 
+    def confirm_proposal(self, item_id: str) -> dict[str, Any]:
+        """Apply what the ledger proposed for this item (the member and months it named)."""
+        org = item_id.rsplit("/", 1)[0]
+        queue = self.get_or_none(queue_id(org), SuspenseQueue)
+        item = queue.item(item_id) if queue is not None else None
+        proposal = item.get("proposal") if item is not None else None
+        if item is None or not proposal:
+            raise Conflict(
+                f"Khoản {item_id} không có đề xuất nào để xác nhận",
+                f"Suspense item {item_id} has no proposal to confirm",
+                field="id",
+            )
+        return self.resolve_suspense(
+            item_id, member=proposal["member"], months=list(proposal["months"])
+        )
+
+    def _refund_request(self, org: str, item: dict[str, Any]) -> Any:
+        """A code for the refund transfer's memo, so the line that pays it out is matched."""
+        from uuid import UUID
+
+        from ledger.bank_transaction import BankTransaction
+        from ledger.reference_code import code_for
+
+        tx = self.get_or_none(UUID(item["transaction"]), BankTransaction)
+        number = tx.account_number if tx is not None else None
+        return self._create_request(  # type: ignore[attr-defined]
+            "refund",
+            org,
+            tx.counterparty or "" if tx is not None else "",
+            None,
+            [[org, [], int(item["amount"])]],
+            f"HOAN TRA {item['id']}",
+            number,
+            "refund from the account the money came into",
+            90,
+            code=code_for(f"refund/{item['id']}"),
+            save=False,
+        )
+
     def resolve_suspense(
         self,
         item_id: str,
@@ -81,6 +120,9 @@ class SuspenseCommands(LedgerBase):
                 "refund",
                 [debit(suspense, amount), credit(acct(org, "liabilities", "refunds_due"), amount)],
             )
+            request = self._refund_request(org, item)
+            uow.add(request)
+            detail = {"reference": request.code}
         else:
             reason = (not_dues or "").strip()
             if not reason:

@@ -235,7 +235,8 @@ def _facts(
         )
         occurrence = seen[basis]
         seen[basis] += 1
-        if line.reference and references[line.reference] == 1:
+        unique = bool(line.reference) and references[line.reference] == 1
+        if unique:
             external_id = line.reference
         else:
             digest = hashlib.sha256(f"{basis}|{occurrence}".encode()).hexdigest()
@@ -252,6 +253,8 @@ def _facts(
                 narrative=line.narrative,
                 counterparty=None,
                 reference=line.reference,
+                balance=line.balance,
+                reference_is_key=unique,
             )
         )
     return tuple(facts)

@@ -335,7 +335,11 @@ def check_org_money(run: Run, balances: dict[str, int]) -> None:
         received[remitted.parent_code] += remitted.amount
     for org in run.orgs:
         sent[org] += sum(app.get_org(org).spending.values())
-        held = balances.get(f"{org}:assets:bank", 0) + balances.get(f"{org}:assets:cash", 0)
+        held = balances.get(f"{org}:assets:cash", 0) + sum(
+            v
+            for k, v in balances.items()
+            if k == f"{org}:assets:bank" or k.startswith(f"{org}:assets:bank:")
+        )
         assert held == received[org] - sent[org], org
 
 

@@ -86,6 +86,7 @@ def test_vietnamese_csv_with_bom_reads_every_line_exactly(tmp_path: Path) -> Non
             narrative=MEMO_A,
             counterparty=None,
             reference="5213-71234",
+            balance=10_500_000,
         ),
         BankTransactionFact(
             source="statement:generic",
@@ -98,6 +99,7 @@ def test_vietnamese_csv_with_bom_reads_every_line_exactly(tmp_path: Path) -> Non
             narrative="Phi dich vu SMS",
             counterparty=None,
             reference="FT26340ABC",
+            balance=9_300_000,
         ),
     )
 

@@ -1,0 +1,495 @@
+"""Matching bank lines: every line recorded once, explained or held, never lost or counted twice.
+
+Rule: a line (a statement row or a gateway notification) is recorded once,
+keyed by the bank's reference on its account (else its source's id), and
+matched in this order:
+
+Incoming:
+1. a valid reference code of a dues request paid into that request's own
+   account settles it (member: applied oldest first, excess is credit;
+   batch: split exactly, short in proportion, excess held for the treasurer);
+2. a code of a remittance: by bank transfer, the parent receives what was in
+   transit and allocates it; through the portal (already allocated), the line
+   only clears it onto the account; a cash deposit's code clears the deposit;
+3. otherwise, if the narrative names a member (code or name) and the amount
+   fits exactly one way of paying what that member owes, the line is held in
+   suspense with that proposal, which a treasurer confirms (never applied
+   automatically);
+4. anything else is held in the owner's suspense account and queue.
+
+Outgoing:
+1. a line citing the bank reference of an earlier incoming line on the same
+   account, for the same amount, is a reversal: what that line settled is
+   undone (payments reversed, suspense released);
+2. a remittance or refund code, or the voucher number of bank spending, with
+   the same amount, clears what the books already hold;
+3. anything else is flagged in suspense (the inspection issue builds on it).
+
+Money moving through a registered account is booked to
+`ORG:assets:bank:NUMBER`; what the treasurer recorded without a bank line yet
+(a portal remittance, bank spending) sits in `ORG:assets:bank` until the
+line that shows it clears it onto the account.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+from uuid import UUID
+
+from ledger.account_index import AccountIndex, account_index_id
+from ledger.bank_transaction import BankTransaction, account_key, fact_id, transaction_id
+from ledger.errors import InvalidInput, LedgerError
+from ledger.ids import org_id, payment_id, register_id, remittance_id, roll_id
+from ledger.money import split_largest_remainder, split_retained
+from ledger.organisation import Organisation
+from ledger.payment import Payment
+from ledger.payment_request import KINDS, PaymentRequest, request_id
+from ledger.ports import BankTransactionFact
+from ledger.postings import acct, check_balanced, credit, debit, swapped
+from ledger.reference_code import find_codes
+from ledger.register import Register
+from ledger.remittance import Remittance, receipt_postings
+from ledger.roll import Roll
+from ledger.services.base import UnitOfWork
+from ledger.services.requests import RequestCommands, paid_into_target
+from ledger.suspense import SuspenseQueue, queue_id
+
+TOKEN = re.compile(r"[0-9A-Z]+")
+
+
+def fold(text: str) -> str:
+    """Upper case, Vietnamese diacritics and punctuation dropped: how banks print names."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    plain = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return " ".join(TOKEN.findall(plain.upper()))
+
+
+def bank_account(org: str, number: str) -> str:
+    return acct(org, "assets", "bank", number.strip())
+
+
+class MatchingCommands(RequestCommands):
+    # -- recording ---------------------------------------------------------------
+    def record_bank_transaction(self, fact: BankTransactionFact) -> tuple[BankTransaction, bool]:
+        """Record a bank line or gateway notification once and match it.
+
+        Returns the transaction and whether it was new (False: already recorded, nothing changed).
+        """
+        check_fact(fact)
+        tx_id = fact_id(fact)
+        earlier = self.get_or_none(tx_id, BankTransaction)
+        if earlier is not None:
+            return earlier, False
+        uow = UnitOfWork(self)
+        tx = self.match_line(uow, fact, tx_id)
+        self.save(*uow.pending())
+        return tx, True
+
+    def match_line(
+        self, uow: UnitOfWork, fact: BankTransactionFact, tx_id: UUID
+    ) -> BankTransaction:
+        """Build a new line's events in `uow` (the caller saves)."""
+        tx = BankTransaction.record(
+            tx_id, recorded_at=self.clock.now().isoformat(), **fact.as_dict()
+        )
+        uow.add(tx)
+        owner = self._owner(uow, tx)
+        if tx.direction == "in":
+            self._match_incoming(uow, tx, owner)
+        else:
+            self._match_outgoing(uow, tx, owner)
+        return tx
+
+    def _owner(self, uow: UnitOfWork, tx: BankTransaction) -> str | None:
+        index = uow.get(account_index_id(tx.account_number), AccountIndex)
+        return index.owner(tx.bin_code) if index is not None else None
+
+    # -- incoming -----------------------------------------------------------------
+    def _match_incoming(self, uow: UnitOfWork, tx: BankTransaction, owner: str | None) -> None:
+        for code in find_codes(tx.narrative):
+            request = uow.get(request_id(code), PaymentRequest)
+            if request is None or not paid_into_target(request, tx):
+                continue
+            if request.kind in KINDS:
+                self._settle(uow, request, tx)
+                return
+            if request.kind == "remittance":
+                self._remittance_arrived(uow, request, tx)
+                return
+            if request.kind == "deposit" and "in" not in request.seen:
+                org = request.branch_code
+                self._clear(uow, request, tx, "in", acct(org, "assets", "deposits_in_transit"), org)
+                return
+        if owner is None:
+            return  # an account nobody registered: recorded, unbooked
+        proposal = self._propose(uow, tx, owner)
+        self._hold_in_suspense(uow, tx, owner, proposal)
+
+    def _settle(self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction) -> None:
+        """Apply the transfer to the request's members; a share that cannot be applied (the
+        member left, say) is held with the rest, so the money is always recorded."""
+        status = request.status(self.clock.now())
+        channel = "bank" if request.kind == "member" else request.kind
+        branch = request.branch_code
+        bank = bank_account(branch, tx.account_number)
+        shares: list[list[Any]] = []
+        refused: list[str] = []
+        for (member, periods, _), share in zip(
+            request.items, self._shares(request, tx.amount), strict=True
+        ):
+            if not share:
+                continue
+            ref = f"{request.code}:{tx.external_id}:{member}"
+            try:
+                self.prepare_payment(  # type: ignore[attr-defined]
+                    uow,
+                    member,
+                    share,
+                    channel=channel,
+                    reference=ref,
+                    months=self._named_months(uow, request, member, periods),
+                    received_by=branch,
+                    paid_from=bank,
+                )
+            except LedgerError as e:
+                refused.append(f"{member}: {e.message_en}")
+                continue
+            shares.append([member, share, ref])
+        held = tx.amount - sum(int(s[1]) for s in shares)
+        postings = check_balanced(
+            [debit(bank, held), credit(acct(branch, "liabilities", "suspense"), held)]
+        )
+        request.receive(str(tx.id), tx.amount, tx.value_date, status, shares, held, postings)
+        tx.match(
+            "request", request.code, {"status_at_receipt": status, "held": held, "refused": refused}
+        )
+        if held:  # the treasurer splits it, like any money in suspense
+            item = self._queue_item(uow, branch, tx, held)
+            why = "refused" if refused else "excess"
+            self._queue(uow, branch).note(item, {"request": request.code, "why": why})
+
+    def _named_months(
+        self, uow: UnitOfWork, request: PaymentRequest, member: str, periods: list[str]
+    ) -> list[str] | None:
+        """A batch pays the months it names (those still owed); a member's own request pays
+        oldest first, as any payment."""
+        if request.kind == "member":
+            return None
+        owed = {
+            i[1]
+            for i in self.unpaid_items(self.member_registers(uow, self.get_member(member)), member)
+        }
+        named = [p for p in periods if p in owed]
+        return named or None
+
+    @staticmethod
+    def _shares(request: PaymentRequest, amount: int) -> list[int]:
+        """A member's request takes everything (the excess is credit); a batch pays what each
+        member still owes, in full or in proportion if short; the rest is held."""
+        if request.kind == "member":
+            return [amount]
+        owed = request.remaining()
+        if amount >= sum(owed) or sum(owed) == 0:
+            return owed
+        return split_largest_remainder(amount, owed)
+
+    def _remittance_arrived(
+        self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction
+    ) -> None:
+        """Rule 2: the parent's line for a child's remittance."""
+        child, periods, _ = request.items[0]
+        parent, period = request.branch_code, periods[0]
+        bank = bank_account(parent, tx.account_number)
+        remittance = uow.get(remittance_id(child, period), Remittance)
+        transfer = remittance.transfer(request.code) if remittance else None
+        if remittance is None or transfer is None:
+            return self._hold_in_suspense(uow, tx, parent, None)
+        if transfer["via"] != "bank":  # the portal moved it and the parent allocated it then
+            if "in" in request.seen:
+                return self._hold_in_suspense(uow, tx, parent, None)
+            return self._clear(uow, request, tx, "in", acct(parent, "assets", "bank"), parent)
+        take = min(tx.amount, int(transfer["amount"]) - int(transfer.get("received", 0)))
+        excess = tx.amount - take
+        percent = self.policy().book.retained_percent(self.get_org(parent).org_type, period)
+        retained, payable = split_retained(take, percent)
+        postings = receipt_postings(child, parent, bank, take, retained, payable)
+        postings += [debit(bank, excess), credit(acct(parent, "liabilities", "suspense"), excess)]
+        remittance.receive(
+            reference=request.code,
+            amount=take,
+            received_on=tx.value_date,
+            transaction=str(tx.id),
+            parent_retained_percent=str(percent),
+            parent_retained=retained,
+            parent_payable=payable,
+            postings=check_balanced(postings),
+        )
+        status = request.status(self.clock.now())
+        request.receive(str(tx.id), tx.amount, tx.value_date, status, [], excess, [])
+        tx.match("remittance", request.code, {"child": child, "period": period, "held": excess})
+        if excess:
+            item = self._queue_item(uow, parent, tx, excess)
+            self._queue(uow, parent).note(item, {"request": request.code, "why": "excess"})
+        return None
+
+    def _clear(
+        self,
+        uow: UnitOfWork,
+        request: PaymentRequest,
+        tx: BankTransaction,
+        side: str,
+        counter_account: str,
+        org: str,
+    ) -> None:
+        """The line shows a transfer the books already hold: move it onto the account."""
+        bank = bank_account(org, tx.account_number)
+        if side == "in":
+            postings = [debit(bank, tx.amount), credit(counter_account, tx.amount)]
+        else:
+            postings = [debit(counter_account, tx.amount), credit(bank, tx.amount)]
+        request.see(side, str(tx.id), tx.amount, check_balanced(postings))
+        tx.clear(request.kind, request.code, {"side": side}, [])
+
+    # -- proposals (rule 3) -----------------------------------------------------------
+    def _propose(self, uow: UnitOfWork, tx: BankTransaction, owner: str) -> dict[str, Any] | None:
+        """The one member and months this money would pay, if exactly one fits."""
+        text = f" {fold(tx.narrative)} "
+        fits: dict[tuple[str, tuple[str, ...]], str] = {}
+        for register in self._registers_under(uow, owner):
+            for code, rec in register.members.items():
+                if rec["until"] is not None:
+                    continue
+                how = (
+                    "code"
+                    if f" {fold(code)} " in text
+                    else "name"
+                    if f" {fold(rec['name'])} " in text
+                    else None
+                )
+                if how is None:
+                    continue
+                own = [i for i in rec["unpaid"] if i[0] == register.branch_code]
+                for months in _fitting_months(own, tx.amount):
+                    fits[(code, months)] = how
+        if len(fits) != 1:
+            return None
+        ((member, months), how), *_ = fits.items()
+        return {"member": member, "months": list(months), "amount": tx.amount, "by": how}
+
+    def _registers_under(self, uow: UnitOfWork, org: str) -> list[Register]:
+        codes = [b.code for b in self.branches(self.current_period(), org)]
+        return list(uow.load_many([register_id(c) for c in codes], Register).values())
+
+    # -- outgoing -------------------------------------------------------------------
+    def _match_outgoing(self, uow: UnitOfWork, tx: BankTransaction, owner: str | None) -> None:
+        if owner is None:
+            return
+        original = self._reversed_line(uow, tx)
+        if original is not None and self._reverse(uow, tx, original, owner):
+            return
+        for code in find_codes(tx.narrative):
+            request = uow.get(request_id(code), PaymentRequest)
+            if request is None or "out" in request.seen or request.total != tx.amount:
+                continue
+            if request.kind == "remittance" and request.items[0][0] == owner:
+                return self._clear(uow, request, tx, "out", acct(owner, "assets", "bank"), owner)
+            if request.kind == "refund" and tx.account_number == request.target["account_number"]:
+                due = acct(owner, "liabilities", "refunds_due")
+                return self._clear(uow, request, tx, "out", due, owner)
+        org = uow.get(org_id(owner), Organisation)
+        if org is not None:
+            words = f" {fold(tx.narrative + ' ' + (tx.reference or ''))} "
+            for reference, amount in org.spending.items():
+                if (
+                    amount == tx.amount
+                    and org.spending_uncleared(reference)
+                    and f" {fold(reference)} " in words
+                ):
+                    bank = bank_account(owner, tx.account_number)
+                    org.clear_spending(
+                        reference,
+                        str(tx.id),
+                        check_balanced(
+                            [debit(acct(owner, "assets", "bank"), amount), credit(bank, amount)]
+                        ),
+                    )
+                    tx.clear("spending", reference, {"side": "out"}, [])
+                    return None
+        self._hold_in_suspense(uow, tx, owner, None)
+        return None
+
+    def _reversed_line(self, uow: UnitOfWork, tx: BankTransaction) -> BankTransaction | None:
+        """An earlier incoming line on this account, for this amount, whose bank reference this
+        line cites (in its narrative or as its own reference)."""
+        tokens = set(TOKEN.findall(f"{tx.narrative} {tx.reference or ''}".upper()))
+        for token in sorted(t for t in tokens if len(t) >= 6):
+            found = uow.get(
+                transaction_id(account_key(tx.account_number, "in"), token), BankTransaction
+            )
+            if (
+                found is not None
+                and found.id != tx.id
+                and found.direction == "in"
+                and found.amount == tx.amount
+                and found.reversed_by is None
+            ):
+                return found
+        return None
+
+    def _reverse(
+        self, uow: UnitOfWork, tx: BankTransaction, original: BankTransaction, owner: str
+    ) -> bool:
+        """Undo what `original` settled; False (the line is then flagged) where the ledger
+        cannot undo it by itself: a remittance or deposit it cleared, or a payment whose
+        credit has since been used for later months."""
+        bank = bank_account(owner, tx.account_number)
+        suspense = acct(owner, "liabilities", "suspense")
+        matched, held = original.matched, original.suspense
+        if matched is not None and matched["how"] == "request":
+            request = uow.get(request_id(matched["target"]), PaymentRequest)
+            transfer = (
+                next(
+                    (t for t in request.transfers if t["transaction_id"] == str(original.id)), None
+                )
+                if request is not None
+                else None
+            )
+            if request is None or transfer is None:
+                return False
+            payments = [uow.get(payment_id(ref), Payment) for _, _, ref in transfer["shares"]]
+            if not all(p is not None and self._reversible(uow, p) for p in payments):
+                return False
+            for p in payments:
+                assert p is not None
+                self._reverse_payment(uow, p, str(tx.id))
+            if transfer["held"]:
+                self._release_held(uow, request.branch_code, original, tx, int(transfer["held"]))
+            request.reverse(str(original.id), str(tx.id), original.amount)
+        elif held is not None and matched is None:
+            queue = self._queue(uow, owner)
+            item = queue.item_for(str(original.id))
+            if item is None:
+                return False
+            resolution = item["resolution"]
+            if resolution is None:
+                queue.resolve(
+                    item["id"],
+                    "reversed",
+                    {"by": str(tx.id)},
+                    check_balanced([debit(suspense, tx.amount), credit(bank, tx.amount)]),
+                )
+            elif resolution["how"] == "member":
+                payment = uow.get(payment_id(resolution["payment"]), Payment)
+                if payment is None or not self._reversible(uow, payment):
+                    return False
+                self._reverse_payment(uow, payment, str(tx.id), pay_back=bank)
+            else:
+                return False
+        else:
+            return False
+        original.mark_reversed(str(tx.id))
+        tx.clear("reversal", str(original.id), {"side": "out"}, [])
+        return True
+
+    def _release_held(
+        self, uow: UnitOfWork, org: str, original: BankTransaction, tx: BankTransaction, held: int
+    ) -> None:
+        queue = self._queue(uow, org)
+        item = queue.item_for(str(original.id))
+        bank = bank_account(org, tx.account_number)
+        postings = check_balanced(
+            [debit(acct(org, "liabilities", "suspense"), held), credit(bank, held)]
+        )
+        if item is not None and item["resolution"] is None:
+            queue.resolve(item["id"], "reversed", {"by": str(tx.id)}, postings)
+
+    def _reversible(self, uow: UnitOfWork, payment: Payment) -> bool:
+        if payment.reversed_by is not None:
+            return False
+        register = uow.get(register_id(self.get_member(payment.member_code).branch_code), Register)
+        credit_now = 0 if register is None else int(register.record(payment.member_code)["credit"])
+        return payment.to_credit <= credit_now
+
+    def _reverse_payment(
+        self, uow: UnitOfWork, payment: Payment, by: str, pay_back: str | None = None
+    ) -> None:
+        """Months owed again, credit removed, allocations undone; the money leaves the
+        account it came into (or `pay_back`, where it came from suspense)."""
+        member = self.get_member(payment.member_code)
+        for register in self.member_registers(uow, member):
+            own = [a for a in payment.applied if a[0] == register.branch_code]
+            credit_here = payment.to_credit if register.branch_code == member.branch_code else 0
+            if own or credit_here:
+                register.reverse_payment(member.code, payment.reference, own, credit_here)
+        rolls = uow.load_many([roll_id(b, p) for b, p, _ in payment.applied], Roll)
+        for b, p, take in payment.applied:
+            rolls[roll_id(b, p)].reverse_payment(member.code, int(take), payment.reference)
+        postings = swapped(payment.postings)
+        if pay_back is not None:  # it was paid from suspense: that money now leaves the bank
+            suspense = acct(payment.branch_code, "liabilities", "suspense")
+            postings += [debit(suspense, payment.amount), credit(pay_back, payment.amount)]
+        payment.reverse(by, check_balanced(postings))
+        uow.add(payment)
+
+    # -- suspense ---------------------------------------------------------------------
+    def _hold_in_suspense(
+        self,
+        uow: UnitOfWork,
+        tx: BankTransaction,
+        org: str | None,
+        proposal: dict[str, Any] | None,
+    ) -> None:
+        """Unexplained money through a registered account goes into its organisation's books:
+        incoming to suspense (so the bank balance agrees with the statement), outgoing
+        flagged. Money through an account nobody registered stays recorded, unbooked."""
+        if org is None:
+            return
+        bank, suspense = bank_account(org, tx.account_number), acct(org, "liabilities", "suspense")
+        if tx.direction == "in":
+            postings = [debit(bank, tx.amount), credit(suspense, tx.amount)]
+        else:
+            postings = [
+                debit(acct(org, "assets", "unexplained_outflow"), tx.amount),
+                credit(bank, tx.amount),
+            ]
+        tx.hold(org, tx.direction == "out", check_balanced(postings))
+        item = self._queue_item(uow, org, tx, tx.amount)
+        if proposal is not None:
+            self._queue(uow, org).note(item, {"proposal": proposal})
+            uow.notes[tx.id] = "proposed"
+
+    def _queue(self, uow: UnitOfWork, org: str) -> SuspenseQueue:
+        queue = uow.get(queue_id(org), SuspenseQueue)
+        if queue is None:
+            queue = SuspenseQueue(org_code=org)
+            uow.add(queue)
+        return queue
+
+    def _queue_item(self, uow: UnitOfWork, org: str, tx: BankTransaction, amount: int) -> str:
+        queue = self._queue(uow, org)
+        queue.add(str(tx.id), tx.direction, amount, tx.value_date, tx.narrative)
+        return str(queue.items[-1]["id"])
+
+
+def _fitting_months(unpaid: list[list[Any]], amount: int) -> list[tuple[str, ...]]:
+    """Ways `amount` pays exactly what is owed: the oldest k months, or any one month."""
+    ordered = sorted(unpaid, key=lambda i: i[1])
+    out: list[tuple[str, ...]] = []
+    total = 0
+    for k, item in enumerate(ordered):
+        total += int(item[2])
+        if total == amount:
+            out.append(tuple(i[1] for i in ordered[: k + 1]))
+    out += [(i[1],) for i in ordered if int(i[2]) == amount and (i[1],) not in out]
+    return out
+
+
+def check_fact(fact: BankTransactionFact) -> None:
+    if fact.direction not in ("in", "out") or fact.amount <= 0 or not fact.external_id:
+        raise InvalidInput(
+            f"Giao dịch ngân hàng không hợp lệ: {fact.external_id!r}",
+            f"Invalid bank transaction: {fact.external_id!r} (direction, amount and id are required)",
+            field="transaction",
+        )
