@@ -18,7 +18,19 @@ from eventsourcing.persistence import (
 )
 from typer.core import TyperGroup
 
-from api.cli import member, money, month, org, policy, qr, statement, suspense, webhook
+from api.cli import (
+    cash,
+    member,
+    money,
+    month,
+    org,
+    policy,
+    qr,
+    reconcile,
+    statement,
+    suspense,
+    webhook,
+)
 from api.cli.context import CliState, ledger, out
 from api.cli.render import error
 from ledger.errors import LedgerError
@@ -100,6 +112,8 @@ qr.register(app)
 webhook.register(app)
 statement.register(app)
 suspense.register(app)
+reconcile.register(app)
+cash.register(app)
 
 
 def main() -> None:

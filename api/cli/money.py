@@ -84,17 +84,50 @@ def remit(
     ctx: typer.Context,
     org: OrgOpt,
     period: Annotated[str, typer.Option("--period", help="Tháng / Month (YYYY-MM).")],
+    via: Annotated[
+        str,
+        typer.Option(
+            "--via",
+            help="portal (nhận ngay) | bank (chuyển khoản: chờ sao kê cấp trên) / "
+            "portal (received at once) | bank (transfer: in transit until the parent's statement).",
+        ),
+    ] = "portal",
+    as_json: Annotated[bool, typer.Option("--json", help="In JSON.")] = False,
 ) -> None:
     """Nộp phần phải nộp lên cấp trên / Remit the parent's share for a month."""
     month = inputs.period(period)
-    r = ledger(ctx).remit(org, month)
+    r = ledger(ctx).remit(org, month, via=via)
     console = out(ctx)
+    if as_json:
+        print_json(
+            {
+                "org": org,
+                "parent": r.parent_code,
+                "period": month,
+                "amount": r.amount,
+                "via": via,
+                "reference": r.code,
+                "payload": r.payload,
+                "in_transit": r.amount if r.code else 0,
+            }
+        )
+        return
     if r.amount == 0:
         say(
             console,
             f"{org} không còn gì phải nộp tháng {month} (phải nộp {dong(r.payable)}, đã nộp {dong(r.remitted_before)})",
             f"Nothing to remit for {org} in {month} (payable {dong(r.payable)}, remitted {dong(r.remitted_before)})",
         )
+        return
+    if r.code:
+        say(
+            console,
+            f"{org} chuyển khoản {dong(r.amount)} cho {r.parent_code} (tháng {month}); ghi mã {r.code} "
+            "vào nội dung chuyển khoản. Khoản này đang chuyển cho đến khi sao kê của cấp trên có mã.",
+            f"{org} is sending {dong(r.amount)} to {r.parent_code} for {month} by bank transfer; put "
+            f"{r.code} in the transfer memo. It is in transit until the parent's statement shows the code.",
+        )
+        console.print(r.payload or "")
         return
     say(
         console,

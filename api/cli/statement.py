@@ -39,7 +39,12 @@ def import_statement(
     statement = read_statement(
         file, bin_code=target["bin"], account_number=target["account_number"], layout=layout
     )
-    counts = app.import_statement(org, list(statement.facts))
+    counts = app.import_statement(
+        org,
+        list(statement.facts),
+        opening_balance=statement.opening_balance,
+        closing_balance=statement.closing_balance,
+    )
     result = {
         **counts,
         "lines": len(statement.facts),
@@ -53,11 +58,13 @@ def import_statement(
     say(
         out(ctx),
         f"Sao kê {target['account_number']} ({statement.layout}): {len(statement.facts)} dòng, "
-        f"{counts['new']} mới, {counts['already']} đã có; khớp yêu cầu {counts['matched']}, "
-        f"chờ xử lý (tạm giữ) {counts['suspense']}; số dư cuối {dong(statement.closing_balance)}",
+        f"{counts['new']} mới, {counts['already']} đã có; khớp {counts['matched']}, "
+        f"đối chiếu {counts['cleared']}, đề xuất {counts['proposed']}, tạm giữ {counts['suspense']}, "
+        f"chi chưa rõ {counts['flagged']}; số dư cuối {dong(statement.closing_balance)}",
         f"Statement {target['account_number']} ({statement.layout}): {len(statement.facts)} lines, "
-        f"{counts['new']} new, {counts['already']} already recorded; {counts['matched']} matched "
-        f"a request, {counts['suspense']} held in suspense; closing balance {dong(statement.closing_balance)}",
+        f"{counts['new']} new, {counts['already']} already recorded; {counts['matched']} matched, "
+        f"{counts['cleared']} cleared, {counts['proposed']} proposed, {counts['suspense']} in suspense, "
+        f"{counts['flagged']} unexplained outgoing; closing balance {dong(statement.closing_balance)}",
     )
 
 

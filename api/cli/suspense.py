@@ -40,10 +40,28 @@ def list_items(
     )
     for i in items:
         resolution = i["resolution"]["how"] if i["resolution"] else ""
+        proposal = i.get("proposal")
+        if proposal and not resolution:
+            months = ",".join(proposal["months"])
+            resolution = f"đề xuất / proposed: {proposal['member']} {months}"
         t.add_row(
             i["id"], i["value_date"], i["direction"], dong(i["amount"]), i["narrative"], resolution
         )
     out(ctx).print(t)
+
+
+@suspense_app.command("confirm")
+def confirm(
+    ctx: typer.Context,
+    item_id: Annotated[str, typer.Argument(help="ID, e.g. HN-BD-01/3")],
+) -> None:
+    """Xác nhận đề xuất khớp / Confirm the ledger's proposed match for an item."""
+    result = ledger(ctx).confirm_proposal(item_id)
+    say(
+        out(ctx),
+        f"Đã xác nhận {item_id}: ghi cho {result['member']}",
+        f"Confirmed {item_id}: paid for {result['member']}",
+    )
 
 
 @suspense_app.command("resolve")
@@ -65,6 +83,12 @@ def resolve(
         item_id, member=member, months=wanted, refund=refund, not_dues=not_dues
     )
     say(out(ctx), f"Đã xử lý {item_id}: {result['how']}", f"Resolved {item_id}: {result['how']}")
+    if result.get("reference"):
+        say(
+            out(ctx),
+            f"Ghi mã {result['reference']} vào nội dung chuyển khoản hoàn trả",
+            f"Put {result['reference']} in the refund transfer's memo",
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,81 @@
+"""`cash receive` and `cash deposit`: dues paid in hand, and cash taken to the bank.
+
+Rule: cash received needs the receipt number (it keys the payment, so the same
+receipt is never counted twice); a deposit gets a code to write on the slip,
+and stays in transit until the account's bank line carrying it is matched.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from api.cli import inputs
+from api.cli.context import ledger, out
+from api.cli.render import dong, print_json, say
+
+cash_app = typer.Typer(help="Tiền mặt / Cash.", no_args_is_help=True)
+
+
+@cash_app.command("receive")
+def receive(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Option("--member", help="Mã đảng viên / Member code.")],
+    amount: Annotated[str, typer.Option("--amount", help="Số tiền (đ) / Amount in đồng.")],
+    receipt: Annotated[str, typer.Option("--receipt", help="Số biên lai / Receipt number.")],
+    months: Annotated[str | None, typer.Option("--months", help="YYYY-MM,...")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="In JSON.")] = False,
+) -> None:
+    """Thu tiền mặt có biên lai / Record cash received, with its receipt number."""
+    r = ledger(ctx).receive_cash(
+        member,
+        inputs.amount(amount),
+        inputs.text(receipt, "receipt"),
+        inputs.periods(months) if months else None,
+    )
+    if as_json:
+        print_json(
+            {
+                "reference": r.reference,
+                "member": r.member_code,
+                "amount": r.amount,
+                "applied": r.applied,
+                "to_credit": r.to_credit,
+                "duplicate": r.duplicate,
+            }
+        )
+        return
+    say(
+        out(ctx),
+        f"Biên lai {receipt}: {dong(r.amount)} của {member}"
+        + (" (đã ghi trước đó)" if r.duplicate else ""),
+        f"Receipt {receipt}: {dong(r.amount)} from {member}"
+        + (" (already recorded)" if r.duplicate else ""),
+    )
+
+
+@cash_app.command("deposit")
+def deposit(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option("--org", help="Mã tổ chức / Organisation code.")],
+    amount: Annotated[str, typer.Option("--amount", help="Số tiền (đ) / Amount in đồng.")],
+    slip: Annotated[str, typer.Option("--slip", help="Số giấy nộp tiền / Deposit slip number.")],
+    as_json: Annotated[bool, typer.Option("--json", help="In JSON.")] = False,
+) -> None:
+    """Nộp tiền mặt vào ngân hàng / Record cash taken to the bank."""
+    app = ledger(ctx)
+    request = app.deposit_cash(org, inputs.amount(amount), inputs.text(slip, "slip"))
+    summary = app.deposit_summary(request)
+    if as_json:
+        print_json(summary)
+        return
+    say(
+        out(ctx),
+        f"Nộp {dong(request.total)} vào tài khoản {summary['account']}: ghi mã {request.code} trên giấy nộp tiền",
+        f"Depositing {dong(request.total)} into account {summary['account']}: write {request.code} on the slip",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(cash_app, name="cash")
