@@ -79,6 +79,9 @@ class BankTransaction(Aggregate):
         self.matched: dict[str, Any] | None = None
         self.suspense: dict[str, Any] | None = None
         self.reversed_by: str | None = None
+        self.on_statement: str | None = (
+            None  # a statement that showed a line first heard of elsewhere
+        )
 
     @classmethod
     def record(cls, tx_id: UUID, **fields: Any) -> BankTransaction:
@@ -105,6 +108,15 @@ class BankTransaction(Aggregate):
         """Money nobody has explained yet, in the books of the organisation whose account it
         moved through: incoming to its suspense account; outgoing flagged for the treasurer."""
         self.suspense = {"org": org_code, "flagged": flagged, "resolved": False}
+
+    def seen_on_statement(self, source: str) -> None:
+        """A statement shows this line, which a gateway reported first (once is enough)."""
+        if self.on_statement is None and not self.source.startswith("statement"):
+            self._seen_on(source)
+
+    @event("SeenOnStatement")
+    def _seen_on(self, source: str) -> None:
+        self.on_statement = source
 
     def mark_reversed(self, by: str) -> None:
         if self.reversed_by is not None:

@@ -40,6 +40,7 @@ class UnitOfWork:
         self.app = app
         self.loaded: dict[UUID, Aggregate] = {}
         self.notes: dict[UUID, str] = {}  # what a command noticed, for its caller's report
+        self.cache: dict[str, Any] = {}  # things derived from what it loaded (an index, say)
 
     def get(self, aggregate_id: UUID, cls: type[A]) -> A | None:
         cached = self.loaded.get(aggregate_id)
@@ -60,6 +61,12 @@ class UnitOfWork:
 
     def add(self, aggregate: Aggregate) -> None:
         self.loaded[aggregate.id] = aggregate
+
+    def member(self, code: str) -> Member:
+        found = self.get(member_id(code), Member)
+        if found is None:
+            return self.app.get_member(code)  # raises NotFound, bilingual
+        return found
 
     def forget(self, cls: type[Aggregate]) -> None:
         """Drop saved aggregates of one kind (a long import keeps only what it shares)."""

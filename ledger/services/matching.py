@@ -57,6 +57,7 @@ from ledger.services.requests import RequestCommands, paid_into_target
 from ledger.suspense import SuspenseQueue, queue_id
 
 TOKEN = re.compile(r"[0-9A-Z]+")
+MAX_NAME_WORDS = 6  # Vietnamese full names run to five or six words
 
 
 def fold(text: str) -> str:
@@ -178,8 +179,7 @@ class MatchingCommands(RequestCommands):
         if request.kind == "member":
             return None
         owed = {
-            i[1]
-            for i in self.unpaid_items(self.member_registers(uow, self.get_member(member)), member)
+            i[1] for i in self.unpaid_items(self.member_registers(uow, uow.member(member)), member)
         }
         named = [p for p in periods if p in owed]
         return named or None
@@ -255,32 +255,47 @@ class MatchingCommands(RequestCommands):
     # -- proposals (rule 3) -----------------------------------------------------------
     def _propose(self, uow: UnitOfWork, tx: BankTransaction, owner: str) -> dict[str, Any] | None:
         """The one member and months this money would pay, if exactly one fits."""
-        text = f" {fold(tx.narrative)} "
+        index = self._name_index(uow, owner)
+        words = fold(tx.narrative).split()
+        named: dict[tuple[str, str], str] = {}
+        for n in range(1, MAX_NAME_WORDS + 1):
+            for i in range(len(words) - n + 1):
+                phrase = " ".join(words[i : i + n])
+                for how, table in (("code", index["codes"]), ("name", index["names"])):
+                    for key in table.get(phrase, ()):
+                        named.setdefault(key, how)
         fits: dict[tuple[str, tuple[str, ...]], str] = {}
-        for register in self._registers_under(uow, owner):
-            for code, rec in register.members.items():
-                if rec["until"] is not None:
-                    continue
-                how = (
-                    "code"
-                    if f" {fold(code)} " in text
-                    else "name"
-                    if f" {fold(rec['name'])} " in text
-                    else None
-                )
-                if how is None:
-                    continue
-                own = [i for i in rec["unpaid"] if i[0] == register.branch_code]
-                for months in _fitting_months(own, tx.amount):
-                    fits[(code, months)] = how
+        for (branch, code), how in named.items():
+            register = uow.get(register_id(branch), Register)
+            rec = register.members.get(code) if register is not None else None
+            if rec is None or rec["until"] is not None:
+                continue
+            own = [i for i in rec["unpaid"] if i[0] == branch]
+            for months in _fitting_months(own, tx.amount):
+                fits[(code, months)] = how
         if len(fits) != 1:
             return None
         ((member, months), how), *_ = fits.items()
         return {"member": member, "months": list(months), "amount": tx.amount, "by": how}
 
-    def _registers_under(self, uow: UnitOfWork, org: str) -> list[Register]:
-        codes = [b.code for b in self.branches(self.current_period(), org)]
-        return list(uow.load_many([register_id(c) for c in codes], Register).values())
+    def _name_index(self, uow: UnitOfWork, owner: str) -> dict[str, dict[str, list[Any]]]:
+        """Folded member codes and names under `owner` -> (branch, member), built once per
+        unit of work (names and codes do not change while a statement is matched)."""
+        key = f"names/{owner}"
+        if key not in uow.cache:
+            codes: dict[str, list[Any]] = {}
+            names: dict[str, list[Any]] = {}
+            branches = [b.code for b in self.branches(self.current_period(), owner)]
+            registers = uow.load_many([register_id(c) for c in branches], Register)
+            for register in registers.values():
+                for code, rec in register.members.items():
+                    if rec["until"] is None:
+                        who = (register.branch_code, code)
+                        codes.setdefault(fold(code), []).append(who)
+                        names.setdefault(fold(rec["name"]), []).append(who)
+            uow.cache[key] = {"codes": codes, "names": names}
+        index: dict[str, dict[str, list[Any]]] = uow.cache[key]
+        return index
 
     # -- outgoing -------------------------------------------------------------------
     def _match_outgoing(self, uow: UnitOfWork, tx: BankTransaction, owner: str | None) -> None:
@@ -408,7 +423,7 @@ class MatchingCommands(RequestCommands):
     def _reversible(self, uow: UnitOfWork, payment: Payment) -> bool:
         if payment.reversed_by is not None:
             return False
-        register = uow.get(register_id(self.get_member(payment.member_code).branch_code), Register)
+        register = uow.get(register_id(uow.member(payment.member_code).branch_code), Register)
         credit_now = 0 if register is None else int(register.record(payment.member_code)["credit"])
         return payment.to_credit <= credit_now
 
@@ -417,7 +432,7 @@ class MatchingCommands(RequestCommands):
     ) -> None:
         """Months owed again, credit removed, allocations undone; the money leaves the
         account it came into (or `pay_back`, where it came from suspense)."""
-        member = self.get_member(payment.member_code)
+        member = uow.member(payment.member_code)
         for register in self.member_registers(uow, member):
             own = [a for a in payment.applied if a[0] == register.branch_code]
             credit_here = payment.to_credit if register.branch_code == member.branch_code else 0
@@ -474,16 +489,17 @@ class MatchingCommands(RequestCommands):
 
 
 def _fitting_months(unpaid: list[list[Any]], amount: int) -> list[tuple[str, ...]]:
-    """Ways `amount` pays exactly what is owed: the oldest k months, or any one month."""
+    """How `amount` pays exactly what a member owes: the oldest months first (as any
+    payment is applied), or else the one month owing exactly that much."""
     ordered = sorted(unpaid, key=lambda i: i[1])
-    out: list[tuple[str, ...]] = []
     total = 0
     for k, item in enumerate(ordered):
         total += int(item[2])
         if total == amount:
-            out.append(tuple(i[1] for i in ordered[: k + 1]))
-    out += [(i[1],) for i in ordered if int(i[2]) == amount and (i[1],) not in out]
-    return out
+            return [tuple(i[1] for i in ordered[: k + 1])]
+        if total > amount:
+            break
+    return [(i[1],) for i in ordered if int(i[2]) == amount]
 
 
 def check_fact(fact: BankTransactionFact) -> None:

@@ -122,7 +122,7 @@ class PaymentCommands(LedgerBase):
         if earlier is not None:
             return self._earlier_payment(earlier, member_code, amount)
         period = self.current_period()
-        member = self.get_member(member_code)
+        member = uow.member(member_code)
         member.check_active(period)
         # The member's own branch from the transfer papers on receives the money and keeps
         # any credit (so credit is where the next months will be assessed); arrears another
@@ -218,6 +218,12 @@ class PaymentCommands(LedgerBase):
     def remit(
         self, org_code: str, period: Period, *, via: str = "portal", reference: str | None = None
     ) -> RemitResult:
+        if via not in ("portal", "bank"):
+            raise InvalidInput(
+                f"Cách nộp '{via}' không hợp lệ (portal, bank)",
+                f"Unknown way to remit '{via}' (portal, bank)",
+                field="via",
+            )
         period = parse_period(period)
         org = self.get_org(org_code)
         parent_code = org.parent_at(period)
@@ -236,12 +242,6 @@ class PaymentCommands(LedgerBase):
         amount = payable - remitted
         if amount <= 0:
             return RemitResult(org_code, parent_code, period, 0, payable, remitted)
-        if via not in ("portal", "bank"):
-            raise InvalidInput(
-                f"Cách nộp '{via}' không hợp lệ (portal, bank)",
-                f"Unknown way to remit '{via}' (portal, bank)",
-                field="via",
-            )
         percent = self.policy().book.retained_percent(parent.org_type, period)
         parent_retained, parent_payable = split_retained(amount, percent)
         remittance = own or Remittance(org_code=org_code, period=period)

@@ -27,8 +27,14 @@ from uuid import UUID
 from ledger.account_index import AccountIndex, account_index_id
 from ledger.bank_transaction import BankTransaction, fact_id
 from ledger.errors import InvalidInput, NotFound
+from ledger.ids import member_id, register_id, roll_id
+from ledger.member import Member
+from ledger.payment_request import KINDS, PaymentRequest, request_id
 from ledger.ports import BankTransactionFact
 from ledger.postings import acct, check_balanced, credit, debit
+from ledger.reference_code import find_codes
+from ledger.register import Register
+from ledger.roll import Roll
 from ledger.services.base import UnitOfWork
 from ledger.services.matching import MatchingCommands, bank_account, check_fact
 
@@ -70,10 +76,17 @@ class StatementCommands(MatchingCommands):
         for fact in facts:
             check_fact(fact)
         ids = [fact_id(f) for f in facts]
-        known: set[UUID] = set(self.load_many(list(dict.fromkeys(ids)), BankTransaction))
+        earlier = self.load_many(list(dict.fromkeys(ids)), BankTransaction)
+        known: set[UUID] = set(earlier)
         counts: Counter[str] = Counter()
         uow = UnitOfWork(self)
+        seen = [earlier[i] for i, f in zip(ids, facts, strict=True) if i in earlier]
+        for tx in seen:  # lines a gateway reported first: this statement shows them too
+            if facts[0].source.startswith("statement"):
+                tx.seen_on_statement(facts[0].source)
+        self.save(*(tx for tx in seen if tx.pending_events))
         for start in range(0, len(facts), chunk):
+            self._prefetch(uow, facts[start : start + chunk])
             for fact, tx_id in zip(
                 facts[start : start + chunk], ids[start : start + chunk], strict=True
             ):
@@ -90,6 +103,24 @@ class StatementCommands(MatchingCommands):
             self._record_statement(org_code, facts, opening_balance, closing_balance, counts)
         keys = ("new", "already", "matched", "cleared", "proposed", "suspense", "flagged")
         return {k: counts[k] for k in keys}
+
+    def _prefetch(self, uow: UnitOfWork, facts: list[BankTransactionFact]) -> None:
+        """Load, in a few queries, what matching these lines will read: the requests their
+        codes name, those requests' members, the members' registers and open rolls."""
+        codes = {c for f in facts for c in find_codes(f.narrative)}
+        requests = uow.load_many([request_id(c) for c in sorted(codes)], PaymentRequest)
+        members = {str(i[0]) for r in requests.values() if r.kind in KINDS for i in r.items}
+        loaded = uow.load_many([member_id(c) for c in sorted(members)], Member)
+        branches = {b for m in loaded.values() for _, b in m.branches}
+        registers = uow.load_many([register_id(b) for b in sorted(branches)], Register)
+        rolls = {
+            roll_id(str(i[0]), str(i[1]))
+            for r in registers.values()
+            for c in members
+            if c in r.members
+            for i in r.members[c]["unpaid"]
+        }
+        uow.load_many(sorted(rolls), Roll)
 
     def _record_statement(
         self,
@@ -121,6 +152,20 @@ class StatementCommands(MatchingCommands):
                 )
             previous = fact.balance
         dates = sorted(f.value_date[:10] for f in facts)
+        summary = {
+            "org": org_code,
+            "source": facts[0].source,
+            "first": dates[0],
+            "last": dates[-1],
+            "opening": opening,
+            "closing": closing,
+            "lines": len(facts),
+            "new": counts["new"],
+            "breaks": breaks,
+        }
+        same = ("org", "source", "first", "last", "opening", "closing", "lines")
+        if any(all(s.get(k) == summary[k] for k in same) for s in index.statements):
+            return  # this statement again: nothing new to say about the account
         if index.opening is None and opening is not None:
             bank = bank_account(org_code, number)
             equity = acct(org_code, "equity", "opening_balance")
@@ -130,19 +175,7 @@ class StatementCommands(MatchingCommands):
                 else [debit(equity, -opening), credit(bank, -opening)]
             )
             index.record_opening(org_code, dates[0], opening, check_balanced(postings))
-        index.record_statement(
-            {
-                "org": org_code,
-                "source": facts[0].source,
-                "first": dates[0],
-                "last": dates[-1],
-                "opening": opening,
-                "closing": closing,
-                "lines": len(facts),
-                "new": counts["new"],
-                "breaks": breaks,
-            }
-        )
+        index.record_statement(summary)
         self.save(index)
 
     # -- reconciling -----------------------------------------------------------------
@@ -217,6 +250,7 @@ class StatementCommands(MatchingCommands):
             _line(t)
             for t in txs
             if not t.source.startswith("statement")
+            and t.on_statement is None
             and any(a <= t.value_date[:10] <= b for a, b in covered)
         ]
         report["balance_breaks"] = [b for s in statements for b in s["breaks"]]

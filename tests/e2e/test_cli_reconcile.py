@@ -1,0 +1,327 @@
+"""A treasurer reconciles B1's bank account from the command line (SQLite and PostgreSQL):
+a statement's lines are matched, proposed, held or flagged once; a proposal is applied only
+when confirmed; the statement's balance agrees with the ledger's; a remittance by bank
+transfer waits in transit at the parent; cash is counted once per receipt and a deposit
+slip's code clears the deposit. Bad input exits 2, in Vietnamese and English, writing nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from api.bootstrap import build_ledger
+from api.cli.main import app
+from api.settings import load_settings
+from ledger.reference_code import is_valid
+from tests.e2e.conftest import as_json, ok
+
+runner = CliRunner()
+HEADER = ["Ngày giao dịch", "Số tham chiếu", "Ghi nợ/Debit", "Ghi có/Credit", "Số dư", "Diễn giải"]
+B1_ACCOUNT = "1012345678"
+PARENT_ACCOUNT = ("970415", "113000123456")
+OPENING = 1_000_000
+M1_OWES, M2_OWES, M3_OWES = 72_346, 25_000, 5_000
+
+
+def write_statement(path: Path, opening: int, lines: list[tuple[str, str, int, str]]) -> Path:
+    """(date, reference, signed amount, narrative) rows with a running balance from `opening`,
+    as a bank exports them (thousands separators, debit and credit columns)."""
+    balance = opening
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(HEADER)
+        for date, reference, amount, narrative in lines:
+            balance += amount
+            debit, credit = (f"{-amount:,}", "") if amount < 0 else ("", f"{amount:,}")
+            writer.writerow([date, reference, debit, credit, f"{balance:,}", narrative])
+    return path
+
+
+def b1_lines(code: str) -> list[tuple[str, str, int, str]]:
+    """M1 pays by QR; M2 (Trần Thị Bình) transfers exactly her month without a code; someone
+    sends money with no explanation; the bank takes a fee."""
+    return [
+        (
+            "14/12/2026",
+            "FT26348000101",
+            M1_OWES,
+            f"MBVCB.4525077405.{code} DP 12 2026.CT tu 0351000646393 NGUYEN VAN AN toi {B1_ACCOUNT}",
+        ),
+        ("15/12/2026", "FT26349000102", M2_OWES, "CT DEN:634915372811 TRAN THI BINH nop dang phi"),
+        ("15/12/2026", "FT26349000103", 55_000, "IBFT chuyen tien"),
+        ("15/12/2026", "FT26349000104", -11_000, "PHI QUAN LY TAI KHOAN T12"),
+    ]
+
+
+B1_CLOSING = OPENING + M1_OWES + M2_OWES + 55_000 - 11_000
+
+
+def import_statement(db_url: str, path: Path, org: str = "B1") -> dict[str, Any]:
+    return dict(as_json(db_url, f"statement import {path} --org {org}"))
+
+
+def pay_request_code(db_url: str, member: str) -> str:
+    return str(as_json(db_url, f"pay-request --member {member}")["reference"])
+
+
+def outstanding(db_url: str, member: str) -> int:
+    return int(as_json(db_url, f"member statement {member}")["outstanding"])
+
+
+def snapshot(db_url: str) -> tuple[Any, ...]:
+    """What a refused command must leave as it was: the event log and what it adds up to."""
+    ledger = build_ledger(load_settings(db_url))
+    try:
+        return (
+            ledger.recorder.max_notification_id(),
+            ledger.suspense_items("B1", include_resolved=True),
+            ledger.balance("B1"),
+            ledger.member_statement("M2"),
+        )
+    finally:
+        ledger.close()
+
+
+def refused(db_url: str, command: str) -> Result:
+    """Run the command and insist it was refused cleanly, in both languages."""
+    result = runner.invoke(app, ["--db", db_url, *shlex.split(command)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith("Lỗi: ") and "\nError: " in result.stderr
+    assert result.stdout == ""
+    return result
+
+
+@pytest.fixture
+def imported(branch: str, tmp_path: Path) -> dict[str, Any]:
+    """B1's statement imported once; the counts, with the code M1 paid by."""
+    code = pay_request_code(branch, "M1")
+    path = write_statement(tmp_path / "b1.csv", OPENING, b1_lines(code))
+    return {"code": code, "path": path, **import_statement(branch, path)}
+
+
+class TestAStatementOfB1:
+    def test_each_line_is_matched_proposed_held_or_flagged(
+        self, branch: str, imported: dict[str, Any]
+    ) -> None:
+        counts = {k: imported[k] for k in ("new", "already", "matched", "cleared", "proposed")}
+        assert counts == {"new": 4, "already": 0, "matched": 1, "cleared": 0, "proposed": 1}
+        assert (imported["suspense"], imported["flagged"]) == (1, 1)
+        assert (imported["account"], imported["closing_balance"]) == (B1_ACCOUNT, B1_CLOSING)
+        assert outstanding(branch, "M1") == 0
+        assert as_json(branch, f"request status {imported['code']}")["status"] == "paid"
+
+    def test_importing_it_again_changes_nothing(
+        self, branch: str, imported: dict[str, Any]
+    ) -> None:
+        queue = as_json(branch, "suspense list --org B1 --all")
+        again = import_statement(branch, imported["path"])
+        assert {k: again[k] for k in ("new", "already", "matched", "proposed", "suspense")} == {
+            "new": 0,
+            "already": 4,
+            "matched": 0,
+            "proposed": 0,
+            "suspense": 0,
+        }
+        assert again["flagged"] == 0
+        assert as_json(branch, "suspense list --org B1 --all") == queue
+        assert as_json(branch, "member statement M1")["paid"] == M1_OWES
+        assert as_json(branch, "reconcile --org B1")["matched"] == {"request": 1}
+
+    def test_the_proposal_is_listed_and_applied_only_when_confirmed(
+        self, branch: str, imported: dict[str, Any]
+    ) -> None:
+        items = as_json(branch, "suspense list --org B1")
+        assert [(i["id"], i["direction"], i["amount"]) for i in items] == [
+            ("B1/1", "in", M2_OWES),
+            ("B1/2", "in", 55_000),
+            ("B1/3", "out", 11_000),
+        ]
+        assert items[0]["proposal"] == {
+            "member": "M2",
+            "months": ["2026-12"],
+            "amount": M2_OWES,
+            "by": "name",
+        }
+        assert "proposal" not in items[1] and "proposal" not in items[2]
+        assert outstanding(branch, "M2") == M2_OWES  # proposed, not applied
+
+        confirmed = ok(branch, "suspense confirm B1/1")
+        assert "M2" in confirmed.stdout and "Confirmed B1/1" in confirmed.stdout
+        assert outstanding(branch, "M2") == 0
+        assert [i["id"] for i in as_json(branch, "suspense list --org B1")] == ["B1/2", "B1/3"]
+        [done] = [i for i in as_json(branch, "suspense list --org B1 --all") if i["id"] == "B1/1"]
+        assert done["resolution"]["how"] == "member" and done["resolution"]["member"] == "M2"
+        refused(branch, "suspense confirm B1/1")  # applied once only
+
+    def test_reconcile_counts_the_matches_and_the_statement_agrees_with_the_ledger(
+        self, branch: str, imported: dict[str, Any]
+    ) -> None:
+        before = as_json(branch, "reconcile --org B1")
+        assert before["matched"] == {"request": 1}
+        assert [i["id"] for i in before["proposed"]] == ["B1/1"]
+        ok(branch, "suspense confirm B1/1")
+        report = as_json(branch, "reconcile --org B1")
+        assert report["matched"] == {"request": 1}
+        assert report["proposed"] == []
+        assert [(i["id"], i["amount"]) for i in report["suspense"]] == [("B1/2", 55_000)]
+        assert [(i["id"], i["amount"]) for i in report["flagged"]] == [("B1/3", 11_000)]
+        [account] = report["accounts"]
+        assert account["opening"]["amount"] == OPENING
+        assert (account["account"], account["lines"], account["as_of"]) == (
+            B1_ACCOUNT,
+            4,
+            "2026-12-15",
+        )
+        assert account["statement_closing"] == account["ledger_balance"] == B1_CLOSING
+        assert account["difference"] == 0
+        assert account["balance_breaks"] == [] and account["not_on_statement"] == []
+
+    def test_a_line_missing_from_the_statement_shows_as_a_break_and_a_difference(
+        self, branch: str, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "gap.csv"
+        path.write_text(
+            "Ngày giao dịch,Số tham chiếu,Ghi nợ/Debit,Ghi có/Credit,Số dư,Diễn giải\n"
+            '14/12/2026,FT26348000201,,"10,000","110,000",IBFT A\n'
+            '15/12/2026,FT26349000203,,"20,000","150,000",IBFT C\n',
+            encoding="utf-8",
+        )
+        import_statement(branch, path)
+        [account] = as_json(branch, "reconcile --org B1")["accounts"]
+        assert account["balance_breaks"] == [
+            {
+                "external_id": "FT26349000203",
+                "value_date": "2026-12-15",
+                "expected": 130_000,
+                "printed": 150_000,
+            }
+        ]
+        assert (account["statement_closing"], account["ledger_balance"]) == (150_000, 130_000)
+        assert account["difference"] == 20_000
+
+
+class TestMoneyOnItsWay:
+    def test_a_bank_remittance_waits_in_transit_until_the_parents_line_arrives(
+        self, branch: str, imported: dict[str, Any], tmp_path: Path
+    ) -> None:
+        ok(
+            branch,
+            f"org account add --org HN-BD --bin {PARENT_ACCOUNT[0]} --account-number "
+            f"{PARENT_ACCOUNT[1]} --holder-name 'DANG UY PHUONG BA DINH' --holder-kind organisation",
+        )
+        ok(branch, "month close --period 2026-12 --org B1")
+        figures = as_json(branch, "balance --org B1 --period 2026-12")
+        payable = figures["payable_to_parent"] - figures["remitted_to_parent"]
+        assert payable > 0
+
+        sent = as_json(branch, "remit --org B1 --period 2026-12 --via bank")
+        code = sent["reference"]
+        assert is_valid(code)
+        assert (sent["parent"], sent["amount"], sent["in_transit"]) == ("HN-BD", payable, payable)
+        parent = as_json(branch, "reconcile --org HN-BD")
+        assert parent["in_transit"] == [{"child": "B1", "period": "2026-12", "amount": payable}]
+
+        arrived = tmp_path / "hnbd.csv"
+        memo = f"MBVCB.4525077405.{code} NOP DP 12/2026 B1.CT tu {B1_ACCOUNT} CHI BO 1"
+        write_statement(arrived, 0, [("16/12/2026", "FT26350000301", payable, memo)])
+        assert import_statement(branch, arrived, "HN-BD")["matched"] == 1
+        parent = as_json(branch, "reconcile --org HN-BD")
+        assert (parent["in_transit"], parent["matched"]) == ([], {"remittance": 1})
+        assert as_json(branch, "balance --org HN-BD --period 2026-12")["in_transit"] == 0
+
+        left = tmp_path / "b1-out.csv"
+        out = [("16/12/2026", "FT26350000302", -payable, f"{code} NOP DP 12/2026 B1")]
+        write_statement(left, B1_CLOSING, out)
+        counts = import_statement(branch, left)
+        assert (counts["new"], counts["flagged"], counts["suspense"]) == (1, 0, 0)
+        report = as_json(branch, "reconcile --org B1")
+        assert report["matched"] == {"remittance": 1, "request": 1}
+        assert [i["id"] for i in report["flagged"]] == ["B1/3"]  # the fee, not the remittance
+        [account] = report["accounts"]
+        assert account["ledger_balance"] == account["statement_closing"] == B1_CLOSING - payable
+        assert account["difference"] == 0
+
+    def test_cash_received_twice_on_one_receipt_counts_once(self, branch: str) -> None:
+        first = as_json(branch, f"cash receive --member M3 --amount {M3_OWES} --receipt BL-0001")
+        again = as_json(branch, f"cash receive --member M3 --amount {M3_OWES} --receipt BL-0001")
+        assert (first["duplicate"], again["duplicate"]) == (False, True)
+        assert first["reference"] == again["reference"] == "CASH:B1:BL-0001"
+        assert first["applied"] == [["B1", "2026-12", M3_OWES]]
+        member = as_json(branch, "member statement M3")
+        assert (member["paid"], member["outstanding"], member["credit"]) == (M3_OWES, 0, 0)
+        assert as_json(branch, "balance --org B1 --period 2026-12")["collected"] == M3_OWES
+
+        before = snapshot(branch)
+        refused(branch, "cash receive --member M3 --amount 9000 --receipt BL-0001")
+        assert snapshot(branch) == before
+
+    def test_a_cash_deposit_gets_a_code_that_clears_it_on_the_statement(
+        self, branch: str, tmp_path: Path
+    ) -> None:
+        ok(branch, f"cash receive --member M3 --amount {M3_OWES} --receipt BL-0002")
+        slip = as_json(branch, f"cash deposit --org B1 --amount {M3_OWES} --slip GNT-0001")
+        code = slip["reference"]
+        assert is_valid(code)
+        assert slip == {
+            "reference": code,
+            "org": "B1",
+            "amount": M3_OWES,
+            "account": B1_ACCOUNT,
+            "seen_on_statement": False,
+        }
+        retried = as_json(branch, f"cash deposit --org B1 --amount {M3_OWES} --slip GNT-0001")
+        assert retried["reference"] == code
+
+        path = tmp_path / "deposit.csv"
+        memo = f"NOP TIEN MAT {code} GNT-0001 CHI BO KHU PHO 1"
+        write_statement(path, OPENING, [("15/12/2026", "FT26349000401", M3_OWES, memo)])
+        counts = import_statement(branch, path)
+        assert (counts["cleared"], counts["suspense"]) == (1, 0)
+        assert as_json(branch, "reconcile --org B1")["matched"] == {"deposit": 1}
+        seen = as_json(branch, f"cash deposit --org B1 --amount {M3_OWES} --slip GNT-0001")
+        assert seen["seen_on_statement"] is True
+
+
+class TestBadInputIsRefusedAndWritesNothing:
+    def test_an_unknown_suspense_item(self, branch: str, imported: dict[str, Any]) -> None:
+        before = snapshot(branch)
+        result = refused(branch, "suspense confirm B1/99")
+        assert "B1/99" in result.stderr
+        refused(branch, "suspense resolve B1/99 --member M2")
+        assert snapshot(branch) == before
+
+    def test_confirming_an_item_without_a_proposal(
+        self, branch: str, imported: dict[str, Any]
+    ) -> None:
+        before = snapshot(branch)
+        for item in ("B1/2", "B1/3"):  # money in with no proposal; money out
+            result = refused(branch, f"suspense confirm {item}")
+            assert "no proposal" in result.stderr
+        assert snapshot(branch) == before
+        assert [i["resolution"] for i in as_json(branch, "suspense list --org B1")] == [None] * 3
+
+    def test_an_unknown_way_to_remit(self, branch: str, imported: dict[str, Any]) -> None:
+        ok(branch, "month close --period 2026-12 --org B1")
+        before = snapshot(branch)
+        result = refused(branch, "remit --org B1 --period 2026-12 --via fax")
+        assert "'fax'" in result.stderr and "(portal, bank)" in result.stderr
+        assert snapshot(branch) == before
+        assert as_json(branch, "reconcile --org HN-BD")["in_transit"] == []
+
+    def test_an_unknown_way_to_remit_even_when_nothing_is_left_to_remit(
+        self, branch: str, imported: dict[str, Any]
+    ) -> None:
+        ok(branch, "month close --period 2026-12 --org B1")
+        ok(branch, "remit --org B1 --period 2026-12 --via portal")
+        before = snapshot(branch)
+        result = refused(branch, "remit --org B1 --period 2026-12 --via fax --json")
+        assert "'fax'" in result.stderr
+        assert snapshot(branch) == before

@@ -1,0 +1,624 @@
+"""Bank reconciliation, told as a treasurer's month: every line recorded once, explained or
+held, and each account's balance checked against its statement.
+
+Runs on SQLite and PostgreSQL (the `ledger` fixture). HN-BD-01 (members M0, M1, M2, each
+owing 70,000 đ for 2026-12) banks at 970436/1012345678; its parent HN-BD at 970436/2000000001.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ledger.app import DuesLedger
+from ledger.bank_transaction import BankTransaction
+from ledger.payment_request import PaymentRequest
+from ledger.ports import BankTransactionFact
+from ledger.services.payments import RemitResult
+from payment_gateways.statements import read_statement
+from tests.builders import member_row, month_of, org_balances, small_ledger, unbalanced_events
+
+BIN = "970436"
+BRANCH_ACCOUNT = "1012345678"
+PARENT_ACCOUNT = "2000000001"
+BANK = f"HN-BD-01:assets:bank:{BRANCH_ACCOUNT}"
+SUSPENSE = "HN-BD-01:liabilities:suspense"
+HEADER = "Ngày giao dịch,Số tham chiếu,Ghi nợ,Ghi có,Số dư,Diễn giải\n"
+_ids = count(1)
+
+
+def line(
+    amount: int,
+    narrative: str,
+    *,
+    direction: str = "in",
+    account: str = BRANCH_ACCOUNT,
+    reference: str | None = None,
+    source: str = "sepay",
+    external_id: str | None = None,
+    value_date: str = "2026-12-15",
+) -> BankTransactionFact:
+    """A gateway notification (or, with source "statement:...", a statement row)."""
+    return BankTransactionFact(
+        source=source,
+        external_id=external_id or reference or f"SEPAY-{next(_ids)}",
+        bin_code=None,
+        account_number=account,
+        direction=direction,
+        amount=amount,
+        value_date=value_date,
+        narrative=narrative,
+        reference=reference,
+    )
+
+
+def statement_line(
+    n: int, amount: int, narrative: str, direction: str = "in"
+) -> BankTransactionFact:
+    ref = f"FT2634900{n:04d}"
+    return line(amount, narrative, direction=direction, reference=ref, source="statement:generic")
+
+
+def paying(
+    request: PaymentRequest, amount: int, reference: str | None = None
+) -> BankTransactionFact:
+    return line(
+        amount,
+        f"MBVCB.4525077405.{request.code} DP 12 2026.CT tu 0351000646393",
+        reference=reference,
+    )
+
+
+def events(app: DuesLedger) -> int:
+    return sum(1 for _ in app.iter_events())
+
+
+def reloaded(app: DuesLedger, tx: BankTransaction) -> BankTransaction:
+    found = app.get_or_none(tx.id, BankTransaction)
+    assert found is not None
+    return found
+
+
+def books(app: DuesLedger, *extra: dict[str, str]) -> DuesLedger:
+    small_ledger(app)
+    if extra:
+        app.import_members([(i + 2, row) for i, row in enumerate(extra)])
+    app.add_account("HN-BD-01", BIN, BRANCH_ACCOUNT, "CHI BO KHU PHO 1", "organisation")
+    app.add_account("HN-BD", BIN, PARENT_ACCOUNT, "DANG UY PHUONG BA DINH", "organisation")
+    app.open_month("2026-12")
+    return app
+
+
+@pytest.fixture
+def branch(ledger: DuesLedger) -> DuesLedger:
+    return books(ledger)
+
+
+def close_with_payments(app: DuesLedger) -> None:
+    """M0..M2 pay 70,000 in cash and HN-BD-01 closes 2026-12: retained 63,000, payable 147,000."""
+    for member in ("M0", "M1", "M2"):
+        app.receive_cash(member, 70_000, f"BL-{member}")
+    app.close_month("2026-12", "HN-BD-01")
+
+
+def item_of(app: DuesLedger, org: str, tx: BankTransaction) -> dict[str, Any]:
+    items = app.suspense_items(org, include_resolved=True)
+    [item] = [i for i in items if i["transaction"] == str(tx.id)]
+    return item
+
+
+class TestEachLineIsRecordedOnce:
+    def test_importing_the_same_statement_twice_changes_nothing(self, branch: DuesLedger) -> None:
+        facts = [
+            statement_line(1, 70_000, "IBFT NGUYEN THI B"),
+            statement_line(2, 55_000, "IBFT TRAN VAN C"),
+            statement_line(3, 20_000, "PHI QUAN LY TAI KHOAN", "out"),
+        ]
+        first = branch.import_statement("HN-BD-01", facts)
+        assert (first["new"], first["already"], first["suspense"], first["flagged"]) == (3, 0, 2, 1)
+        before = events(branch)
+        again = branch.import_statement("HN-BD-01", facts)
+        assert again == {
+            "new": 0,
+            "already": 3,
+            "matched": 0,
+            "cleared": 0,
+            "proposed": 0,
+            "suspense": 0,
+            "flagged": 0,
+        }
+        assert events(branch) == before
+        assert branch.account_balances()[BANK] == 105_000
+
+    def test_an_overlapping_statement_records_each_line_once(self, branch: DuesLedger) -> None:
+        facts = [statement_line(n, 10_000 * n, f"IBFT NGUOI GUI {n}") for n in range(1, 6)]
+        first = branch.import_statement("HN-BD-01", facts[0:3])
+        second = branch.import_statement("HN-BD-01", facts[1:5])
+        assert (first["new"], first["already"]) == (3, 0)
+        assert (second["new"], second["already"]) == (2, 2)
+        recorded = [e for e in branch.iter_events() if isinstance(e, BankTransaction.Recorded)]  # type: ignore[attr-defined]
+        assert sorted(e.external_id for e in recorded) == [f"FT2634900{n:04d}" for n in range(1, 6)]
+        balances = branch.account_balances()
+        assert (balances[BANK], balances[SUSPENSE]) == (150_000, -150_000)
+        assert len(branch.suspense_items("HN-BD-01")) == 5
+
+    def test_a_webhook_delivered_three_times_is_recorded_once(self, branch: DuesLedger) -> None:
+        notification = line(55_000, "IBFT NGUYEN THI B", external_id="SEPAY-777")
+        tx, created = branch.record_bank_transaction(notification)
+        before = events(branch)
+        repeats = [branch.record_bank_transaction(notification) for _ in range(2)]
+        assert created and [(t.id, c) for t, c in repeats] == [(tx.id, False), (tx.id, False)]
+        assert events(branch) == before
+        assert branch.account_balances()[BANK] == 55_000
+        assert len(branch.suspense_items("HN-BD-01")) == 1
+
+    def test_a_transfer_by_webhook_and_again_on_the_statement_is_one_transaction(
+        self, branch: DuesLedger
+    ) -> None:
+        request = branch.member_request("M0")
+        webhook = paying(request, 70_000, reference="FT26349123456")
+        webhook = replace(webhook, external_id="SEPAY-4411")
+        tx, created = branch.record_bank_transaction(webhook)
+        on_statement = replace(webhook, source="statement:generic", external_id="FT26349123456")
+        again, created_again = branch.record_bank_transaction(on_statement)
+        counts = branch.import_statement("HN-BD-01", [on_statement])
+        assert (created, created_again, again.id) == (True, False, tx.id)
+        assert (counts["new"], counts["already"]) == (0, 1)
+        assert month_of(branch, "M0", "2026-12")["paid"] == 70_000
+        assert branch.member_statement("M0")["credit"] == 0
+        assert branch.request_status(request.code)["received"] == 70_000
+        assert branch.account_balances()[BANK] == 70_000
+
+
+class TestRule1ARequestsCodeSettlesIt:
+    def test_paid_exactly_the_request_is_paid(self, branch: DuesLedger) -> None:
+        request = branch.member_request("M0")
+        tx, _ = branch.record_bank_transaction(paying(request, 70_000))
+        assert tx.matched is not None and tx.matched["how"] == "request"
+        assert branch.request_status(request.code)["status"] == "paid"
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (70_000, 0)
+        assert branch.account_balances()[BANK] == 70_000
+
+    def test_paid_short_the_rest_is_still_owed(self, branch: DuesLedger) -> None:
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 30_000))
+        assert branch.request_status(request.code)["status"] == "partly_paid"
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (30_000, 40_000)
+        assert branch.account_balances()["HN-BD-01:assets:receivable:M0"] == 40_000
+
+    def test_paid_over_the_excess_becomes_credit(self, branch: DuesLedger) -> None:
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 100_000))
+        assert branch.request_status(request.code)["status"] == "paid"
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 0
+        assert branch.member_statement("M0")["credit"] == 30_000
+        assert branch.account_balances()["HN-BD-01:liabilities:prepaid:M0"] == -30_000
+        assert branch.suspense_items("HN-BD-01") == []
+
+    def test_a_short_batch_is_split_in_proportion_to_the_exact_dong(
+        self, branch: DuesLedger
+    ) -> None:
+        request = branch.batch_request("Bí thư chi bộ", ["M0", "M1", "M2"], period="2026-12")
+        branch.record_bank_transaction(paying(request, 100_000))
+        paid = [month_of(branch, m, "2026-12")["paid"] for m in ("M0", "M1", "M2")]
+        assert paid == [33_334, 33_333, 33_333] and sum(paid) == 100_000
+        assert branch.request_status(request.code)["status"] == "partly_paid"
+        assert branch.suspense_items("HN-BD-01") == []
+
+    def test_a_batch_paid_over_holds_the_excess_in_suspense(self, branch: DuesLedger) -> None:
+        request = branch.batch_request("Bí thư chi bộ", ["M0", "M1"], period="2026-12")
+        tx, _ = branch.record_bank_transaction(paying(request, 150_000))
+        assert [month_of(branch, m, "2026-12")["paid"] for m in ("M0", "M1")] == [70_000, 70_000]
+        assert branch.member_statement("M0")["credit"] == 0
+        [item] = branch.suspense_items("HN-BD-01")
+        assert (item["amount"], item["request"], item["why"]) == (10_000, request.code, "excess")
+        assert item["transaction"] == str(tx.id)
+        balances = branch.account_balances()
+        assert (balances[BANK], balances[SUSPENSE]) == (150_000, -10_000)
+
+
+class TestMoneyForAMemberWhoHasMoved:
+    def test_it_is_booked_at_the_branch_whose_account_received_it(
+        self, branch: DuesLedger, frozen: Any
+    ) -> None:
+        request = branch.member_request("M0")
+        branch.transfer_member("M0", "HN-BD-02", "2027-01")
+        frozen.move_to("2027-01-10 10:00:00+07:00")
+        branch.open_month("2027-01")
+        tx, created = branch.record_bank_transaction(
+            paying(request, 140_000, reference="FT27010000001")
+        )
+        assert created and tx.matched is not None and tx.matched["how"] == "request"
+        months = {
+            m["period"]: (m["branch"], m["paid"]) for m in branch.member_statement("M0")["months"]
+        }
+        assert months == {"2026-12": ("HN-BD-01", 70_000), "2027-01": ("HN-BD-02", 70_000)}
+        balances = branch.account_balances()
+        assert balances[BANK] == 140_000
+        assert not any(k.startswith("HN-BD-02:assets:bank") for k in balances)
+        assert balances["HN-BD-01:liabilities:due_to:HN-BD-02"] == -70_000
+        assert balances["HN-BD-02:assets:due_from:HN-BD-01"] == 70_000
+        assert sum(balances.values()) == 0 and unbalanced_events(branch) == []
+
+
+class TestRule2ARemittanceByBank:
+    def remitted(self, app: DuesLedger) -> RemitResult:
+        close_with_payments(app)
+        result = app.remit("HN-BD-01", "2026-12", via="bank")
+        assert result.code is not None and result.amount == 147_000
+        return result
+
+    def test_sent_it_is_in_transit_at_the_parent(self, branch: DuesLedger) -> None:
+        self.remitted(branch)
+        balance = branch.balance("HN-BD", "2026-12")
+        assert (balance["in_transit"], balance["received_from_children"]) == (147_000, 0)
+        assert branch.reconcile("HN-BD")["in_transit"] == [
+            {"child": "HN-BD-01", "period": "2026-12", "amount": 147_000}
+        ]
+
+    def test_the_parents_line_receives_and_allocates_it_once(self, branch: DuesLedger) -> None:
+        remit = self.remitted(branch)
+        arrival = line(
+            147_000,
+            f"HN-BD-01 {remit.code} NOP DP 12/2026",
+            account=PARENT_ACCOUNT,
+            reference="FT26349555001",
+        )
+        tx, created = branch.record_bank_transaction(arrival)
+        assert created and tx.matched is not None and tx.matched["how"] == "remittance"
+        expected = {
+            "in_transit": 0,
+            "received_from_children": 147_000,
+            "retained": 73_500,
+            "payable_to_parent": 73_500,
+        }
+        balance = branch.balance("HN-BD", "2026-12")
+        assert {k: balance[k] for k in expected} == expected
+        before = (events(branch), branch.account_balances())
+        again, created_again = branch.record_bank_transaction(arrival)
+        assert (again.id, created_again) == (tx.id, False)
+        assert (events(branch), branch.account_balances()) == before
+        balance = branch.balance("HN-BD", "2026-12")
+        assert {k: balance[k] for k in expected} == expected
+        parent = org_balances(branch, "HN-BD")
+        assert parent[f"assets:bank:{PARENT_ACCOUNT}"] == 147_000
+        assert parent["assets:in_transit:HN-BD-01"] == 0
+        assert (parent["equity:retained"], parent["liabilities:payable_to_parent"]) == (
+            -73_500,
+            -73_500,
+        )
+
+    def test_the_childs_outgoing_line_clears_the_transfer(self, branch: DuesLedger) -> None:
+        remit = self.remitted(branch)
+        out = line(147_000, f"{remit.code} NOP DP 12/2026 HN-BD-01", direction="out")
+        tx, _ = branch.record_bank_transaction(out)
+        assert tx.suspense is None
+        assert tx.matched == {"how": "remittance", "target": remit.code, "side": "out"}
+        child = org_balances(branch, "HN-BD-01")
+        assert (child["assets:bank"], child[f"assets:bank:{BRANCH_ACCOUNT}"]) == (0, -147_000)
+        assert branch.reconcile("HN-BD-01")["flagged"] == []
+
+    def test_the_code_paid_into_the_wrong_account_is_not_a_match(self, branch: DuesLedger) -> None:
+        remit = self.remitted(branch)
+        stray = line(147_000, f"{remit.code} NOP DP 12/2026", reference="FT26349555002")
+        tx, _ = branch.record_bank_transaction(stray)
+        assert tx.matched is None
+        assert branch.balance("HN-BD", "2026-12")["in_transit"] == 147_000
+        [item] = branch.suspense_items("HN-BD-01")
+        assert item["amount"] == 147_000
+        assert org_balances(branch, "HN-BD")["assets:in_transit:HN-BD-01"] == 147_000
+
+
+class TestRule3AProposalWaitsForTheTreasurer:
+    @pytest.fixture
+    def branch(self, ledger: DuesLedger) -> DuesLedger:
+        hoa = {**member_row("M5", "HN-BD-01"), "full_name": "Trần Thị Hoà"}
+        return books(ledger, hoa)
+
+    @pytest.mark.parametrize(
+        ("narrative", "member", "by"),
+        [
+            ("TRAN THI HOA CHUYEN TIEN DANG PHI", "M5", "name"),
+            ("M2 NOP DANG PHI T12", "M2", "code"),
+        ],
+    )
+    def test_a_line_naming_a_member_for_what_they_owe_is_proposed_not_applied(
+        self, branch: DuesLedger, narrative: str, member: str, by: str
+    ) -> None:
+        tx, _ = branch.record_bank_transaction(line(70_000, narrative))
+        [item] = branch.suspense_items("HN-BD-01")
+        proposal = {"member": member, "months": ["2026-12"], "amount": 70_000, "by": by}
+        assert item["proposal"] == proposal and item["transaction"] == str(tx.id)
+        assert month_of(branch, member, "2026-12")["outstanding"] == 70_000
+        assert [i["id"] for i in branch.reconcile("HN-BD-01")["proposed"]] == [item["id"]]
+        branch.confirm_proposal(item["id"])
+        assert month_of(branch, member, "2026-12")["outstanding"] == 0
+        assert branch.suspense_items("HN-BD-01") == []
+        assert item_of(branch, "HN-BD-01", tx)["resolution"]["how"] == "member"
+        balances = branch.account_balances()
+        assert (balances[SUSPENSE], balances[BANK]) == (0, 70_000)
+
+    def test_a_line_naming_two_members_gets_no_proposal(self, branch: DuesLedger) -> None:
+        branch.record_bank_transaction(line(70_000, "NGUYEN VAN M0 VA NGUYEN VAN M1 DANG PHI"))
+        [item] = branch.suspense_items("HN-BD-01")
+        assert item.get("proposal") is None and item["amount"] == 70_000
+        assert [month_of(branch, m, "2026-12")["paid"] for m in ("M0", "M1")] == [0, 0]
+
+    def test_an_amount_that_fits_nothing_owed_gets_no_proposal(self, branch: DuesLedger) -> None:
+        branch.record_bank_transaction(line(50_000, "NGUYEN VAN M1 CHUYEN TIEN DANG PHI"))
+        [item] = branch.suspense_items("HN-BD-01")
+        assert item.get("proposal") is None and item["amount"] == 50_000
+        assert branch.reconcile("HN-BD-01")["proposed"] == []
+
+
+class TestRule4UnexplainedMoneyWaitsInSuspense:
+    def test_it_is_held_and_assigned_to_a_member(self, branch: DuesLedger) -> None:
+        tx, _ = branch.record_bank_transaction(line(70_000, "IBFT NGUYEN THI B chuyen tien"))
+        [item] = branch.suspense_items("HN-BD-01")
+        assert (item["amount"], item["direction"], item.get("proposal")) == (70_000, "in", None)
+        assert tx.suspense == {"org": "HN-BD-01", "flagged": False, "resolved": False}
+        branch.resolve_suspense(item["id"], member="M0")
+        assert month_of(branch, "M0", "2026-12")["paid"] == 70_000
+        balances = branch.account_balances()
+        assert (balances[SUSPENSE], balances[BANK]) == (0, 70_000)
+
+    def test_a_refund_is_cleared_by_the_line_that_pays_it_out(self, branch: DuesLedger) -> None:
+        branch.record_bank_transaction(line(10_000, "CHUYEN NHAM", reference="FT26349000901"))
+        [item] = branch.suspense_items("HN-BD-01")
+        resolved = branch.resolve_suspense(item["id"], refund=True)
+        code = resolved["reference"]
+        balances = branch.account_balances()
+        assert (balances[SUSPENSE], balances["HN-BD-01:liabilities:refunds_due"]) == (0, -10_000)
+        out, _ = branch.record_bank_transaction(
+            line(10_000, f"HOAN TRA {code} CHUYEN NHAM", direction="out", reference="FT26349000902")
+        )
+        assert out.matched is not None and out.matched["how"] == "refund" and out.suspense is None
+        balances = branch.account_balances()
+        assert (balances["HN-BD-01:liabilities:refunds_due"], balances[BANK]) == (0, 0)
+
+    def test_not_dues_is_recorded_with_its_reason(self, branch: DuesLedger) -> None:
+        branch.record_bank_transaction(line(5_000, "LAI TIEN GUI THANG 12"))
+        [item] = branch.suspense_items("HN-BD-01")
+        branch.resolve_suspense(item["id"], not_dues="lãi tiền gửi")
+        [done] = branch.suspense_items("HN-BD-01", include_resolved=True)
+        assert done["resolution"] == {"how": "not_dues", "reason": "lãi tiền gửi"}
+        balances = branch.account_balances()
+        assert (balances[SUSPENSE], balances["HN-BD-01:income:not_dues"]) == (0, -5_000)
+
+
+class TestOutgoingLines:
+    def test_bank_spending_is_cleared_by_the_line_carrying_its_voucher(
+        self, branch: DuesLedger
+    ) -> None:
+        close_with_payments(branch)
+        branch.spend("HN-BD-01", 50_000, "văn phòng phẩm", "UNC-0001", channel="bank")
+        branch.spend("HN-BD-01", 8_000, "phí chuyển tiền", "UNC-0002", channel="bank")
+        assert org_balances(branch, "HN-BD-01")["assets:bank"] == -58_000
+        first, _ = branch.record_bank_transaction(
+            line(50_000, "CHI MUA VPP THEO UNC 0001", direction="out")
+        )
+        second, _ = branch.record_bank_transaction(line(8_000, "UNC-0002 PHI", direction="out"))
+        assert first.matched == {"how": "spending", "target": "UNC-0001", "side": "out"}
+        assert second.matched == {"how": "spending", "target": "UNC-0002", "side": "out"}
+        child = org_balances(branch, "HN-BD-01")
+        assert (child["assets:bank"], child[f"assets:bank:{BRANCH_ACCOUNT}"]) == (0, -58_000)
+        assert branch.suspense_items("HN-BD-01") == []
+
+    def test_a_voucher_line_for_another_amount_is_flagged(self, branch: DuesLedger) -> None:
+        close_with_payments(branch)
+        branch.spend("HN-BD-01", 50_000, "văn phòng phẩm", "UNC-0001", channel="bank")
+        tx, _ = branch.record_bank_transaction(line(60_000, "UNC 0001", direction="out"))
+        assert tx.matched is None and tx.suspense is not None and tx.suspense["flagged"] is True
+        assert org_balances(branch, "HN-BD-01")["assets:bank"] == -50_000
+
+    def test_an_unexplained_outgoing_line_is_flagged(self, branch: DuesLedger) -> None:
+        tx, _ = branch.record_bank_transaction(line(20_000, "RUT TIEN ATM", direction="out"))
+        assert tx.matched is None and tx.suspense == {
+            "org": "HN-BD-01",
+            "flagged": True,
+            "resolved": False,
+        }
+        [flagged] = branch.reconcile("HN-BD-01")["flagged"]
+        assert (flagged["amount"], flagged["direction"]) == (20_000, "out")
+        balances = branch.account_balances()
+        assert (balances[BANK], balances["HN-BD-01:assets:unexplained_outflow"]) == (
+            -20_000,
+            20_000,
+        )
+
+
+class TestReversals:
+    def test_a_reversed_request_payment_is_owed_again(self, branch: DuesLedger) -> None:
+        request = branch.member_request("M0")
+        original, _ = branch.record_bank_transaction(
+            paying(request, 70_000, reference="FT26349000777")
+        )
+        back, _ = branch.record_bank_transaction(
+            line(
+                70_000,
+                "TRA SOAT HOAN TIEN GD FT26349000777",
+                direction="out",
+                reference="FT26349000778",
+            )
+        )
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        assert back.matched["target"] == str(original.id)
+        assert reloaded(branch, original).reversed_by == str(back.id)
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (0, 70_000)
+        assert branch.request_status(request.code)["status"] == "open"
+        balances = branch.account_balances()
+        assert (balances[BANK], balances["HN-BD-01:assets:receivable:M0"]) == (0, 70_000)
+        assert sum(balances.values()) == 0
+        [account] = [
+            a for a in branch.reconcile("HN-BD-01")["accounts"] if a["account"] == BRANCH_ACCOUNT
+        ]
+        assert [r["external_id"] for r in account["reversed"]] == ["FT26349000777"]
+
+    def test_a_reversed_suspense_line_resolves_its_item(self, branch: DuesLedger) -> None:
+        original, _ = branch.record_bank_transaction(
+            line(55_000, "IBFT NGUYEN THI B", reference="FT26349000555")
+        )
+        back, _ = branch.record_bank_transaction(
+            line(55_000, "HOAN TRA GD FT26349000555", direction="out", reference="FT26349000556")
+        )
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        assert item_of(branch, "HN-BD-01", original)["resolution"] == {
+            "how": "reversed",
+            "by": str(back.id),
+        }
+        assert branch.suspense_items("HN-BD-01") == []
+        balances = branch.account_balances()
+        assert (balances[BANK], balances[SUSPENSE]) == (0, 0)
+
+    def test_a_line_citing_the_reference_for_another_amount_is_not_a_reversal(
+        self, branch: DuesLedger
+    ) -> None:
+        original, _ = branch.record_bank_transaction(
+            line(55_000, "IBFT NGUYEN THI B", reference="FT26349000555")
+        )
+        back, _ = branch.record_bank_transaction(
+            line(50_000, "HOAN TRA GD FT26349000555", direction="out", reference="FT26349000557")
+        )
+        assert back.matched is None and back.suspense is not None and back.suspense["flagged"]
+        assert reloaded(branch, original).reversed_by is None
+        assert item_of(branch, "HN-BD-01", original)["resolution"] is None
+        assert branch.account_balances()[SUSPENSE] == -55_000
+
+
+class TestCash:
+    def test_the_same_receipt_twice_counts_once(self, branch: DuesLedger) -> None:
+        first = branch.receive_cash("M0", 70_000, "BL-001")
+        before = events(branch)
+        again = branch.receive_cash("M0", 70_000, "BL-001")
+        assert (first.duplicate, again.duplicate) == (False, True)
+        assert again.reference == first.reference == "CASH:HN-BD-01:BL-001"
+        assert events(branch) == before
+        assert month_of(branch, "M0", "2026-12")["paid"] == 70_000
+        assert branch.account_balances()["HN-BD-01:assets:cash"] == 70_000
+
+    def test_a_deposit_is_in_transit_until_its_bank_line(self, branch: DuesLedger) -> None:
+        branch.receive_cash("M0", 70_000, "BL-001")
+        deposit = branch.deposit_cash("HN-BD-01", 70_000, "GNT-01")
+        held = org_balances(branch, "HN-BD-01")
+        assert (held["assets:cash"], held["assets:deposits_in_transit"]) == (0, 70_000)
+        tx, _ = branch.record_bank_transaction(line(70_000, f"NOP TIEN MAT {deposit.code} GNT-01"))
+        assert tx.matched is not None and tx.matched["how"] == "deposit"
+        cleared = org_balances(branch, "HN-BD-01")
+        assert cleared["assets:deposits_in_transit"] == 0
+        assert cleared[f"assets:bank:{BRANCH_ACCOUNT}"] == 70_000
+        assert branch.suspense_items("HN-BD-01") == []
+
+
+def money(amount: int) -> str:
+    return f'"{amount:,}"' if amount else ""
+
+
+def write_statement(path: Path, rows: list[tuple[str, str, int, int, int, str]]) -> Path:
+    """rows: (date DD/MM/YYYY, reference, debit, credit, printed balance, narrative)."""
+    body = "".join(
+        f"{day},{ref},{money(out)},{money(into)},{money(balance)},{text}\n"
+        for day, ref, out, into, balance, text in rows
+    )
+    path.write_text(HEADER + body, encoding="utf-8")
+    return path
+
+
+def import_file(app: DuesLedger, path: Path) -> dict[str, int]:
+    statement = read_statement(path, bin_code=BIN, account_number=BRANCH_ACCOUNT)
+    return app.import_statement(
+        "HN-BD-01",
+        list(statement.facts),
+        opening_balance=statement.opening_balance,
+        closing_balance=statement.closing_balance,
+    )
+
+
+def account_report(app: DuesLedger) -> dict[str, Any]:
+    [report] = [a for a in app.reconcile("HN-BD-01")["accounts"] if a["account"] == BRANCH_ACCOUNT]
+    return dict(report)
+
+
+GOOD = [
+    ("13/12/2026", "FT26347000001", 0, 70_000, 1_070_000, "IBFT NGUYEN THI B"),
+    ("14/12/2026", "FT26348000002", 0, 55_000, 1_125_000, "IBFT TRAN VAN C"),
+    ("15/12/2026", "FT26349000003", 20_000, 0, 1_105_000, "PHI DICH VU"),
+]
+
+
+class TestBalancesAgainstTheStatement:
+    def test_a_statement_whose_balances_agree_reconciles_to_zero(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        counts = import_file(branch, write_statement(tmp_path / "s.csv", GOOD))
+        assert counts["new"] == 3
+        report = account_report(branch)
+        assert report["opening"]["amount"] == 1_000_000
+        assert (report["statement_closing"], report["ledger_balance"]) == (1_105_000, 1_105_000)
+        assert report["difference"] == 0 and report["as_of"] == "2026-12-15"
+        assert report["balance_breaks"] == [] and report["not_on_statement"] == []
+        assert branch.account_balances()[BANK] == 1_105_000
+
+    def test_a_line_missing_from_the_statement_breaks_the_balance_by_its_amount(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        rows = [
+            GOOD[0],  # a 30,000 credit printed at 1,100,000 is missing after this line
+            ("14/12/2026", "FT26348000002", 0, 55_000, 1_155_000, "IBFT TRAN VAN C"),
+        ]
+        import_file(branch, write_statement(tmp_path / "s.csv", rows))
+        report = account_report(branch)
+        assert report["balance_breaks"] == [
+            {
+                "external_id": "FT26348000002",
+                "value_date": "2026-12-14",
+                "expected": 1_125_000,
+                "printed": 1_155_000,
+            }
+        ]
+        assert (report["statement_closing"], report["ledger_balance"]) == (1_155_000, 1_125_000)
+        assert report["difference"] == 30_000
+
+    def test_importing_the_broken_statement_again_lists_its_break_once(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        rows = [GOOD[0], ("14/12/2026", "FT26348000002", 0, 55_000, 1_155_000, "IBFT TRAN VAN C")]
+        path = write_statement(tmp_path / "s.csv", rows)
+        import_file(branch, path)
+        import_file(branch, path)
+        assert [b["external_id"] for b in account_report(branch)["balance_breaks"]] == [
+            "FT26348000002"
+        ]
+
+    def test_a_webhook_line_the_statement_lacks_is_listed(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        inside, _ = branch.record_bank_transaction(
+            line(25_000, "IBFT LE VAN D", reference="FT26348999999", value_date="2026-12-14")
+        )
+        branch.record_bank_transaction(
+            line(9_000, "IBFT LE VAN E", reference="FT26350000001", value_date="2026-12-16")
+        )
+        import_file(branch, write_statement(tmp_path / "s.csv", GOOD))
+        report = account_report(branch)
+        assert [t["external_id"] for t in report["not_on_statement"]] == ["FT26348999999"]
+        assert report["not_on_statement"][0]["id"] == str(inside.id)
+        assert (report["ledger_balance"], report["difference"]) == (1_130_000, -25_000)
+
+    def test_a_webhook_line_the_statement_also_shows_is_not_listed_as_missing(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        branch.record_bank_transaction(
+            line(55_000, "IBFT TRAN VAN C", reference="FT26348000002", value_date="2026-12-14")
+        )
+        counts = import_file(branch, write_statement(tmp_path / "s.csv", GOOD))
+        assert (counts["new"], counts["already"]) == (2, 1)
+        report = account_report(branch)
+        assert report["difference"] == 0
+        assert report["not_on_statement"] == []
