@@ -41,11 +41,14 @@ class UnitOfWork:
         self.loaded: dict[UUID, Aggregate] = {}
         self.notes: dict[UUID, str] = {}  # what a command noticed, for its caller's report
         self.cache: dict[str, Any] = {}  # things derived from what it loaded (an index, say)
+        self.missing: set[UUID] = set()  # ids a bulk load found nothing for
 
     def get(self, aggregate_id: UUID, cls: type[A]) -> A | None:
         cached = self.loaded.get(aggregate_id)
         if cached is not None:
             return cached if isinstance(cached, cls) else None
+        if aggregate_id in self.missing:
+            return None
         found = self.app.get_or_none(aggregate_id, cls)
         if found is not None:
             self.loaded[aggregate_id] = found
@@ -53,14 +56,17 @@ class UnitOfWork:
 
     def load_many(self, ids: Sequence[UUID], cls: type[A]) -> dict[UUID, A]:
         out = {i: a for i in ids if isinstance(a := self.loaded.get(i), cls)}
-        missing = [i for i in ids if i not in self.loaded]
-        for i, a in self.app.load_many(missing, cls).items():
+        missing = [i for i in ids if i not in self.loaded and i not in self.missing]
+        found = self.app.load_many(missing, cls)
+        for i, a in found.items():
             self.loaded[i] = a
             out[i] = a
+        self.missing.update(i for i in missing if i not in found)
         return out
 
     def add(self, aggregate: Aggregate) -> None:
         self.loaded[aggregate.id] = aggregate
+        self.missing.discard(aggregate.id)
 
     def member(self, code: str) -> Member:
         found = self.get(member_id(code), Member)

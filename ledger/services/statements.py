@@ -27,8 +27,9 @@ from uuid import UUID
 from ledger.account_index import AccountIndex, account_index_id
 from ledger.bank_transaction import BankTransaction, fact_id
 from ledger.errors import InvalidInput, NotFound
-from ledger.ids import member_id, register_id, roll_id
+from ledger.ids import member_id, payment_id, register_id, roll_id
 from ledger.member import Member
+from ledger.payment import Payment
 from ledger.payment_request import KINDS, PaymentRequest, request_id
 from ledger.ports import BankTransactionFact
 from ledger.postings import acct, check_balanced, credit, debit
@@ -109,6 +110,17 @@ class StatementCommands(MatchingCommands):
         codes name, those requests' members, the members' registers and open rolls."""
         codes = {c for f in facts for c in find_codes(f.narrative)}
         requests = uow.load_many([request_id(c) for c in sorted(codes)], PaymentRequest)
+        # the payments settling them will be new: knowing so saves a read each
+        uow.load_many(
+            [
+                payment_id(f"{code}:{f.external_id}:{item[0]}")
+                for f in facts
+                for code in find_codes(f.narrative)
+                if (r := requests.get(request_id(code))) is not None
+                for item in r.items
+            ],
+            Payment,
+        )
         members = {str(i[0]) for r in requests.values() if r.kind in KINDS for i in r.items}
         loaded = uow.load_many([member_id(c) for c in sorted(members)], Member)
         branches = {b for m in loaded.values() for _, b in m.branches}
