@@ -3,12 +3,14 @@
     .venv/bin/python -m bench.reconcile [--lines N] [--naive-sample K] [--members M]
                                         [--months T] [--chunk C] [--db URL]
 
-Builds, with the real application API in a fresh PostgreSQL schema, one
-branch of M members (default 8,000) with T months opened (default 24, up to
-the bench's clock, 2026-12-15) and its organisation account; a member
-request for each member of group A (three quarters of them, paid month by
-month with the same request's code), pay-on-behalf batches of five members
-of group B for each month, and group C named in narratives only. Then it
+Builds, with the real application API in a fresh PostgreSQL schema, a
+grassroots party committee whose organisation account collects for its
+branches (none of which has its own account): M members (default 8,000) in
+branches of 80, T months opened (default 24, up to the bench's clock,
+2026-12-15); a member request for each member of group A (three quarters of
+each branch, paid month by month with the same request's code),
+pay-on-behalf batches of five members of group B for each month, and group C
+named in narratives only. Then it
 writes one statement of N lines (default 200,000) plus K more (default
 5,000) as banks print them:
 
@@ -62,7 +64,8 @@ TARGET = 20_000  # lines per second, from the issue
 SEED = 2026
 NOW = datetime.fromisoformat("2026-12-15T10:00:00+07:00")
 BIN, ACCOUNT = "970436", "1012345678"
-BRANCH = "B-LON"
+COMMITTEE = "G"
+PER_BRANCH = 80
 PREFIXES = (
     "MBVCB.4525077405.{memo}.CT tu 0351000646393 NGUYEN VAN A toi 1012345678",
     "IBFT {memo}",
@@ -93,27 +96,21 @@ def spaced(code: str, style: int) -> str:
 
 def setup(app: DuesLedger, members: int, months: int) -> dict[str, Any]:
     first = add_months("2026-12", -(months - 1))
-    app.import_orgs(
-        [
-            (2, {"code": "TW", "name": "Trung ương", "type": "central", "parent_code": ""}),
-            (3, {"code": "P", "name": "Tỉnh ủy", "type": "provincial", "parent_code": "TW"}),
-            (
-                4,
-                {
-                    "code": "G",
-                    "name": "Đảng ủy",
-                    "type": "grassroots_committee",
-                    "parent_code": "P",
-                },
-            ),
-            (5, {"code": BRANCH, "name": "Chi bộ lớn", "type": "branch", "parent_code": "G"}),
-        ]
-    )
+    branches = [f"B{b:03d}" for b in range((members + PER_BRANCH - 1) // PER_BRANCH)]
+    org_rows = [
+        {"code": "TW", "name": "Trung ương", "type": "central", "parent_code": ""},
+        {"code": "P", "name": "Tỉnh ủy", "type": "provincial", "parent_code": "TW"},
+        {"code": COMMITTEE, "name": "Đảng ủy", "type": "grassroots_committee", "parent_code": "P"},
+    ] + [
+        {"code": b, "name": f"Chi bộ {b}", "type": "branch", "parent_code": COMMITTEE}
+        for b in branches
+    ]
+    app.import_orgs([(i + 2, r) for i, r in enumerate(org_rows)])
     rows = [
         {
             "code": f"M{n:06d}",
             "full_name": f"Nguyễn Văn Thành {n}",
-            "branch_code": BRANCH,
+            "branch_code": branches[n // PER_BRANCH],
             "category": "social_insured",
             "monthly_base": str(5_000_000 + (n % 200) * 50_000),
             "region": "I",
@@ -124,14 +121,17 @@ def setup(app: DuesLedger, members: int, months: int) -> dict[str, Any]:
     ]
     for i in range(0, len(rows), 5_000):
         app.import_members([(i + j + 2, r) for j, r in enumerate(rows[i : i + 5_000])])
-    app.add_account(BRANCH, BIN, ACCOUNT, "CHI BO LON", "organisation")
+    app.add_account(COMMITTEE, BIN, ACCOUNT, "DANG UY G", "organisation")
     periods = [add_months(first, m) for m in range(months)]
     for p in periods:
         app.open_month(p)
     codes = [r["code"] for r in rows]
-    group_a = codes[: members * 3 // 4]
-    group_b = codes[members * 3 // 4 : members * 7 // 8]
-    group_c = codes[members * 7 // 8 :]
+    group_a: list[str] = []
+    group_b: list[str] = []
+    group_c: list[str] = []
+    for i, c in enumerate(codes):  # in each branch of 80: 60 in A, 10 in B, 10 in C
+        k = i % PER_BRANCH
+        (group_a if k < 60 else group_b if k < 70 else group_c).append(c)
     dues = {c: int(r["monthly_base"]) // 100 for c, r in zip(codes, rows, strict=True)}
     requests = {c: app.member_request(c, expires_in_days=30).code for c in group_a}
     batches = []
@@ -217,7 +217,7 @@ def verify(app: DuesLedger, plan: Plan, lines: int, world: dict[str, Any]) -> No
     txs = app.load_many(ids, BankTransaction)
     if len(txs) != len(plan.facts):
         fail(f"{len(txs)} transactions stored for {len(plan.facts)} lines")
-    queue = {i["transaction"]: i for i in app.suspense_items(BRANCH)}
+    queue = {i["transaction"]: i for i in app.suspense_items(COMMITTEE)}
     wrong = 0
     for tx_id, kind in zip(ids, plan.expected, strict=True):
         tx = txs[tx_id]
@@ -234,7 +234,7 @@ def verify(app: DuesLedger, plan: Plan, lines: int, world: dict[str, Any]) -> No
     balances = app.account_balances()
     if sum(balances.values()) != 0:
         fail("postings do not sum to zero")
-    bank = balances.get(f"{BRANCH}:assets:bank:{ACCOUNT}", 0)
+    bank = balances.get(f"{COMMITTEE}:assets:bank:{ACCOUNT}", 0)
     signed = sum(f.amount if f.direction == "in" else -f.amount for f in plan.facts)
     if bank != signed:
         fail(f"bank account balance {bank} đ, lines sum to {signed} đ")
@@ -284,7 +284,7 @@ def run(args: argparse.Namespace, url: str) -> int:
 
     load = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
-    counts = app.import_statement(BRANCH, fast, chunk=args.chunk)
+    counts = app.import_statement(COMMITTEE, fast, chunk=args.chunk)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     fast_rate = len(fast) / seconds
     print(
@@ -294,7 +294,7 @@ def run(args: argparse.Namespace, url: str) -> int:
     )
 
     t0 = time.perf_counter()
-    again = app.import_statement(BRANCH, fast, chunk=args.chunk)
+    again = app.import_statement(COMMITTEE, fast, chunk=args.chunk)
     seconds_again = time.perf_counter() - t0
     if again["new"] != 0:
         fail(f"re-import recorded {again['new']} lines")

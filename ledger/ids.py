@@ -7,11 +7,13 @@ its own earlier result instead of writing a duplicate.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 NAMESPACE = UUID("4f6a1c2e-9d7b-5e3a-8c1f-2b0d6e9a7c44")
 
 
+@lru_cache(maxsize=65_536)  # matching a statement asks for the same ids many times
 def _id(*parts: str) -> UUID:
     return uuid5(NAMESPACE, "/".join(parts))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from functools import lru_cache
 from typing import Final
 
 ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -82,6 +83,11 @@ def find_codes(narrative: str) -> list[str]:
     Whole tokens are tried first; then codes glued to a bank's prefix or
     suffix (`...MBVCBDPK7Q2M9XACT...`), still only with a correct check symbol.
     """
+    return list(_codes_in(narrative))
+
+
+@lru_cache(maxsize=8_192)  # an import looks at each narrative more than once
+def _codes_in(narrative: str) -> tuple[str, ...]:
     found: list[str] = []
     for pattern in (_PATTERN, _LOOSE):
         for match in pattern.finditer(narrative or ""):
@@ -90,4 +96,4 @@ def find_codes(narrative: str) -> list[str]:
                 found.append(code)
         if found:
             break
-    return found
+    return tuple(found)

@@ -33,22 +33,26 @@ class SuspenseQueue(Aggregate):
     def __init__(self, org_code: str) -> None:
         self.org_code = org_code
         self.items: list[dict[str, Any]] = []
+        self.by_id: dict[str, dict[str, Any]] = {}  # the same items, by id
+        self.by_transaction: dict[str, dict[str, Any]] = {}
 
     @event("ItemAdded")
     def add(
         self, transaction: str, direction: str, amount: int, value_date: str, narrative: str
     ) -> None:
-        self.items.append(
-            {
-                "id": f"{self.org_code}/{len(self.items) + 1}",
-                "transaction": transaction,
-                "direction": direction,
-                "amount": amount,
-                "value_date": value_date,
-                "narrative": narrative,
-                "resolution": None,
-            }
-        )
+        item_id = f"{self.org_code}/{len(self.items) + 1}"
+        item: dict[str, Any] = {
+            "id": item_id,
+            "transaction": transaction,
+            "direction": direction,
+            "amount": amount,
+            "value_date": value_date,
+            "narrative": narrative,
+            "resolution": None,
+        }
+        self.items.append(item)
+        self.by_id[item_id] = item
+        self.by_transaction.setdefault(transaction, item)
 
     @event("ItemNoted")
     def note(self, item_id: str, detail: dict[str, Any]) -> None:
@@ -57,12 +61,12 @@ class SuspenseQueue(Aggregate):
         self.item(item_id).update(detail)
 
     def item_for(self, transaction: str) -> dict[str, Any] | None:
-        return next((i for i in self.items if i["transaction"] == transaction), None)
+        return self.by_transaction.get(transaction)
 
     def item(self, item_id: str) -> dict[str, Any]:
-        for item in self.items:
-            if item["id"] == item_id:
-                return item
+        found = self.by_id.get(item_id)
+        if found is not None:
+            return found
         raise NotFound(
             f"Không có khoản tạm giữ {item_id}", f"No suspense item {item_id}", field="id"
         )

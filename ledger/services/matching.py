@@ -133,7 +133,7 @@ class MatchingCommands(RequestCommands):
         member left, say) is held with the rest, so the money is always recorded."""
         status = request.status(self.clock.now())
         channel = "bank" if request.kind == "member" else request.kind
-        branch = request.branch_code
+        branch = collector(request)  # whose account it reached: the branch's, or its committee's
         bank = bank_account(branch, tx.account_number)
         shares: list[list[Any]] = []
         refused: list[str] = []
@@ -380,7 +380,7 @@ class MatchingCommands(RequestCommands):
                 assert p is not None
                 self._reverse_payment(uow, p, str(tx.id))
             if transfer["held"]:
-                self._release_held(uow, request.branch_code, original, tx, int(transfer["held"]))
+                self._release_held(uow, collector(request), original, tx, int(transfer["held"]))
             request.reverse(str(original.id), str(tx.id), original.amount)
         elif held is not None and matched is None:
             queue = self._queue(uow, owner)
@@ -486,6 +486,11 @@ class MatchingCommands(RequestCommands):
         queue = self._queue(uow, org)
         queue.add(str(tx.id), tx.direction, amount, tx.value_date, tx.narrative)
         return str(queue.items[-1]["id"])
+
+
+def collector(request: PaymentRequest) -> str:
+    """The organisation whose account the request asks money into."""
+    return str(request.target.get("org") or request.branch_code)
 
 
 def _fitting_months(unpaid: list[list[Any]], amount: int) -> list[tuple[str, ...]]:

@@ -244,13 +244,17 @@ class RequestCommands(LedgerBase):
                 )
         else:
             chosen = [a for a in active if a["holder_kind"] == "organisation"] or active
+            if not chosen:  # a branch without an account pays into its committee's
+                collector = self._collector(org)
+                if collector is not None:
+                    return {**collector, "org": collector["org"]}
         if not chosen:
             raise Conflict(
                 f"{org.code} chưa đăng ký tài khoản ngân hàng nào",
                 f"{org.code} has no registered bank account",
                 field="account",
             )
-        target = dict(chosen[0])
+        target = {**chosen[0], "org": org.code}
         if self.bank_directory is not None and self.bank_directory.bank_name(target["bin"]) is None:
             raise InvalidInput(
                 f"BIN {target['bin']} không có trong danh sách ngân hàng",
@@ -266,6 +270,20 @@ class RequestCommands(LedgerBase):
                 field="account",
             )
         return target
+
+    def _collector(self, org: Organisation) -> dict[str, Any] | None:
+        """The nearest organisation above `org` with an active account in the organisation's
+        name: it collects for its branches that have none (the money is booked there and
+        owed on to the branch)."""
+        period, today = self.current_period(), self.today_iso()
+        parent = org.parent_at(period)
+        while parent is not None:
+            above = self.get_org(parent)
+            held = [a for a in above.active_accounts(today) if a["holder_kind"] == "organisation"]
+            if held:
+                return {**held[0], "org": above.code}
+            parent = above.parent_at(period)
+        return None
 
     # -- status and cancelling --------------------------------------------------
     def get_request(self, code: str) -> PaymentRequest:
