@@ -52,7 +52,7 @@ import psycopg
 
 from api.bootstrap import build_ledger
 from api.settings import load_settings
-from bench.month_open import conninfo, fail, machine, rate, with_schema
+from bench.month_open import conninfo, fail, machine, with_schema
 from ledger.app import DuesLedger
 from ledger.bank_transaction import BankTransaction
 from ledger.clock import FixedClock
@@ -289,7 +289,7 @@ def run(args: argparse.Namespace, url: str) -> int:
     fast_rate = len(fast) / seconds
     print(
         f"FAST     import_statement: {len(fast):,} lines in {seconds:.2f} s = "
-        f"{rate(len(fast), seconds)} (cpu {cpu:.2f} s here; load average {load:.2f} before; "
+        f"{len(fast) / seconds:,.0f} lines/s (cpu {cpu:.2f} s here; load average {load:.2f} before; "
         f"{counts})"
     )
 
@@ -310,7 +310,7 @@ def run(args: argparse.Namespace, url: str) -> int:
     naive_rate = len(naive) / seconds if naive else 0.0
     print(
         f"NAIVE    record_bank_transaction per line: {len(naive):,} lines in {seconds:.2f} s = "
-        f"{rate(len(naive), seconds)} (cpu {cpu:.2f} s; load average {load:.2f} before)"
+        f"{naive_rate:,.0f} lines/s (cpu {cpu:.2f} s; load average {load:.2f} before)"
     )
     t0 = time.perf_counter()
     verify(app, plan, args.lines, world)

@@ -622,3 +622,56 @@ class TestBalancesAgainstTheStatement:
         report = account_report(branch)
         assert report["difference"] == 0
         assert report["not_on_statement"] == []
+
+
+class TestACommitteeCollectsForBranchesWithoutAnAccount:
+    """A branch without a bank account asks its members to pay into the nearest committee
+    above it with an account in the organisation's name; the committee books the money and
+    owes it on to the branch."""
+
+    @pytest.fixture
+    def committee(self, ledger: DuesLedger) -> DuesLedger:
+        small_ledger(ledger)
+        ledger.add_account("HN-BD", BIN, PARENT_ACCOUNT, "DANG UY PHUONG BA DINH", "organisation")
+        ledger.open_month("2026-12")
+        return ledger
+
+    def test_the_request_targets_the_committee_and_its_line_pays_the_branch_month(
+        self, committee: DuesLedger
+    ) -> None:
+        request = committee.member_request("M0")
+        assert request.target["account_number"] == PARENT_ACCOUNT
+        assert request.target["org"] == "HN-BD"
+        tx, _ = committee.record_bank_transaction(
+            line(70_000, f"IBFT {request.code} DP 12 2026", account=PARENT_ACCOUNT)
+        )
+        assert tx.matched is not None and tx.matched["how"] == "request"
+        assert month_of(committee, "M0", "2026-12")["outstanding"] == 0
+        balances = committee.account_balances()
+        assert balances[f"HN-BD:assets:bank:{PARENT_ACCOUNT}"] == 70_000
+        assert balances["HN-BD:liabilities:due_to:HN-BD-01"] == -70_000
+        assert balances["HN-BD-01:assets:due_from:HN-BD"] == 70_000
+        assert not any(k.startswith("HN-BD-01:assets:bank") for k in balances)
+        assert sum(balances.values()) == 0
+
+    def test_a_branch_with_its_own_account_still_uses_it(self, committee: DuesLedger) -> None:
+        committee.add_account("HN-BD-01", BIN, BRANCH_ACCOUNT, "CHI BO KHU PHO 1", "organisation")
+        request = committee.member_request("M0")
+        assert (request.target["account_number"], request.target["org"]) == (
+            BRANCH_ACCOUNT,
+            "HN-BD-01",
+        )
+
+    def test_a_proposal_names_a_member_of_any_branch_under_the_committee(
+        self, committee: DuesLedger
+    ) -> None:
+        committee.record_bank_transaction(
+            line(70_000, "NGUYEN VAN M3 CHUYEN TIEN DANG PHI", account=PARENT_ACCOUNT)
+        )
+        [item] = committee.suspense_items("HN-BD")
+        assert item["proposal"] == {
+            "member": "M3",
+            "months": ["2026-12"],
+            "amount": 70_000,
+            "by": "code",
+        }
