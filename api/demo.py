@@ -12,6 +12,8 @@ unallocated, held as credit or in transit. Running it again plays the next month
 from __future__ import annotations
 
 import random
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -22,9 +24,11 @@ from ledger.errors import LedgerError
 from ledger.ids import register_id, roll_id
 from ledger.payment import Payment
 from ledger.period import Period, add_months
+from ledger.ports import BankTransactionFact
 from ledger.register import Register
 from ledger.roll import Roll
 from payment_gateways.gateways.portal import PortalGateway, PortalSimulator
+from payment_gateways.statements import read_statement
 
 TREE = [
     ("TW", "Ban Chấp hành Trung ương", "central", ""),
@@ -190,12 +194,111 @@ def pay_mix(app: DuesLedger, period: Period) -> dict[str, int]:
     return counts
 
 
-def remit_up(app: DuesLedger, period: Period) -> None:
-    """Bottom up, so each level remits what it received from below as well."""
+STATEMENT_BRANCH = "HN-BD-KP1"
+
+
+def reconcile_statement(app: DuesLedger, period: Period, console: Console) -> None:
+    """The branch's bank statement for the month: a QR transfer, a member paying by name,
+    money nobody explained and a bank fee. Imported twice (the second time records
+    nothing); the treasurer confirms the proposal and marks the fee as not dues."""
+    owing_now = owing(app, STATEMENT_BRANCH, period)
+    if len(owing_now) < 2:
+        return
+    request = app.member_request(owing_now[0])
+    named = owing_now[1]
+    oldest = next(m for m in app.member_statement(named)["months"] if m["outstanding"] > 0)
+    report = app.reconcile(STATEMENT_BRANCH)["accounts"][0]
+    balance = report["ledger_balance"] if report["ledger_balance"] is not None else 5_000_000
+    account = app.get_org(STATEMENT_BRANCH).accounts[0]
+    month, year = period[5:], period[:4]
+    rows = [
+        (
+            request.total,
+            0,
+            f"MBVCB.4525077405.{request.code} DP {month} {year}.CT tu 0351000646393",
+        ),
+        (oldest["outstanding"], 0, f"IBFT {named} CHUYEN TIEN DANG PHI THANG {month}"),
+        (200_000, 0, "NGUYEN THI LAN CHUYEN TIEN"),
+        (0, 11_000, "PHI DICH VU SMS BANKING"),
+    ]
+    lines = ["Ngày giao dịch,Số tham chiếu,Ghi nợ,Ghi có,Số dư,Diễn giải"]
+    for n, (credit, debit, narrative) in enumerate(rows, start=1):
+        balance += credit - debit
+        lines.append(
+            f'10/{month}/{year},FT{year[2:]}{month}{n:05d},"{debit:,}" ,"{credit:,}","{balance:,}",{narrative}'.replace(
+                '"0"', ""
+            ).replace(" ,", ",")
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "sao-ke.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        statement = read_statement(
+            path, bin_code=account["bin"], account_number=account["account_number"]
+        )
+    facts = list(statement.facts)
+    opening, closing = statement.opening_balance, statement.closing_balance
+    counts = app.import_statement(
+        STATEMENT_BRANCH, facts, opening_balance=opening, closing_balance=closing
+    )
+    again = app.import_statement(
+        STATEMENT_BRANCH, facts, opening_balance=opening, closing_balance=closing
+    )
+    console.print(
+        f"Sao kê {STATEMENT_BRANCH} / statement: {counts['new']} dòng mới / new lines "
+        f"(khớp mã / by code {counts['matched']}, đề xuất / proposed {counts['proposed']}, "
+        f"tạm giữ / suspense {counts['suspense']}, chi chưa rõ / unexplained out {counts['flagged']}); "
+        f"nhập lại / imported again: {again['new']} mới / new"
+    )
+    for item in app.suspense_items(STATEMENT_BRANCH):
+        if item.get("proposal") and item["proposal"]["member"] == named:
+            app.confirm_proposal(item["id"])
+            console.print(
+                f"  Thủ quỹ xác nhận / treasurer confirms {item['id']}: {named} "
+                f"{', '.join(item['proposal']['months'])}"
+            )
+        elif item["direction"] == "out":
+            app.resolve_suspense(item["id"], not_dues="Phí ngân hàng / bank fee")
+    report = app.reconcile(STATEMENT_BRANCH)["accounts"][0]
+    console.print(
+        f"  Đối chiếu / reconcile {report['account']}: sao kê / statement {report['statement_closing']:,} đ, "
+        f"sổ / ledger {report['ledger_balance']:,} đ, chênh / difference {report['difference']:,} đ"
+    )
+
+
+def remit_up(app: DuesLedger, period: Period, console: Console) -> None:
+    """Bottom up, so each level remits what it received from below as well. One branch
+    sends its share by plain bank transfer: in transit until the parent's bank reports it."""
     orgs = app.subtree(period)
     for org in reversed(orgs):
-        if org.parent_at(period) is not None:
+        parent = org.parent_at(period)
+        if parent is None:
+            continue
+        if org.code != STATEMENT_BRANCH:
             app.remit(org.code, period)
+            continue
+        sent = app.remit(org.code, period, via="bank")
+        if not sent.code:
+            continue
+        in_transit = app.balance(parent, period)["in_transit"]
+        account = app.get_org(parent).accounts[0]
+        tx, _ = app.record_bank_transaction(
+            BankTransactionFact(
+                source="sepay",
+                external_id=f"DEMO-{sent.code}",
+                bin_code=None,
+                account_number=account["account_number"],
+                direction="in",
+                amount=sent.amount,
+                value_date=app.today_iso(),
+                narrative=f"{org.code} CK {sent.code} NOP DANG PHI {period}",
+            )
+        )
+        console.print(
+            f"{org.code} chuyển khoản {sent.amount:,} đ cho {parent} (mã {sent.code}): đang chuyển "
+            f"{in_transit:,} đ, rồi ngân hàng của {parent} báo có → "
+            f"{'đã nhận' if tx.matched else 'chưa khớp'} / sent by bank transfer, in transit, "
+            f"then matched at the parent: {bool(tx.matched)}"
+        )
 
 
 def check(app: DuesLedger) -> dict[str, int]:
@@ -280,11 +383,12 @@ def run_demo(app: DuesLedger, console: Console, fast: bool = False) -> int:
         f"phải thu {opened.amount:,} đ / opened {period}: {opened.members} members assessed"
     )
     pay_by_qr(app, period, console)
+    reconcile_statement(app, period, console)
     counts = pay_mix(app, period)
     console.print("Thu đảng phí / payments: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     closed = app.close_month(period, "TW")
     console.print(f"Khoá sổ / closed: {closed.branches} chi bộ, đã thu {closed.amount:,} đ")
-    remit_up(app, period)
+    remit_up(app, period, console)
     console.print("Nộp cấp trên qua Cổng DVC quốc gia / remitted up to the Centre via the portal")
     console.print(balance_table(app, period))
     figures = check(app)
