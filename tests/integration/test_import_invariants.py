@@ -1,14 +1,15 @@
 """Bank reconciliation keeps the books whole after any sequence of imports and notifications.
 
 Hypothesis draws, on a small ledger (organisation accounts of HN-BD-01 and
-HN-BD, month 2026-12 open, two members' requests and a batch request made up
-front), a sequence of steps: a statement of random lines (a request's code for
-a random amount; a member named; money nobody explains, in and out; an
-outgoing line citing an earlier incoming line's bank reference for the same
-amount, which reverses it), the same statement again, an overlapping one (half
-an earlier statement, the lines only a webhook reported, new lines), a webhook
-notification delivered several times, resolving an open suspense item (a
-member, a refund, not dues), confirming a proposal. Then the auditor checks:
+HN-BD, month 2026-12 open; two members' requests, a batch and a payroll
+request made up front), a sequence of steps: a statement of random lines (a
+request's code for what it asks or a random amount; a member named; money
+nobody explains, in and out; an outgoing line citing an earlier incoming
+line's bank reference for the same amount, which reverses it), the same
+statement again, an overlapping one (half an earlier statement, the lines only
+a webhook reported, new lines), a webhook notification delivered several
+times, the bank taking back an earlier line, resolving an open suspense item
+(a member, a refund, not dues), confirming a proposal. Then the auditor checks:
 
 - the core's invariants (`test_invariants.py`): every event balanced, all
   postings sum to zero, rolls allocate nothing while open, and each member's
@@ -22,10 +23,11 @@ member, a refund, not dues), confirming a proposal. Then the auditor checks:
   reconciliation report counts each line once, and each request has received
   the sum of the lines that settled it and were not reversed;
 - importing every statement and delivering every notification once more
-  records no line and no posting: only each statement's own import note.
+  stores no event at all.
 
-Most examples run in memory; a few run on SQLite and PostgreSQL, each in its
-own new database or schema.
+Most examples run in memory (shrunk when one fails); a few run on SQLite and
+PostgreSQL, each in its own new database or schema. A counterexample the
+property found is kept as an explicit example, so every run tries it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 from ledger.app import DuesLedger
@@ -75,20 +77,21 @@ Key = tuple[str, str, str]  # account number, direction, the bank's reference
 AMOUNT = st.sampled_from(range(1_000, 200_001, 1_000)) | st.integers(1, 200_000)
 ASKED = st.just("asked") | AMOUNT  # what the QR asks (again, if it is paid twice), or anything
 RECENT = st.just(0) | st.integers(0, 2) | st.integers(0, 9)  # how far back: mostly the last
-CODE = st.tuples(st.just("code"), RECENT, ASKED)  # requests[-1]: the batch, most often
+CODE = st.tuples(st.just("code"), RECENT, ASKED)  # requests[-1], the payroll, most often
 NAMED = st.tuples(st.just("member"), st.integers(0, 4), st.booleans(), st.just(70_000) | AMOUNT)
 REVERSAL = st.tuples(st.just("reverse"), RECENT)
 # Hypothesis leans towards the first alternatives (and repeats weigh more): codes and reversals.
 LINE = st.one_of(
     CODE,
     REVERSAL,
+    CODE,
     NAMED,
     CODE,
     st.tuples(st.just("stray"), AMOUNT),
     REVERSAL,
     st.tuples(st.just("out"), AMOUNT),
 )
-LINES = st.lists(LINE, min_size=1, max_size=4)
+LINES = st.lists(LINE, min_size=1, max_size=3)
 IMPORT = st.tuples(st.just("import"), st.integers(0, 1), LINES)
 HOW = st.sampled_from(("member", "refund", "not_dues"))
 RESOLVE = st.tuples(st.just("resolve"), RECENT, HOW, st.integers(0, 4))
@@ -108,7 +111,7 @@ STEPS = st.lists(
         st.tuples(st.just("overlap"), RECENT, LINES),
         st.tuples(st.just("notify_again"), RECENT),
     ),
-    min_size=8,
+    min_size=5,
     max_size=20,
 )
 
@@ -283,11 +286,12 @@ class Reconciliation:
         if not items:
             return
         item = latest(items, which)
-        choice: dict[str, Any] = {
+        choices: dict[str, dict[str, Any]] = {
             "member": {"member": MEMBERS[who][0]},
             "refund": {"refund": True},
             "not_dues": {"not_dues": "Phí ngân hàng"},
-        }[how]
+        }
+        choice = choices[how]
         refused = self.core.refused(lambda: self.app.resolve_suspense(item["id"], **choice))
         # Outgoing money nobody explained can only be marked not dues.
         assert refused == (item["direction"] == "out" and how != "not_dues")
@@ -313,7 +317,8 @@ def play(app: DuesLedger, steps: list[tuple[Any, ...]]) -> Reconciliation:
     requests = [
         app.member_request("M0"),
         app.member_request("M1"),
-        app.batch_request("Bí thư chi bộ", ["M1", "M2"]),  # more than 140,000 is held
+        app.batch_request("Bí thư chi bộ", ["M1", "M2"]),  # short: split in proportion
+        app.batch_request("Cơ quan", ["M2"], kind="payroll"),  # more than 70,000 is held
     ]
     run = Reconciliation(Run(app, CORE, PERIOD, opened=[PERIOD]), requests)
     for step in steps:
@@ -363,19 +368,13 @@ def check_each_line_once(run: Reconciliation) -> None:
 
 def check_replay_records_nothing(run: Reconciliation) -> None:
     app = run.app
-    before = app.recorder.max_notification_id() or 0
+    before = app.recorder.max_notification_id()
     for account, facts in run.statements:
         counts = app.import_statement(ACCOUNTS[account][0], facts)
         assert (counts["new"], counts["already"]) == (0, len(facts))
     for fact in run.notifications:
         assert app.record_bank_transaction(fact)[1] is False
-    stored = app.recorder.select_notifications(start=before + 1, limit=10_000)
-    added = [app.mapper.to_domain_event(n) for n in stored]
-    # Each import leaves its note on the account's index (what the statement said), nothing else.
-    assert [type(e).__qualname__ for e in added] == ["AccountIndex.StatementImported"] * len(
-        run.statements
-    )
-    assert all(e.summary["new"] == 0 for e in added)
+    assert app.recorder.max_notification_id() == before
 
 
 def check_reconciliation(run: Reconciliation) -> None:
@@ -407,17 +406,29 @@ def fresh_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Factory:
     return lambda: on_sqlite(tmp_path)
 
 
+# Found by this property, kept so every run tries it: the payroll request (70,000) is paid
+# 100,000; the 30,000 held is resolved (not dues); then the bank takes the 100,000 back.
+TAKEN_BACK_AFTER_RESOLVING = [
+    ("import", 0, [("code", 0, 100_000)]),
+    ("resolve", 0, "not_dues", 0),
+    ("import", 0, [("reverse", 0)]),
+]
+
+
 class TestNothingIsCountedTwice:
-    @settings(EXAMPLES, max_examples=400)
+    @settings(EXAMPLES, max_examples=700)
     @given(steps=STEPS)
+    @example(steps=TAKEN_BACK_AFTER_RESOLVING)
     def test_any_imports_and_notifications_keep_the_books_whole_in_memory(
         self, frozen: object, steps: list[tuple[Any, ...]]
     ) -> None:
         with in_memory_with_qr() as app:
             check_reconciliation(play(app, steps))
 
-    @settings(EXAMPLES, max_examples=10)
+    # Each example is a new database: no shrinking here (the in-memory run shrinks).
+    @settings(EXAMPLES, max_examples=15, phases=(Phase.explicit, Phase.generate))
     @given(steps=STEPS)
+    @example(steps=TAKEN_BACK_AFTER_RESOLVING)
     def test_any_imports_and_notifications_keep_the_books_whole_on_storage(
         self, frozen: object, fresh_storage: Factory, steps: list[tuple[Any, ...]]
     ) -> None:
