@@ -376,6 +376,10 @@ class MatchingCommands(RequestCommands):
             payments = [uow.get(payment_id(ref), Payment) for _, _, ref in transfer["shares"]]
             if not all(p is not None and self._reversible(uow, p) for p in payments):
                 return False
+            if transfer["held"]:  # what it left in suspense must still be there to give back
+                item = self._queue(uow, collector(request)).item_for(str(original.id))
+                if item is None or item["resolution"] is not None:
+                    return False
             for p in payments:
                 assert p is not None
                 self._reverse_payment(uow, p, str(tx.id))

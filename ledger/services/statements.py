@@ -20,6 +20,7 @@ from the file).
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from typing import Any
 from uuid import UUID
@@ -164,7 +165,9 @@ class StatementCommands(MatchingCommands):
                 )
             previous = fact.balance
         dates = sorted(f.value_date[:10] for f in facts)
+        lines_seen = "|".join(f"{f.source}/{f.external_id}" for f in facts)
         summary = {
+            "digest": hashlib.sha256(lines_seen.encode()).hexdigest()[:24],
             "org": org_code,
             "source": facts[0].source,
             "first": dates[0],
@@ -175,7 +178,7 @@ class StatementCommands(MatchingCommands):
             "new": counts["new"],
             "breaks": breaks,
         }
-        same = ("org", "source", "first", "last", "opening", "closing", "lines")
+        same = ("digest", "org", "opening", "closing")
         if any(all(s.get(k) == summary[k] for k in same) for s in index.statements):
             return  # this statement again: nothing new to say about the account
         if index.opening is None and opening is not None:
