@@ -33,8 +33,9 @@ class SuspenseQueue(Aggregate):
     def __init__(self, org_code: str) -> None:
         self.org_code = org_code
         self.items: list[dict[str, Any]] = []
-        self.by_id: dict[str, dict[str, Any]] = {}  # the same items, by id
-        self.by_transaction: dict[str, dict[str, Any]] = {}
+        # positions in `items` (plain numbers, so a snapshot restores them as they were)
+        self.by_id: dict[str, int] = {}
+        self.by_transaction: dict[str, int] = {}
 
     @event("ItemAdded")
     def add(
@@ -50,9 +51,9 @@ class SuspenseQueue(Aggregate):
             "narrative": narrative,
             "resolution": None,
         }
+        self.by_id[item_id] = len(self.items)
+        self.by_transaction.setdefault(transaction, len(self.items))
         self.items.append(item)
-        self.by_id[item_id] = item
-        self.by_transaction.setdefault(transaction, item)
 
     @event("ItemNoted")
     def note(self, item_id: str, detail: dict[str, Any]) -> None:
@@ -61,12 +62,13 @@ class SuspenseQueue(Aggregate):
         self.item(item_id).update(detail)
 
     def item_for(self, transaction: str) -> dict[str, Any] | None:
-        return self.by_transaction.get(transaction)
+        position = self.by_transaction.get(transaction)
+        return None if position is None else self.items[position]
 
     def item(self, item_id: str) -> dict[str, Any]:
-        found = self.by_id.get(item_id)
-        if found is not None:
-            return found
+        position = self.by_id.get(item_id)
+        if position is not None:
+            return self.items[position]
         raise NotFound(
             f"Không có khoản tạm giữ {item_id}", f"No suspense item {item_id}", field="id"
         )

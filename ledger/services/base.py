@@ -27,6 +27,7 @@ from ledger.period import Period, period_of
 from ledger.policy import DuesPolicy
 from ledger.policy_defaults import DEFAULT_POLICY
 from ledger.register import Register
+from ledger.suspense import SuspenseQueue
 from ledger.transcoding import LedgerTranscoder
 
 A = TypeVar("A", bound=Aggregate)
@@ -86,7 +87,11 @@ class UnitOfWork:
 
 class LedgerBase(Application[UUID]):
     name = "dangphi"
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Register: 6, Organisation: 50}
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
+        Register: 6,
+        Organisation: 50,
+        SuspenseQueue: 100,  # one per organisation, an event per unexplained line
+    }
 
     def __init__(
         self,

@@ -675,3 +675,22 @@ class TestACommitteeCollectsForBranchesWithoutAnAccount:
             "amount": 70_000,
             "by": "code",
         }
+
+
+class TestALongSuspenseQueue:
+    def test_items_are_found_after_the_queue_is_read_back_from_a_snapshot(
+        self, branch: DuesLedger
+    ) -> None:
+        """The queue is snapshotted every 100 events; its item index survives the snapshot."""
+        facts = [statement_line(n, 1_000 + n, f"CHUYEN TIEN LAN {n}") for n in range(1, 131)]
+        branch.import_statement("HN-BD-01", facts)
+        assert branch.snapshots is not None
+        from ledger.suspense import queue_id
+
+        assert list(branch.snapshots.get(queue_id("HN-BD-01")))  # a snapshot was taken
+        branch.resolve_suspense("HN-BD-01/125", not_dues="chuyển nhầm / sent by mistake")
+        items = {i["id"]: i for i in branch.suspense_items("HN-BD-01", include_resolved=True)}
+        assert len(items) == 130
+        assert items["HN-BD-01/125"]["amount"] == 1_125
+        assert items["HN-BD-01/125"]["resolution"]["how"] == "not_dues"
+        assert len(branch.suspense_items("HN-BD-01")) == 129
