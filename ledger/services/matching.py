@@ -206,11 +206,15 @@ class MatchingCommands(RequestCommands):
         transfer = remittance.transfer(request.code) if remittance else None
         if remittance is None or transfer is None:
             return self._hold_in_suspense(uow, tx, parent, None)
-        if transfer["via"] != "bank":  # the portal moved it and the parent allocated it then
-            if "in" in request.seen:
-                return self._hold_in_suspense(uow, tx, parent, None)
-            return self._clear(uow, request, tx, "in", acct(parent, "assets", "bank"), parent)
         take = min(tx.amount, int(transfer["amount"]) - int(transfer.get("received", 0)))
+        if take <= 0:  # all of it arrived already: this is more money, unexplained
+            self._hold_in_suspense(uow, tx, parent, None)
+            held = self._queue(uow, parent).item_for(str(tx.id))
+            if held is not None:
+                self._queue(uow, parent).note(
+                    held["id"], {"request": request.code, "why": "already received"}
+                )
+            return None
         excess = tx.amount - take
         percent = self.policy().book.retained_percent(self.get_org(parent).org_type, period)
         retained, payable = split_retained(take, percent)

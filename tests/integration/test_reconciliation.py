@@ -694,3 +694,25 @@ class TestALongSuspenseQueue:
         assert items["HN-BD-01/125"]["amount"] == 1_125
         assert items["HN-BD-01/125"]["resolution"]["how"] == "not_dues"
         assert len(branch.suspense_items("HN-BD-01")) == 129
+
+
+class TestARemittanceCodeSeenTwice:
+    def test_a_second_line_with_a_received_remittance_code_waits_in_the_parents_suspense(
+        self, branch: DuesLedger
+    ) -> None:
+        close_with_payments(branch)
+        sent = branch.remit("HN-BD-01", "2026-12", via="bank")
+        assert sent.code is not None
+        first = line(sent.amount, f"CK {sent.code} NOP DANG PHI", account=PARENT_ACCOUNT)
+        second = line(sent.amount, f"CK {sent.code} NOP LAI", account=PARENT_ACCOUNT)
+        tx1, _ = branch.record_bank_transaction(first)
+        tx2, _ = branch.record_bank_transaction(second)
+        assert tx1.matched is not None and tx1.matched["how"] == "remittance"
+        assert tx2.matched is None and tx2.suspense is not None
+        [item] = branch.suspense_items("HN-BD")
+        assert (item["amount"], item["request"], item["why"]) == (
+            sent.amount,
+            sent.code,
+            "already received",
+        )
+        assert branch.balance("HN-BD", "2026-12")["received_from_children"] == sent.amount
