@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.settings import Settings, load_settings
-from api.storage import bulk_reader_for
+from api.storage import binary_snapshot_inserts, bulk_reader_for
 from ledger.app import DuesLedger
 from ledger.clock import Clock
 from ledger.identity import IdentityCipher
@@ -15,6 +15,7 @@ def build_ledger(settings: Settings | None = None, *, clock: Clock | None = None
     cipher = IdentityCipher(settings.cipher_key) if settings.cipher_key else None
     app = DuesLedger(env=settings.env, clock=clock, identity_cipher=cipher)
     snapshots = app.snapshots.recorder if app.snapshots else None
+    binary_snapshot_inserts(snapshots)
     reader = bulk_reader_for(app.recorder, snapshots)
     if reader is not None:
         app.reader = reader

@@ -194,3 +194,22 @@ class DangphiPostgresRecorder(PostgresApplicationRecorder):
 
 
 RECORDER_TOPIC = "api.storage:DangphiPostgresRecorder"
+
+
+def binary_snapshot_inserts(recorder: AggregateRecorder | None) -> None:
+    """The snapshot recorder's insert with its array sent in binary, as the events' is
+    (DangphiPostgresRecorder): the library's text form escaped every snapshot's JSON
+    (a fifth of importing a large statement, measured). Same statement otherwise."""
+    if not isinstance(recorder, PostgresAggregateRecorder) or isinstance(
+        recorder, PostgresApplicationRecorder
+    ):
+        return
+    recorder.insert_events_statement = SQL(
+        "INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state) "
+        "SELECT originator_id, originator_version, topic, state "
+        "FROM unnest(%b::{schema}.{stored_event_type}[])"
+    ).format(
+        schema=Identifier(recorder.datastore.schema),
+        table=Identifier(recorder.events_table_name),
+        stored_event_type=Identifier(recorder.stored_event_type_name),
+    )

@@ -8,7 +8,8 @@ shape it had in the month asked about.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
@@ -137,19 +138,40 @@ class LedgerBase(Application[UUID]):
         so the aggregate's current state is taken."""
         if self.snapshots is None or not self.snapshotting_intervals:
             return
+        later = getattr(self, "_snapshot_later", None)
         crossed: set[UUID] = set()
         for e in processing_event.events:
             aggregate = processing_event.aggregates.get(e.originator_id)
             interval = self.snapshotting_intervals.get(type(aggregate)) if aggregate else None
             if interval and e.originator_version % interval == 0:
                 crossed.add(e.originator_id)
-        snapshots = [
-            Aggregate.Snapshot.take(a)
-            for i in crossed
-            if isinstance(a := processing_event.aggregates[i], Aggregate)
+        aggregates = [
+            a for i in crossed if isinstance(a := processing_event.aggregates[i], Aggregate)
         ]
-        if snapshots:
+        if later is not None:  # a long command: snapshot once, at its end
+            later.update((a.id, a) for a in aggregates)
+            return
+        self._put_snapshots(aggregates)
+
+    def _put_snapshots(self, aggregates: Iterable[Aggregate]) -> None:
+        snapshots = [Aggregate.Snapshot.take(a) for a in aggregates]
+        if snapshots and self.snapshots is not None:
             self.snapshots.put(snapshots)
+
+    @contextmanager
+    def snapshots_at_the_end(self) -> Iterator[None]:
+        """For a command that saves many times (a statement, chunk by chunk): aggregates
+        that cross their snapshot interval are snapshotted once, at the end, in their
+        state then (any version is a valid snapshot), not at every save."""
+        self._snapshot_later: dict[UUID, Aggregate] | None = {}
+        try:
+            yield
+        except BaseException:
+            self._snapshot_later = None  # no snapshot of state that may not be stored
+            raise
+        later, self._snapshot_later = self._snapshot_later, None
+        # only what is stored: an aggregate with unsaved events is left for next time
+        self._put_snapshots(a for a in (later or {}).values() if not a.pending_events)
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = LedgerTranscoder()

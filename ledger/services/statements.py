@@ -87,20 +87,21 @@ class StatementCommands(MatchingCommands):
             if facts[0].source.startswith("statement"):
                 tx.seen_on_statement(facts[0].source)
         self.save(*(tx for tx in seen if tx.pending_events))
-        for start in range(0, len(facts), chunk):
-            self._prefetch(uow, facts[start : start + chunk])
-            for fact, tx_id in zip(
-                facts[start : start + chunk], ids[start : start + chunk], strict=True
-            ):
-                if tx_id in known:
-                    counts["already"] += 1
-                    continue
-                known.add(tx_id)
-                tx = self.match_line(uow, fact, tx_id)
-                counts["new"] += 1
-                counts[_outcome(uow, tx)] += 1
-            self.save(*uow.pending())
-            uow.forget(BankTransaction)
+        with self.snapshots_at_the_end():
+            for start in range(0, len(facts), chunk):
+                self._prefetch(uow, facts[start : start + chunk])
+                for fact, tx_id in zip(
+                    facts[start : start + chunk], ids[start : start + chunk], strict=True
+                ):
+                    if tx_id in known:
+                        counts["already"] += 1
+                        continue
+                    known.add(tx_id)
+                    tx = self.match_line(uow, fact, tx_id)
+                    counts["new"] += 1
+                    counts[_outcome(uow, tx)] += 1
+                self.save(*uow.pending())
+                uow.forget(BankTransaction)
         if facts and len(numbers) == 1:
             self._record_statement(org_code, facts, opening_balance, closing_balance, counts)
         keys = ("new", "already", "matched", "cleared", "proposed", "suspense", "flagged")

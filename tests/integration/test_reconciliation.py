@@ -683,11 +683,13 @@ class TestALongSuspenseQueue:
     ) -> None:
         """The queue is snapshotted every 100 events; its item index survives the snapshot."""
         facts = [statement_line(n, 1_000 + n, f"CHUYEN TIEN LAN {n}") for n in range(1, 131)]
-        branch.import_statement("HN-BD-01", facts)
+        branch.import_statement("HN-BD-01", facts, chunk=20)
         assert branch.snapshots is not None
         from ledger.suspense import queue_id
 
-        assert list(branch.snapshots.get(queue_id("HN-BD-01")))  # a snapshot was taken
+        # saved in 7 chunks, the queue crossed 100 events once: one snapshot, at the end
+        [snapshot] = list(branch.snapshots.get(queue_id("HN-BD-01")))
+        assert snapshot.originator_version == 131  # Started + 130 items
         branch.resolve_suspense("HN-BD-01/125", not_dues="chuyển nhầm / sent by mistake")
         items = {i["id"]: i for i in branch.suspense_items("HN-BD-01", include_resolved=True)}
         assert len(items) == 130
