@@ -26,7 +26,7 @@ from eventsourcing.postgres import (
 )
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 from eventsourcing.utils import retry
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 CHUNK = 5000
 
@@ -171,15 +171,7 @@ class DangphiPostgresRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        self.insert_events_statement = SQL(
-            "INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state) "
-            "SELECT originator_id, originator_version, topic, state "
-            "FROM unnest(%b::{schema}.{stored_event_type}[]) RETURNING notification_id"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            table=Identifier(self.events_table_name),
-            stored_event_type=Identifier(self.stored_event_type_name),
-        )
+        self.insert_events_statement = binary_insert(self, " RETURNING notification_id")
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -204,10 +196,15 @@ def binary_snapshot_inserts(recorder: AggregateRecorder | None) -> None:
         recorder, PostgresApplicationRecorder
     ):
         return
-    recorder.insert_events_statement = SQL(
+    recorder.insert_events_statement = binary_insert(recorder)
+
+
+def binary_insert(recorder: PostgresAggregateRecorder, returning: str = "") -> Composed:
+    """The library's insert of an array of stored events, the array sent in binary."""
+    return SQL(
         "INSERT INTO {schema}.{table} AS t (originator_id, originator_version, topic, state) "
         "SELECT originator_id, originator_version, topic, state "
-        "FROM unnest(%b::{schema}.{stored_event_type}[])"
+        "FROM unnest(%b::{schema}.{stored_event_type}[])" + returning
     ).format(
         schema=Identifier(recorder.datastore.schema),
         table=Identifier(recorder.events_table_name),

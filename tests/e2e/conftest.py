@@ -38,6 +38,18 @@ def ok(db_url: str, command: str) -> Result:
     return result
 
 
+def refused(db_url: str, command: str) -> Result:
+    """Run the command and insist it was refused cleanly: exit 2, a message in both
+    languages on stderr, nothing on stdout, no traceback."""
+    result = runner.invoke(app, ["--db", db_url, *shlex.split(command)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith("Lỗi: ") and "\nError: " in result.stderr
+    assert result.stdout == ""
+    return result
+
+
 def as_json(db_url: str, command: str) -> Any:
     return json.loads(ok(db_url, f"{command} --json").stdout)
 

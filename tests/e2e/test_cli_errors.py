@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 from freezegun import freeze_time
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from api.bootstrap import build_ledger
 from api.cli.main import app
 from api.settings import load_settings
 from tests.builders import member_row, small_ledger
+from tests.e2e.conftest import refused
 
 runner = CliRunner()
 MEMBER_HEADER = list(member_row("X", "Y"))
@@ -57,17 +58,6 @@ def snapshot(db_url: str) -> tuple[Any, ...]:
         )
     finally:
         ledger.close()
-
-
-def refused(db_url: str, command: str) -> Result:
-    """Run `dangphi --db URL <command>` and insist it was refused cleanly."""
-    result = runner.invoke(app, ["--db", db_url, *shlex.split(command)])
-    assert result.exit_code == 2, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    assert result.stderr.startswith("Lỗi: ") and "\nError: " in result.stderr
-    assert result.stdout == ""
-    return result
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:

@@ -8,20 +8,16 @@ slip's code clears the deposit. Bad input exits 2, in Vietnamese and English, wr
 from __future__ import annotations
 
 import csv
-import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from api.bootstrap import build_ledger
-from api.cli.main import app
 from api.settings import load_settings
 from ledger.reference_code import is_valid
-from tests.e2e.conftest import as_json, ok
+from tests.e2e.conftest import as_json, ok, refused
 
-runner = CliRunner()
 HEADER = ["Ngày giao dịch", "Số tham chiếu", "Ghi nợ/Debit", "Ghi có/Credit", "Số dư", "Diễn giải"]
 B1_ACCOUNT = "1012345678"
 PARENT_ACCOUNT = ("970415", "113000123456")
@@ -86,17 +82,6 @@ def snapshot(db_url: str) -> tuple[Any, ...]:
         )
     finally:
         ledger.close()
-
-
-def refused(db_url: str, command: str) -> Result:
-    """Run the command and insist it was refused cleanly, in both languages."""
-    result = runner.invoke(app, ["--db", db_url, *shlex.split(command)])
-    assert result.exit_code == 2, result.output
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    assert result.stderr.startswith("Lỗi: ") and "\nError: " in result.stderr
-    assert result.stdout == ""
-    return result
 
 
 @pytest.fixture
