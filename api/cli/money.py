@@ -127,7 +127,7 @@ def remit(
             f"{org} is sending {dong(r.amount)} to {r.parent_code} for {month} by bank transfer; put "
             f"{r.code} in the transfer memo. It is in transit until the parent's statement shows the code.",
         )
-        console.print(r.payload or "")
+        typer.echo(r.payload or "")  # one line, to copy whole
         return
     say(
         console,
