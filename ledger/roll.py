@@ -98,15 +98,17 @@ class Roll(Aggregate):
                 f"{self.period} is already closed for branch {self.branch_code}",
             )
 
+    def _late_allocation(self, amount: int) -> tuple[int, int, list[Posting]]:
+        """After closing, money paid (or taken back) is allocated at once: retained,
+        payable and the allocation postings; before closing, nothing yet."""
+        if not self.closed:
+            return 0, 0, []
+        retained, payable = split_retained(amount, Decimal(str(self.retained_percent)))
+        return retained, payable, allocation_postings(self.branch_code, amount, retained, payable)
+
     def apply_payment(self, code: str, amount: int, reference: str) -> None:
-        retained = payable = 0
-        postings: list[Posting] = []
-        if self.closed:
-            retained, payable = split_retained(amount, Decimal(str(self.retained_percent)))
-            postings = check_balanced(
-                allocation_postings(self.branch_code, amount, retained, payable)
-            )
-        self._apply_payment(code, amount, reference, retained, payable, postings)
+        retained, payable, postings = self._late_allocation(amount)
+        self._apply_payment(code, amount, reference, retained, payable, check_balanced(postings))
 
     @event("PaymentApplied")
     def _apply_payment(
@@ -124,14 +126,10 @@ class Roll(Aggregate):
 
     def reverse_payment(self, code: str, amount: int, reference: str) -> None:
         """Undo a payment the bank reversed; after closing, its allocation is undone too."""
-        retained = payable = 0
-        postings: list[Posting] = []
-        if self.closed:
-            retained, payable = split_retained(amount, Decimal(str(self.retained_percent)))
-            postings = check_balanced(
-                swapped(allocation_postings(self.branch_code, amount, retained, payable))
-            )
-        self._reverse_payment(code, amount, reference, retained, payable, postings)
+        retained, payable, postings = self._late_allocation(amount)
+        self._reverse_payment(
+            code, amount, reference, retained, payable, check_balanced(swapped(postings))
+        )
 
     @event("PaymentReversed")
     def _reverse_payment(
