@@ -14,6 +14,7 @@ from rich.console import Console
 from api.bootstrap import build_ledger
 from api.settings import load_settings
 from ledger.app import DuesLedger
+from projections.reads import Reads
 
 
 @dataclass
@@ -21,12 +22,20 @@ class CliState:
     db: str | None
     _app: DuesLedger | None = field(default=None, repr=False)
     _out: Console | None = field(default=None, repr=False)
+    _reads: Reads | None = field(default=None, repr=False)
 
     @property
     def app(self) -> DuesLedger:
         if self._app is None:
             self._app = build_ledger(load_settings(self.db))
         return self._app
+
+    @property
+    def reads(self) -> Reads:
+        """The read models, caught up with the event log before each answer."""
+        if self._reads is None:
+            self._reads = Reads(self.app)
+        return self._reads
 
     @property
     def out(self) -> Console:
@@ -36,6 +45,9 @@ class CliState:
         return self._out
 
     def close(self) -> None:
+        if self._reads is not None:
+            self._reads.close()
+            self._reads = None
         if self._app is not None:
             self._app.close()
             self._app = None
@@ -56,3 +68,7 @@ def ledger(ctx: typer.Context) -> DuesLedger:
 
 def out(ctx: typer.Context) -> Console:
     return state(ctx).out
+
+
+def reads(ctx: typer.Context) -> Reads:
+    return state(ctx).reads

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from api.cli import inputs
-from api.cli.context import ledger, out
+from api.cli.context import ledger, out, reads
 from api.cli.render import cell, dong, money_cell, print_json, say, table
 from ledger.member import mask_national_id
 
@@ -51,9 +51,29 @@ def import_members(
 
 
 @app.command("statement")
-def statement(ctx: typer.Context, code: str, as_json: JsonOpt = False) -> None:
-    """Sổ đảng phí của một đảng viên / A member's dues statement."""
-    data = ledger(ctx).member_statement(code)
+def statement(
+    ctx: typer.Context,
+    code: str,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="Hiệu lực đến ngày / Effective by this date (YYYY-MM-DD): months up to it.",
+        ),
+    ] = None,
+    known_at: Annotated[
+        str | None,
+        typer.Option(
+            "--known-at",
+            metavar="TIMESTAMP",
+            help="Như sổ biết tại thời điểm / As recorded by this time (ISO 8601).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sổ đảng phí của một đảng viên / A member's dues statement (from the read models)."""
+    data = reads(ctx).member_statement(code, as_of=as_of, known_at=known_at)
     if as_json:
         print_json(data)
     else:

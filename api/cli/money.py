@@ -12,9 +12,8 @@ import typer
 from rich.console import Console
 
 from api.cli import inputs
-from api.cli.context import ledger, out
+from api.cli.context import ledger, out, reads
 from api.cli.render import cell, dong, money_cell, print_json, say, table
-from ledger.services.queries import BALANCE_FIELDS
 
 CHANNELS = ("cash", "bank")
 ChannelOpt = Annotated[str, typer.Option("--channel", help="cash | bank")]
@@ -29,10 +28,29 @@ BALANCE_LABELS = {
     "remitted_to_parent": "Đã nộp cấp trên / Remitted to parent",
     "received_from_children": "Nhận từ cấp dưới / Received from children",
     "in_transit": "Đang chuyển / In transit",
+    "suspense": "Chờ xác định / Suspense",
+    "bank": "Tiền gửi ngân hàng (phát sinh) / Bank (movement)",
+    "cash": "Tiền mặt (phát sinh) / Cash (movement)",
     "subtree_collected": "Toàn cây đã thu / Collected in subtree",
     "spent": "Đã chi / Spent",
     "retained_available": "Quỹ giữ lại còn / Retained available",
 }
+SHOWN = (
+    "assessed",
+    "collected",
+    "outstanding",
+    "retained",
+    "payable_to_parent",
+    "remitted_to_parent",
+    "received_from_children",
+    "in_transit",
+    "suspense",
+    "bank",
+    "cash",
+    "subtree_collected",
+    "spent",
+    "retained_available",
+)
 
 
 def pay(
@@ -165,10 +183,27 @@ def balance(
     ctx: typer.Context,
     org: OrgOpt,
     period: Annotated[str | None, typer.Option("--period", help="Tháng / Month.")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="DATE",
+            help="Hiệu lực đến ngày / Effective by this date (YYYY-MM-DD): months up to it.",
+        ),
+    ] = None,
+    known_at: Annotated[
+        str | None,
+        typer.Option(
+            "--known-at",
+            metavar="TIMESTAMP",
+            help="Như sổ biết tại thời điểm / As recorded by this time (ISO 8601).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON cho máy / Machine JSON.")] = False,
 ) -> None:
-    """Số liệu thu, giữ lại, nộp của một tổ chức / An organisation's figures."""
-    data = ledger(ctx).balance(org, inputs.optional_period(period))
+    """Số liệu thu, giữ lại, nộp của một tổ chức và cấp dưới / An organisation's figures and
+    its subtree's, from the read models."""
+    data = reads(ctx).balance(org, inputs.optional_period(period), as_of=as_of, known_at=known_at)
     if as_json:
         print_json(data)
     else:
@@ -177,14 +212,28 @@ def balance(
 
 def render_balance(console: Console, b: dict[str, Any]) -> None:
     when = b["period"] or "mọi tháng / all months"
+    if b.get("as_of"):
+        when += f", hiệu lực đến / effective by {b['as_of']}"
+    if b.get("known_at"):
+        when += f", như đã ghi đến / as known at {b['known_at']} UTC"
     t = table(
         f"{b['org']} {b['name']} ({b['type']}) — {when}",
         "Mục / Item",
         "Số tiền / Amount",
         money=(1,),
     )
-    for key in (*BALANCE_FIELDS, "spent", "retained_available"):
+    for key in SHOWN:
         t.add_row(cell(BALANCE_LABELS[key]), money_cell(int(b[key])))
+    rates = b["collection"]
+    t.add_section()
+    t.add_row(
+        cell("Toàn cây: đảng viên đã nộp đủ / Subtree: members paid in full"),
+        cell(f"{rates['members_paid']}/{rates['members_due']} ({rates['members_rate'] or '-'})"),
+    )
+    t.add_row(
+        cell("Toàn cây: đã thu / phải thu / Subtree: collected / assessed"),
+        cell(f"{rates['amount_rate'] or '-'}"),
+    )
     console.print(t)
 
 

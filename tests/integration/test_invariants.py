@@ -378,8 +378,10 @@ def on_postgres() -> Iterator[DuesLedger]:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
         app = build_ledger(load_settings(f"{PG_URL}?schema={schema}"))
-        yield app
-        app.close()
+        try:
+            yield app
+        finally:
+            app.close()
     finally:
         with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -1,0 +1,241 @@
+"""The read models' machinery: a `Projection` with a row cache, and a batched catch-up.
+
+Rule: each read model is an `eventsourcing.projection.Projection` whose view is the
+read-model storage (`projections.store.Views`, a library `TrackingRecorder`).
+`process_event` changes rows in memory; `flush` writes the changed rows and the
+tracking position in one transaction. `ReadModels.catch_up` reads the event log
+(the application's notification log) from the lowest tracked position, in pages,
+decodes each page once for every read model, and flushes each model once per page:
+one transaction per page, not per event (the library's `ProjectionRunner` commits
+each event on its own; `bench/projections.py` measures both).
+
+A model whose position is empty is being built from scratch (`fresh`): a row it has
+not written does not exist, so nothing is read back, and its rows stay in memory
+until the catch-up ends. Otherwise a row is loaded on first use, one group at a time
+(for example every line of one roll), and the cache is dropped after every flush, so
+a catch-up never trusts rows another process may have changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.projection import Projection
+
+from projections.store import Row, Table, Views, Write
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+Handler = Callable[[Any, Any, int, str], None]
+
+
+def topic_of(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def recorded_at(event: Any) -> str:
+    """The event's recorded time as sortable UTC text (the same on SQLite and PostgreSQL)."""
+    ts: datetime = event.timestamp
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def month_of_timestamp(event: Any) -> str:
+    ts: datetime = event.timestamp
+    return ts.astimezone(VIETNAM).strftime("%Y-%m")
+
+
+class ReadModel(Projection[Views]):
+    """A read model: tables, handlers by event class, a row cache, a flush."""
+
+    name: str = ""
+    tables: ClassVar[list[Table]] = []
+    indexes: ClassVar[list[str]] = []
+    # table name -> number of leading key columns that form a load group
+    groups: ClassVar[dict[str, int]] = {}
+    handlers: ClassVar[dict[type, Handler]] = {}
+
+    def __init__(self, view: Views) -> None:
+        super().__init__(view)
+        self.fresh = False
+        self._rows: dict[str, dict[tuple[Any, ...], list[Any] | None]] = {}
+        self._loaded: dict[str, set[tuple[Any, ...]]] = {}
+        self._dirty: dict[str, set[tuple[Any, ...]]] = {}
+        self._by_name = {t.name: t for t in self.tables}
+        self.out = Write()
+
+    @classmethod
+    def topics_handled(cls) -> set[str]:
+        return {topic_of(c) for c in cls.handlers}
+
+    # -- the library's entry point -----------------------------------------------
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        handler = self.handlers.get(type(domain_event))
+        if handler is not None:
+            handler(self, domain_event, tracking.notification_id, recorded_at(domain_event))
+
+    # -- rows ----------------------------------------------------------------------
+    def get(self, table: str, key: tuple[Any, ...]) -> list[Any] | None:
+        rows = self._rows.setdefault(table, {})
+        if key in rows:
+            return rows[key]
+        if self.fresh:
+            return None
+        n = self.groups.get(table, len(key))
+        group = key[:n]
+        loaded = self._loaded.setdefault(table, set())
+        if group not in loaded:
+            loaded.add(group)
+            t = self._by_name[table]
+            where = " AND ".join(f"{c} = ?" for c in t.key[:n])
+            for r in self.view.query(f"SELECT * FROM {table} WHERE {where}", group):
+                rows.setdefault(tuple(r[: len(t.key)]), list(r[len(t.key) :]))
+        return rows.get(key)
+
+    def put(self, table: str, key: tuple[Any, ...], values: list[Any]) -> None:
+        self._rows.setdefault(table, {})[key] = values
+        self._dirty.setdefault(table, set()).add(key)
+
+    def insert(self, table: str, row: Row) -> None:
+        self.out.insert(self._by_name[table], row)
+
+    # -- writing -------------------------------------------------------------------
+    def flush(self, position: int) -> int:
+        """Write changed rows and the position in one transaction; returns rows written."""
+        out = self.out
+        for table, keys in self._dirty.items():
+            t = self._by_name[table]
+            rows = self._rows[table]
+            for key in keys:
+                values = rows[key]
+                if values is not None:
+                    out.upsert(t, (*key, *values))
+        count = out.rows()
+        self.view.write(self.name, position, out)
+        self.out = Write()
+        self._dirty = {}
+        if not self.fresh:
+            self._rows, self._loaded = {}, {}
+        return count
+
+    def reset(self) -> None:
+        self.out = Write()
+        self._dirty, self._rows, self._loaded = {}, {}, {}
+
+
+def handles(*classes: type) -> Callable[[Handler], Handler]:
+    """Mark a method as the handler of the given event classes."""
+
+    def mark(fn: Handler) -> Handler:
+        fn.__dict__.setdefault("_handles", []).extend(classes)
+        return fn
+
+    return mark
+
+
+def collect_handlers(cls: type[ReadModel]) -> dict[type, Handler]:
+    out: dict[type, Handler] = {}
+    for value in cls.__dict__.values():
+        for event_class in getattr(value, "_handles", ()):
+            out[event_class] = value
+    return out
+
+
+class ReadModels:
+    """Every read model of one ledger, caught up from its event log on demand."""
+
+    def __init__(self, app: Any, models: Sequence[type[ReadModel]], views: Views | None = None):
+        from projections.store import views_for
+
+        self.app = app
+        self.views = views or views_for(app.recorder.datastore)
+        self.models = [m(self.views) for m in models]
+        self.views.create_tables(
+            [t for m in self.models for t in m.tables],
+            [ix for m in self.models for ix in m.indexes],
+        )
+        self._topics = {t for m in self.models for t in m.topics_handled()}
+
+    def model(self, name: str) -> ReadModel:
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def positions(self) -> dict[str, int]:
+        return {m.name: self.views.position(m.name) or 0 for m in self.models}
+
+    def catch_up(self, page: int = 5000, flush_every: int = 1) -> int:
+        """Process every event not yet seen by some model; returns how many were read.
+
+        `flush_every` pages per transaction (a rebuild uses more, to write fewer times).
+        A write that loses a race with another process (its position moved) is retried
+        from the stored positions."""
+        for _attempt in range(5):
+            try:
+                return self._catch_up(page, flush_every)
+            except IntegrityError:
+                for m in self.models:
+                    m.reset()
+        return self._catch_up(page, flush_every)
+
+    def _catch_up(self, page: int, flush_every: int) -> int:
+        positions = self.positions()
+        for m in self.models:
+            m.fresh = positions[m.name] == 0
+            m.reset()
+        start = min(positions.values()) + 1
+        recorder, mapper = self.app.recorder, self.app.mapper
+        seen = 0
+        pending = 0
+        last = start - 1
+        while True:
+            notifications = recorder.select_notifications(start=start, limit=page)
+            if not notifications:
+                break
+            seen += len(notifications)
+            for n in notifications:
+                if n.topic not in self._topics:
+                    continue
+                event = mapper.to_domain_event(n)
+                tracking = Tracking(self.app.name, n.id)
+                for m in self.models:
+                    if n.id > positions[m.name]:
+                        m.process_event(event, tracking)
+            last = notifications[-1].id
+            start = last + 1
+            pending += 1
+            if pending >= flush_every:
+                self._flush(positions, last)
+                pending = 0
+            if len(notifications) < page:
+                break
+        if pending:
+            self._flush(positions, last)
+        for m in self.models:
+            m.fresh = False
+            m.reset()
+        return seen
+
+    def _flush(self, positions: dict[str, int], last: int) -> None:
+        for m in self.models:
+            if last > positions[m.name]:
+                m.flush(last)
+                positions[m.name] = last
+
+    def rebuild(self, names: Iterable[str] | None = None) -> int:
+        wanted = set(names) if names is not None else {m.name for m in self.models}
+        for m in self.models:
+            if m.name in wanted:
+                self.views.drop(m.tables, m.name)
+        self.views.create_tables(
+            [t for m in self.models for t in m.tables],
+            [ix for m in self.models for ix in m.indexes],
+        )
+        return self.catch_up(flush_every=20)
+
+    def close(self) -> None:
+        self.views.close()

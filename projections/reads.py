@@ -1,0 +1,409 @@
+"""Queries on the read models: balances with roll-ups, member statements, collection rates.
+
+Rule: every answer is read from the read-model tables, after catching them up with the
+event log (so a command's effect is visible to the next query). Two senses of time:
+
+- `as_of` (a date): as *effective* then: the months up to and including that date's
+  month;
+- `known_at` (a time): as the ledger *knew* it then: only changes recorded by that time
+  (the move tables), and the tree as recorded by then.
+
+An organisation, member or time the ledger has no data for is an error (`NotFound`),
+never a zero.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
+from typing import Any
+
+from ledger.errors import InvalidInput, NotFound
+from ledger.period import add_months, parse_period
+from ledger.register import Register
+from projections.balances import FIGURES, BalancesModel, N
+from projections.base import VIETNAM, ReadModel, ReadModels
+from projections.statements import StatementsModel
+from projections.tree import TreeModel, TreeReader, subtree_at
+
+MODELS: list[type[ReadModel]] = [TreeModel, BalancesModel, StatementsModel]
+NAMES = [m.name for m in MODELS]
+
+# The figures `balance` shows for the organisation itself (same names as the core's query).
+OWN = (
+    "assessed",
+    "collected",
+    "outstanding",
+    "retained",
+    "payable_to_parent",
+    "remitted_to_parent",
+    "received_from_children",
+    "in_transit",
+    "suspense",
+    "bank",
+    "cash",
+    "spent",
+)
+
+
+def parse_as_of(value: str | date | None) -> str | None:
+    """A date (YYYY-MM-DD) -> the last month it covers (YYYY-MM)."""
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.strftime("%Y-%m")
+    try:
+        return date.fromisoformat(value).strftime("%Y-%m")
+    except ValueError:
+        raise InvalidInput(
+            f"Ngày '{value}' không hợp lệ (dùng YYYY-MM-DD)",
+            f"Invalid date '{value}' (use YYYY-MM-DD)",
+            field="as_of",
+        ) from None
+
+
+def parse_known_at(value: str | datetime | None) -> str | None:
+    """A time (ISO 8601; without a zone, Vietnam time; a bare date means its end) -> UTC text."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        ts = value
+    else:
+        try:
+            if len(value) == 10:
+                ts = datetime.fromisoformat(value + "T23:59:59.999999")
+            else:
+                ts = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(
+                f"Thời điểm '{value}' không hợp lệ (dùng ISO 8601, ví dụ 2026-12-15T10:00:00+07:00)",
+                f"Invalid time '{value}' (use ISO 8601, e.g. 2026-12-15T10:00:00+07:00)",
+                field="known_at",
+            ) from None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=VIETNAM)
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def _chunks(items: Sequence[Any], n: int) -> list[Sequence[Any]]:
+    return [items[i : i + n] for i in range(0, len(items), n)]
+
+
+class Reads:
+    """The read side of one ledger."""
+
+    def __init__(self, app: Any, models: ReadModels | None = None):
+        self.app = app
+        self.models = models or ReadModels(app, MODELS)
+        self.views = self.models.views
+        self.tree = TreeReader(self.views)
+
+    def catch_up(self) -> int:
+        return self.models.catch_up()
+
+    def close(self) -> None:
+        self.models.close()
+
+    # -- balances -----------------------------------------------------------------------
+    def _figures(
+        self, codes: list[str], period: str | None, known_at: str | None
+    ) -> dict[tuple[str, str], list[int]]:
+        out: dict[tuple[str, str], list[int]] = {}
+        cols = ", ".join(FIGURES)
+        sums = ", ".join(f"SUM({f})" for f in FIGURES)
+        step = 5000 if self.views.pg else 500
+        for chunk in _chunks(codes, step):
+            marks = ",".join("?" for _ in chunk)
+            params: list[Any] = list(chunk)
+            where = f"org IN ({marks})"
+            if period is not None:
+                where += " AND period = ?"
+                params.append(period)
+            if known_at is None:
+                sql = f"SELECT org, period, {cols} FROM rm_balance WHERE {where}"
+            else:
+                sql = (
+                    f"SELECT org, period, {sums} FROM rm_balance_moves "
+                    f"WHERE {where} AND recorded_at <= ? GROUP BY org, period"
+                )
+                params.append(known_at)
+            for row in self.views.query(sql, params):
+                out[(row[0], row[1])] = [int(v or 0) for v in row[2:]]
+        return out
+
+    def _org(self, code: str, known_at: str | None) -> dict[str, Any]:
+        info = self.tree.org(code)
+        if info is None or (known_at is not None and info["recorded_at"] > known_at):
+            when = f" tại thời điểm {known_at}" if known_at else ""
+            when_en = f" as known at {known_at}" if known_at else ""
+            raise NotFound(
+                f"Không có tổ chức đảng mã '{code}'{when}",
+                f"No party organisation with code '{code}'{when_en}",
+                field="org",
+            )
+        return info
+
+    def balance(
+        self,
+        org_code: str,
+        period: str | None = None,
+        as_of: str | date | None = None,
+        known_at: str | datetime | None = None,
+    ) -> dict[str, Any]:
+        """The organisation's own figures and its subtree's (the tree as it was each month)."""
+        self.catch_up()
+        period = parse_period(period) if period else None
+        last = parse_as_of(as_of)
+        known = parse_known_at(known_at)
+        info = self._org(org_code, known)
+        links = self.tree.links(org_code, known)
+        codes = sorted({org_code} | {c for kids in links.values() for c, _, _ in kids})
+        lifetimes = self.tree.lifetimes(codes, known)
+        figures = self._figures(codes, period, known)
+        periods = sorted({p for _, p in figures})
+        if last is not None:
+            periods = [p for p in periods if p <= last]
+        if not periods:
+            raise NotFound(
+                f"Sổ chưa có số liệu của '{org_code}'"
+                + (f" tháng {period}" if period else "")
+                + (f" đến ngày {as_of}" if as_of else "")
+                + (f" tại thời điểm {known_at}" if known_at else ""),
+                f"The ledger has no figures for '{org_code}'"
+                + (f" in {period}" if period else "")
+                + (f" effective by {as_of}" if as_of else "")
+                + (f" as known at {known_at}" if known_at else ""),
+            )
+        own = [0] * N
+        subtree = [0] * N
+        months: list[dict[str, Any]] = []
+        for p in periods:
+            row = figures.get((org_code, p), [0] * N)
+            members = subtree_at(org_code, p, links, lifetimes)
+            sub = [0] * N
+            for c in members:
+                for i, v in enumerate(figures.get((c, p), ())):
+                    sub[i] += v
+            for i in range(N):
+                own[i] += row[i]
+                subtree[i] += sub[i]
+            months.append(
+                {
+                    "period": p,
+                    **dict(zip(FIGURES, row, strict=True)),
+                    "subtree": dict(zip(FIGURES, sub, strict=True)),
+                    "organisations": len(members),
+                }
+            )
+        figs = dict(zip(FIGURES, own, strict=True))
+        subs = dict(zip(FIGURES, subtree, strict=True))
+        return {
+            "org": org_code,
+            "name": info["name"],
+            "type": info["type"],
+            "period": period,
+            "periods": periods,
+            "as_of": str(as_of) if as_of else None,
+            "known_at": known,
+            **{k: figs[k] for k in OWN},
+            "subtree_collected": subs["collected"],
+            "retained_available": figs["retained"] - figs["spent"],
+            "collection": _rates(subs),
+            "subtree": subs,
+            "months": months,
+        }
+
+    def collection(
+        self, org_code: str, period: str, known_at: str | datetime | None = None
+    ) -> dict[str, Any]:
+        """Members paid / due and amount collected / assessed, for the subtree in `period`."""
+        b = self.balance(org_code, period=period, known_at=known_at)
+        return {"org": org_code, "period": b["period"], **b["collection"]}
+
+    # -- member statements -------------------------------------------------------------
+    def member_statement(
+        self,
+        code: str,
+        as_of: str | date | None = None,
+        known_at: str | datetime | None = None,
+    ) -> dict[str, Any]:
+        self.catch_up()
+        last = parse_as_of(as_of)
+        known = parse_known_at(known_at)
+        rows = self.views.query(
+            "SELECT full_name, branches, ended_from, recorded_at FROM rm_members WHERE code = ?",
+            [code],
+        )
+        if not rows or (known is not None and rows[0][3] > known):
+            raise NotFound(
+                f"Không có đảng viên mã '{code}'"
+                + (f" tại thời điểm {known_at}" if known_at else ""),
+                f"No member with code '{code}'" + (f" as known at {known_at}" if known_at else ""),
+                field="member",
+            )
+        full_name, branches_json, ended_from, _ = rows[0]
+        if known is not None:
+            branches_json, ended_from = self.views.query(
+                "SELECT branches, ended_from FROM rm_member_history "
+                "WHERE code = ? AND recorded_at <= ? ORDER BY position DESC LIMIT 1",
+                [code, known],
+            )[0]
+        history: list[list[str]] = json.loads(branches_json)
+
+        def branch_at(p: str) -> str | None:
+            current = None
+            for since, b in history:
+                if since <= p:
+                    current = b
+            if ended_from is not None and p >= ended_from:
+                return None
+            return current
+
+        lines = self.views.query(
+            "SELECT branch, period, assessed_open, assessed, paid, rule, policy_version, income, "
+            "exempt, reduction, closed FROM rm_lines WHERE member = ? ORDER BY period, branch",
+            [code],
+        )
+        known_sums: dict[tuple[str, str], tuple[int, int]] | None = None
+        if known is not None:
+            known_sums = {
+                (b, p): (int(a), int(pd))
+                for b, p, a, pd in self.views.query(
+                    "SELECT branch, period, SUM(assessed), SUM(paid) FROM rm_line_moves "
+                    "WHERE member = ? AND recorded_at <= ? GROUP BY branch, period",
+                    [code, known],
+                )
+            }
+        months: list[dict[str, Any]] = []
+        for (
+            b,
+            p,
+            assessed_open,
+            assessed,
+            paid,
+            rule,
+            version,
+            income,
+            exempt,
+            red,
+            closed,
+        ) in lines:
+            if branch_at(p) != b or (last is not None and p > last):
+                continue
+            if known_sums is not None:
+                if (b, p) not in known_sums:
+                    continue
+                assessed, paid = known_sums[(b, p)]
+            assessed, paid = int(assessed), int(paid)
+            months.append(
+                {
+                    "period": p,
+                    "branch": b,
+                    "assessed": assessed,
+                    "assessed_at_opening": int(assessed_open),
+                    "arrears": max(assessed - int(assessed_open), 0),
+                    "paid": paid,
+                    "outstanding": max(assessed - paid, 0),
+                    "rule": rule,
+                    "policy_version": version,
+                    "income": income,
+                    "exempt": exempt,
+                    "reduction_percent": int(red or 0),
+                    "closed": bool(closed),
+                }
+            )
+        if known is None:
+            credits = self.views.query(
+                "SELECT branch, credit, record FROM rm_credit WHERE member = ?", [code]
+            )
+        else:
+            records: dict[str, str] = {}
+            for b, r in self.views.query(
+                "SELECT branch, record FROM rm_record_history "
+                "WHERE member = ? AND recorded_at <= ? ORDER BY position",
+                [code, known],
+            ):
+                records[b] = r
+            credits = [
+                (b, int(c), records.get(b))
+                for b, c in self.views.query(
+                    "SELECT branch, SUM(credit) FROM rm_credit_moves "
+                    "WHERE member = ? AND recorded_at <= ? GROUP BY branch",
+                    [code, known],
+                )
+            ]
+        credit = sum(int(c) for _, c, _ in credits)
+        current = history[-1][1]
+        record = next((json.loads(r) for b, _, r in credits if b == current and r), None)
+        return {
+            "member": code,
+            "full_name": full_name,
+            "branch": current,
+            "months": months,
+            "assessed": sum(m["assessed"] for m in months),
+            "paid": sum(m["paid"] for m in months),
+            "outstanding": sum(m["outstanding"] for m in months),
+            "credit": credit,
+            "paid_through": self._paid_through(months, credit, record, code),
+            "unpaid_months_by_year": _unpaid_by_year(months),
+            "ended_from": ended_from,
+            "as_of": str(as_of) if as_of else None,
+            "known_at": known,
+        }
+
+    def _paid_through(
+        self, months: list[dict[str, Any]], credit: int, record: dict[str, Any] | None, code: str
+    ) -> str | None:
+        """The last month paid in full with every month before it; credit carries it
+        forward at what the member's facts (kept by the read model) would be assessed."""
+        through: str | None = None
+        for m in months:
+            if m["outstanding"]:
+                return through
+            through = m["period"]
+        if through is None or record is None or not credit:
+            return through
+        book = self.app.policy().book
+        holder = SimpleNamespace(members={code: record})
+        for _ in range(120):  # at most ten years ahead
+            nxt = add_months(through, 1)
+            facts = Register.facts_at(holder, code, nxt)  # type: ignore[arg-type]
+            due = book.assess(facts, nxt).amount
+            if due == 0 or due > credit:
+                break
+            credit -= due
+            through = nxt
+        return through
+
+
+def _rates(fig: dict[str, int]) -> dict[str, Any]:
+    due, paid = fig["members_due"], fig["members_paid"]
+    assessed, collected = fig["assessed"], fig["collected"]
+    return {
+        "members": fig["members"],
+        "members_exempt": fig["members_exempt"],
+        "members_due": due,
+        "members_paid": paid,
+        "members_rate": _ratio(paid, due),
+        "assessed": assessed,
+        "collected": collected,
+        "amount_rate": _ratio(collected, assessed),
+    }
+
+
+def _ratio(part: int, whole: int) -> str | None:
+    """A rate as decimal text with four places (no float), or None when nothing was due."""
+    if not whole:
+        return None
+    return str((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), ROUND_HALF_UP))
+
+
+def _unpaid_by_year(months: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for m in months:
+        if m["outstanding"]:
+            out[m["period"][:4]] = out.get(m["period"][:4], 0) + 1
+    return out

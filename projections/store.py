@@ -1,0 +1,231 @@
+"""Where the read models live: tables beside the event log, and their tracking positions.
+
+Rule: a read model's rows and its tracking position are written in ONE transaction
+(`Views.write`), so a crash can never leave rows without the position that produced
+them, or a position without its rows. The tracking table and the "position must
+move forward" check are the `eventsourcing` library's own (`SQLiteTrackingRecorder`,
+`PostgresTrackingRecorder`): if two processes catch up at the same time, the second
+one's write fails on the tracking row and is rolled back whole.
+
+The views use the application's own datastore (same SQLite file, same PostgreSQL
+schema and connection pool) unless another is given (audit replay builds into a
+separate schema or file). SQL is written once with `?` placeholders; the PostgreSQL
+view turns them into `%s`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from psycopg.rows import tuple_row
+
+Row = tuple[Any, ...]
+
+
+class Table:
+    """A read-model table: name, columns (with SQL types) and primary key."""
+
+    def __init__(self, name: str, columns: Sequence[tuple[str, str]], key: Sequence[str]):
+        self.name = name
+        self.columns = [c for c, _ in columns]
+        self.types = dict(columns)
+        self.key = list(key)
+        self.value_columns = [c for c in self.columns if c not in self.key]
+
+    def create_sql(self, pg: bool) -> str:
+        def sqltype(t: str) -> str:
+            if pg and t == "INTEGER":
+                return "BIGINT"
+            return t
+
+        cols = ", ".join(f"{c} {sqltype(t)}" for c, t in self.types.items())
+        pk = f", PRIMARY KEY ({', '.join(self.key)})" if self.key else ""
+        return f"CREATE TABLE IF NOT EXISTS {self.name} ({cols}{pk})"
+
+    def upsert_sql(self) -> str:
+        cols = ", ".join(self.columns)
+        marks = ", ".join("?" for _ in self.columns)
+        sql = f"INSERT INTO {self.name} ({cols}) VALUES ({marks})"
+        if self.key and self.value_columns:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in self.value_columns)
+            sql += f" ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {sets}"
+        elif self.key:
+            sql += f" ON CONFLICT ({', '.join(self.key)}) DO NOTHING"
+        return sql
+
+    def insert_sql(self) -> str:
+        cols = ", ".join(self.columns)
+        return f"INSERT INTO {self.name} ({cols}) VALUES ({', '.join('?' for _ in self.columns)})"
+
+
+class Write:
+    """What one read model writes in one transaction."""
+
+    def __init__(self) -> None:
+        self.upserts: dict[str, tuple[Table, list[Row]]] = {}
+        self.inserts: dict[str, tuple[Table, list[Row]]] = {}
+        self.deletes: list[tuple[str, Row]] = []
+
+    def upsert(self, table: Table, row: Row) -> None:
+        self.upserts.setdefault(table.name, (table, []))[1].append(row)
+
+    def insert(self, table: Table, row: Row) -> None:
+        self.inserts.setdefault(table.name, (table, []))[1].append(row)
+
+    def rows(self) -> int:
+        return sum(len(r) for _, r in self.upserts.values()) + sum(
+            len(r) for _, r in self.inserts.values()
+        )
+
+
+class Views:
+    """The read models' storage: create tables, read, and write rows + tracking atomically."""
+
+    pg = False
+
+    def create_tables(self, tables: Iterable[Table], indexes: Iterable[str] = ()) -> None:
+        raise NotImplementedError
+
+    def write(self, name: str, position: int, write: Write) -> None:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    def position(self, name: str) -> int | None:
+        raise NotImplementedError
+
+    def drop(self, tables: Iterable[Table], name: str) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Views built on the application's datastore leave it to the application."""
+
+
+class SQLiteViews(SQLiteTrackingRecorder, Views):
+    pg = False
+
+    def __init__(self, datastore: SQLiteDatastore, *, owns: bool = False):
+        super().__init__(datastore)
+        self._owns = owns
+        self.create_table()
+
+    def create_tables(self, tables: Iterable[Table], indexes: Iterable[str] = ()) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            for t in tables:
+                c.execute(t.create_sql(pg=False))
+            for ix in indexes:
+                c.execute(ix)
+
+    def write(self, name: str, position: int, write: Write) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            for sql, params in write.deletes:
+                c.execute(sql, params)
+            for table, rows in write.upserts.values():
+                c.executemany(table.upsert_sql(), rows)
+            for table, rows in write.inserts.values():
+                c.executemany(table.insert_sql(), rows)
+            self._insert_tracking(c, Tracking(name, position))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(sql, list(params))
+            return [tuple(r) for r in c.fetchall()]
+
+    def position(self, name: str) -> int | None:
+        return self.max_tracking_id(name)
+
+    def drop(self, tables: Iterable[Table], name: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            for t in tables:
+                c.execute(f"DROP TABLE IF EXISTS {t.name}")
+            c.execute("DELETE FROM tracking WHERE application_name = ?", [name])
+
+    def close(self) -> None:
+        if self._owns:
+            self.datastore.close()
+
+
+_MARK = re.compile(r"\?")
+
+
+def pg_sql(sql: str) -> str:
+    return _MARK.sub("%s", sql)
+
+
+class PostgresViews(PostgresTrackingRecorder, Views):
+    pg = True
+
+    def __init__(self, datastore: PostgresDatastore, *, owns: bool = False):
+        super().__init__(datastore, tracking_table_name="rm_tracking")
+        self._owns = owns
+        self.schema = datastore.schema
+        self.create_table()
+
+    def _t(self, sql: str) -> str:
+        return pg_sql(sql)
+
+    def create_tables(self, tables: Iterable[Table], indexes: Iterable[str] = ()) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f'SET LOCAL search_path TO "{self.schema}"')
+            for t in tables:
+                c.execute(t.create_sql(pg=True))  # type: ignore[call-overload]
+            for ix in indexes:
+                c.execute(ix)  # type: ignore[call-overload]
+
+    def write(self, name: str, position: int, write: Write) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f'SET LOCAL search_path TO "{self.schema}"')
+            for sql, params in write.deletes:
+                c.execute(pg_sql(sql), params)  # type: ignore[call-overload]
+            for table, rows in write.upserts.values():
+                c.executemany(pg_sql(table.upsert_sql()), rows)  # type: ignore[call-overload]
+            for table, rows in write.inserts.values():
+                with c.copy(  # type: ignore[call-overload]
+                    f"COPY {table.name} ({', '.join(table.columns)}) FROM STDIN"
+                ) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            self._insert_tracking(c, Tracking(name, position))
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        # Plain tuples: a dict row would fold repeated column names (SUM(a), SUM(b)).
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(row_factory=tuple_row) as c,
+        ):
+            c.execute(f'SET LOCAL search_path TO "{self.schema}"')  # type: ignore[arg-type]
+            c.execute("SET LOCAL jit = off")
+            c.execute(pg_sql(sql), list(params))  # type: ignore[arg-type]
+            return list(c.fetchall())
+
+    def position(self, name: str) -> int | None:
+        return self.max_tracking_id(name)
+
+    def drop(self, tables: Iterable[Table], name: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f'SET LOCAL search_path TO "{self.schema}"')
+            for t in tables:
+                c.execute(f"DROP TABLE IF EXISTS {t.name}")  # type: ignore[call-overload]
+            c.execute(
+                f'DELETE FROM "{self.schema}".rm_tracking WHERE application_name = %s',  # type: ignore[call-overload]
+                [name],
+            )
+
+    def close(self) -> None:
+        if self._owns:
+            self.datastore.close()
+
+
+def views_for(datastore: Any, *, owns: bool = False) -> Views:
+    if isinstance(datastore, PostgresDatastore):
+        return PostgresViews(datastore, owns=owns)
+    if isinstance(datastore, SQLiteDatastore):
+        return SQLiteViews(datastore, owns=owns)
+    raise TypeError(f"no read-model storage for {type(datastore).__name__}")
