@@ -30,6 +30,10 @@ from projections.store import Row, Table, Views, Write
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
+# A rebuild writes once per this many pages (of 5,000 notifications): fewer, larger
+# transactions; a crash restarts from the last one written.
+REBUILD_PAGES = 100
+
 Handler = Callable[[Any, Any, int, str], None]
 
 
@@ -64,6 +68,9 @@ class ReadModel(Projection[Views]):
         self._rows: dict[str, dict[tuple[Any, ...], list[Any] | None]] = {}
         self._loaded: dict[str, set[tuple[Any, ...]]] = {}
         self._dirty: dict[str, set[tuple[Any, ...]]] = {}
+        # Built from scratch: keys already written once (later writes are upserts; first
+        # writes are plain inserts, which PostgreSQL takes by COPY).
+        self._written: dict[str, set[tuple[Any, ...]]] = {}
         self._by_name = {t.name: t for t in self.tables}
         self.out = Write()
 
@@ -109,9 +116,15 @@ class ReadModel(Projection[Views]):
         for table, keys in self._dirty.items():
             t = self._by_name[table]
             rows = self._rows[table]
+            written = self._written.setdefault(table, set())
             for key in keys:
                 values = rows[key]
-                if values is not None:
+                if values is None:
+                    continue
+                if self.fresh and key not in written:
+                    out.insert(t, (*key, *values))
+                    written.add(key)
+                else:
                     out.upsert(t, (*key, *values))
         count = out.rows()
         self.view.write(self.name, position, out)
@@ -123,7 +136,7 @@ class ReadModel(Projection[Views]):
 
     def reset(self) -> None:
         self.out = Write()
-        self._dirty, self._rows, self._loaded = {}, {}, {}
+        self._dirty, self._rows, self._loaded, self._written = {}, {}, {}, {}
 
 
 def handles(*classes: type) -> Callable[[Handler], Handler]:
@@ -235,7 +248,7 @@ class ReadModels:
             [t for m in self.models for t in m.tables],
             [ix for m in self.models for ix in m.indexes],
         )
-        return self.catch_up(flush_every=20)
+        return self.catch_up(flush_every=REBUILD_PAGES)
 
     def close(self) -> None:
         self.views.close()

@@ -18,7 +18,7 @@ from typing import Any
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from projections.base import ReadModels
+from projections.base import REBUILD_PAGES, ReadModels
 from projections.reads import MODELS
 from projections.store import Row, Table, Views, views_for
 
@@ -122,7 +122,7 @@ def replay(app: Any, live: ReadModels) -> ReplayReport:
     scratch_views, remove = _scratch(app)
     try:
         scratch = ReadModels(app, MODELS, views=scratch_views)
-        events = scratch.catch_up(flush_every=20)
+        events = scratch.catch_up(flush_every=REBUILD_PAGES)
         for _ in range(3):  # new events may arrive meanwhile: bring both to one position
             live.catch_up()
             scratch.catch_up()

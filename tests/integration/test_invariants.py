@@ -138,14 +138,19 @@ OPS = st.one_of(
 )
 
 
+# The tree restructured while months go on: an organisation moves under another committee.
+RESTRUCTURING = st.one_of(OPS, st.tuples(st.just("move"), st.integers(0, 99), st.integers(0, 99)))
+
+
 @st.composite
-def scenarios(draw: st.DrawFn) -> Scenario:
+def scenarios(draw: st.DrawFn, restructure: bool = False) -> Scenario:
     tree = draw(trees())
     branches = [code for code, _, kind, _ in tree if kind in MEMBER_TYPES]
     people = [m for n, b in enumerate(branches) for m in draw(members(b, n))]
     start = draw(st.sampled_from(("2026-09", "2025-12")))
     opening = [("open",)]
-    return Scenario(tree, people, start, opening + draw(st.lists(OPS, min_size=10, max_size=40)))
+    ops = RESTRUCTURING if restructure else OPS
+    return Scenario(tree, people, start, opening + draw(st.lists(ops, min_size=10, max_size=40)))
 
 
 # --- running a scenario ---------------------------------------------------------------------
@@ -196,6 +201,8 @@ class Run:
             self.pay(*args)
         elif kind == "transfer":
             self.transfer(*args)
+        elif kind == "move":
+            self.move(*args)
         elif self.opened:
             self.on_a_month(kind, *args)
 
@@ -220,6 +227,14 @@ class Run:
         if others:
             start = add_months(self.cursor, 1) if self.cursor in self.opened else self.cursor
             self.app.transfer_member(code, others[where % len(others)], start)
+
+    def move(self, who: int, where: int) -> None:
+        """An organisation moves under another committee from the first month not opened."""
+        committees = [c for c, _, kind, _ in self.scenario.tree if kind not in MEMBER_TYPES]
+        movable = [c for c in self.orgs if c != "TW"]
+        code, parent = movable[who % len(movable)], committees[where % len(committees)]
+        start = add_months(self.cursor, 1) if self.cursor in self.opened else self.cursor
+        self.refused(lambda: self.app.move_org(code, parent, start))
 
     def on_a_month(self, kind: str, who: int, value: int, *_: int) -> None:
         org = self.orgs[who % len(self.orgs)]

@@ -152,7 +152,7 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Factory:
 
 class TestReadModelsAgreeWithTheAggregates:
     @settings(EXAMPLES, max_examples=10)
-    @given(scenario=scenarios())
+    @given(scenario=scenarios(restructure=True))
     def test_after_any_history(self, frozen: Any, storage: Factory, scenario: Scenario) -> None:
         with storage() as app:
             run, reads, moments = play_with_reads(app, scenario, frozen)
