@@ -29,6 +29,8 @@ from ledger.register import Register
 from ledger.roll import Roll
 from payment_gateways.gateways.portal import PortalGateway, PortalSimulator
 from payment_gateways.statements import read_statement
+from projections.reads import Reads
+from projections.replay import replay
 
 TREE = [
     ("TW", "Ban Chấp hành Trung ương", "central", ""),
@@ -333,8 +335,12 @@ def check(app: DuesLedger) -> dict[str, int]:
     }
 
 
-def balance_table(app: DuesLedger, period: Period) -> Table:
-    table = Table(title=f"Số dư theo cấp / Balances by level — {period}", show_lines=False)
+def balance_table(app: DuesLedger, reads: Reads, period: Period) -> Table:
+    """Every level's figures, read from the read models (roll-ups over the tree that month)."""
+    table = Table(
+        title=f"Số dư theo cấp (mô hình đọc) / Balances by level (read models) — {period}",
+        show_lines=False,
+    )
     for header in (
         "Tổ chức / Organisation",
         "Phải thu\nAssessed",
@@ -353,7 +359,7 @@ def balance_table(app: DuesLedger, period: Period) -> Table:
         parent = org.parent_at(period)
         if parent in depth:
             depth[org.code] = depth[parent] + 1
-        b = app.balance(org.code, period)
+        b = reads.balance(org.code, period)
         table.add_row(
             "  " * depth[org.code] + f"{org.code} {org.name}",
             *(
@@ -373,6 +379,18 @@ def balance_table(app: DuesLedger, period: Period) -> Table:
     return table
 
 
+def auditor(app: DuesLedger, reads: Reads, console: Console) -> None:
+    """The auditor's tools: rebuild the read models elsewhere and compare them."""
+    report = replay(app, reads.models)
+    if not report.ok:
+        raise SystemExit(f"audit replay found differences: {report.differences[:3]}")
+    console.print(
+        f"Kiểm toán / audit replay: dựng lại {sum(report.tables.values()):,} dòng mô hình đọc từ "
+        f"{report.events} sự kiện, không chênh lệch / read models rebuilt from the event log "
+        "equal the live ones"
+    )
+
+
 def run_demo(app: DuesLedger, console: Console, fast: bool = False) -> int:
     console.rule("[bold]dangphi — sổ đảng phí điện tử / electronic party dues ledger")
     setup(app)
@@ -390,7 +408,18 @@ def run_demo(app: DuesLedger, console: Console, fast: bool = False) -> int:
     console.print(f"Khoá sổ / closed: {closed.branches} chi bộ, đã thu {closed.amount:,} đ")
     remit_up(app, period, console)
     console.print("Nộp cấp trên qua Cổng DVC quốc gia / remitted up to the Centre via the portal")
-    console.print(balance_table(app, period))
+    reads = Reads(app)
+    try:
+        console.print(balance_table(app, reads, period))
+        rates = reads.collection("TW", period)
+        console.print(
+            f"Tỉ lệ thu / collection rate {period}: {rates['members_paid']}/{rates['members_due']} "
+            f"đảng viên nộp đủ / members paid in full ({rates['members_rate']}), "
+            f"đã thu / phải thu / collected / assessed {rates['amount_rate']}"
+        )
+        auditor(app, reads, console)
+    finally:
+        reads.close()
     figures = check(app)
     rhs = (
         figures["retained"]
