@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -48,6 +49,22 @@ def ensure_venv() -> None:
     STAMP.write_text(digest)
 
 
+def ensure_hledger() -> None:
+    """CI must run the journal tests (tests/e2e/test_journal_export.py): install hledger
+    from Debian's packages when it is missing. Outside CI those tests skip without it."""
+    if not os.environ.get("CI") or shutil.which("hledger"):
+        return
+    print("dev.py: installing hledger (apt-get)", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "-qq", "update"], check=False, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "hledger"],
+        check=False,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def run_tests(extra: list[str]) -> int:
     """Lint, type-check and run pytest; the exit status is the first failure."""
     steps: list[tuple[str, list[str | Path]]] = [
@@ -61,6 +78,7 @@ def run_tests(extra: list[str]) -> int:
         if code:
             print(f"dev.py: {title} failed (exit {code})", flush=True)
             return code
+    ensure_hledger()
     print("dev.py: pytest (SQLite and PostgreSQL)", flush=True)
     code = _run(PY, "-m", "pytest", "-n", "2", *extra, check=False)
     if code == 5:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import openpyxl
 import psycopg
 
 from api.bootstrap import build_ledger
@@ -106,3 +108,54 @@ def test_rebuild_and_replay_find_a_read_model_row_changed_behind_their_back(
     assert run(db, "audit replay").exit_code == 0
     assert as_json(db, "balance --org B1 --period 2026-12")["collected"] == 70_000
     assert "Rebuilt" in ok(db, "projections rebuild").stdout
+
+
+def test_the_dues_book_of_a_branch_opens_with_the_ledgers_totals(
+    branch: str, tmp_path: Path
+) -> None:
+    db = branch
+    ok(db, "pay --member M1 --amount 50,000 --reference P-1")
+    ok(db, "pay --member M2 --amount 30,000 --reference P-2")
+    ok(db, "month close --period 2026-12 --org HN-BD")
+    ok(db, "remit --org B1 --period 2026-12")
+    want = as_json(db, "balance --org B1 --period 2026-12")
+    statements = {m: as_json(db, f"member statement {m}") for m in ("M1", "M2", "M3")}
+
+    xlsx, csv_file = tmp_path / "so.xlsx", tmp_path / "so.csv"
+    ok(db, f"book --org B1 --period 2026-Q4 --format xlsx -o {xlsx}")
+    ok(db, f"book --org B1 --period 2026-12 --format csv -o {csv_file}")
+
+    book = openpyxl.load_workbook(xlsx)
+    part1 = [[c.value for c in row] for row in book["Phần I"].iter_rows(min_row=5)]
+    members = [r for r in part1 if isinstance(r[0], int)]
+    assert sorted(r[1] for r in members) == ["Lê Văn Cường", "Nguyễn Văn An", "Trần Thị Bình"]
+    for r in members:
+        code = {"Nguyễn Văn An": "M1", "Trần Thị Bình": "M2", "Lê Văn Cường": "M3"}[r[1]]
+        month = statements[code]["months"][0]
+        assert (r[7], r[8], r[9]) == (month["assessed"], month["paid"], month["outstanding"])
+    total = part1[-1]
+    assert (total[7], total[8], total[9]) == (
+        want["assessed"],
+        want["collected"],
+        want["outstanding"],
+    )
+
+    part2 = [[c.value for c in row] for row in book["Phần II"].iter_rows(min_row=5)]
+    december = next(r for r in part2 if r[1] == "12/2026")
+    assert december[2:10] == [
+        3,
+        0,
+        want["outstanding"],
+        want["collected"],
+        want["retained"],
+        want["payable_to_parent"],
+        want["remitted_to_parent"],
+        want["payable_to_parent"] - want["remitted_to_parent"],
+    ]
+    assert december[10] == "Đảng ủy phường Ba Đình"
+    assert book["Phần II"]["F5"].number_format == "#,##0"
+
+    text = csv_file.read_text(encoding="utf-8-sig")
+    assert "Họ và tên đảng viên" in text and str(want["collected"]) in text
+    refused(db, "book --org NOPE --period 2026-12 --format csv -o " + str(tmp_path / "x.csv"))
+    refused(db, "book --org B1 --period 2020-01 --format csv -o " + str(tmp_path / "y.csv"))
