@@ -223,6 +223,38 @@ class Reads:
         b = self.balance(org_code, period=period, known_at=known_at)
         return {"org": org_code, "period": b["period"], **b["collection"]}
 
+    # -- scopes (who may see what) ----------------------------------------------------
+    def subtree(self, root: str, period: str) -> list[str]:
+        """Codes of the organisations under `root` (itself included) in `period`, as the
+        tree is now known; empty if `root` is unknown."""
+        self.catch_up()
+        if self.tree.org(root) is None:
+            return []
+        links = self.tree.links(root, None)
+        codes = sorted({root} | {c for kids in links.values() for c, _, _ in kids})
+        return subtree_at(root, period, links, self.tree.lifetimes(codes, None))
+
+    def covers(self, scope: str, org_code: str, period: str) -> bool:
+        """Whether `org_code` is `scope` or under it in `period`."""
+        return org_code in set(self.subtree(scope, period))
+
+    def member_branch(self, code: str, period: str) -> str | None:
+        """The member's branch in `period` (None: unknown member, or not a member then)."""
+        self.catch_up()
+        rows = self.views.query(
+            "SELECT branches, ended_from FROM rm_members WHERE code = ?", [code]
+        )
+        if not rows:
+            return None
+        current = None
+        for since, branch in json.loads(rows[0][0]):
+            if since <= period:
+                current = branch
+        ended = rows[0][1]
+        if ended is not None and period >= ended:
+            return None
+        return current
+
     # -- member statements -------------------------------------------------------------
     def member_statement(
         self,
