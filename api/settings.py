@@ -45,6 +45,7 @@ def storage_env(url: str) -> tuple[str, dict[str, str]]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": path,
             "SQLITE_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": "api.storage:DangphiSQLiteRecorder",
         }
     parsed = urlparse(url)
     if parsed.scheme in ("postgresql", "postgres") and parsed.path.strip("/"):

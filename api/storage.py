@@ -9,6 +9,7 @@ aggregate's events in version order itself.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -17,6 +18,7 @@ from eventsourcing.persistence import (
     AggregateRecorder,
     InterfaceError,
     OperationalError,
+    PersistenceError,
     StoredEvent,
 )
 from eventsourcing.postgres import (
@@ -24,9 +26,26 @@ from eventsourcing.postgres import (
     PostgresApplicationRecorder,
     PostgresDatastore,
 )
-from eventsourcing.sqlite import SQLiteAggregateRecorder
+from eventsourcing.sqlite import (
+    SQLiteAggregateRecorder,
+    SQLiteApplicationRecorder,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteTransaction,
+)
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Composed, Identifier
+
+from api.audit import (
+    CHAIN_COLUMNS,
+    GENESIS,
+    ChainRow,
+    canonical_id,
+    chain_rows,
+    chain_table,
+    digest,
+    linked,
+)
 
 CHUNK = 5000
 
@@ -151,19 +170,29 @@ def bulk_reader_for(events: AggregateRecorder, snapshots: AggregateRecorder | No
     return None
 
 
+class ChainBroken(PersistenceError):
+    """Raised when new notification ids would not follow the head of the hash chain: the
+    log was altered outside the application (`dangphi audit verify` names where)."""
+
+
 class DangphiPostgresRecorder(PostgresApplicationRecorder):
-    """The library's insert path, unpipelined, with the events array sent in binary.
+    """The library's insert path, unpipelined, binary, and extending the hash chain.
 
     Same semantics as `PostgresApplicationRecorder.insert_events`: one transaction
     that takes the EXCLUSIVE table lock (so notification ids commit in order and
     projections never skip an event), NOTIFYs, inserts with `unnest` and returns the
-    notification ids. Two differences, both measured:
+    notification ids. Three differences:
 
     - no pipeline mode: psycopg 3.3.9 deadlocked (client and server each waiting,
       the server in ClientRead) on a multi-megabyte pipelined insert, such as
       opening a province's month in one save (cf. psycopg issue #685);
     - the composite array parameter is sent in binary (`%b`): converting it to text
-      was about a fifth of opening a month.
+      was about a fifth of opening a month;
+    - in the same transaction, under the same lock, it appends one row per event to
+      the hash chain (`{events}_chain`, docs/audit.md): the head read here cannot
+      change before the commit, because every writer holds the lock. The events'
+      digests (hashing every state) are computed before the transaction begins, so
+      the lock is held only for the cheap links.
 
     Chosen with `APPLICATION_RECORDER_TOPIC` (the library's own setting), so the
     library's code is used, not patched. `POSTGRES_ENABLE_DB_FUNCTIONS` stays off.
@@ -171,7 +200,30 @@ class DangphiPostgresRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        self.insert_events_statement = binary_insert(self, " RETURNING notification_id")
+        self.insert_events_statement = binary_insert(
+            self, " RETURNING notification_id, originator_id, originator_version"
+        )
+        s, t = Identifier(datastore.schema), Identifier(events_table_name)
+        c = Identifier(chain_table(events_table_name))
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {s}.{c} (notification_id bigint PRIMARY KEY, "
+                "originator_id text NOT NULL, originator_version bigint NOT NULL, "
+                "topic text NOT NULL, digest bytea NOT NULL, hash bytea NOT NULL)"
+            ).format(s=s, c=c)
+        )
+        self._chain_head = SQL(
+            "SELECT notification_id, hash FROM {s}.{c} ORDER BY notification_id DESC LIMIT 1"
+        ).format(s=s, c=c)
+        self._chain_insert = SQL(
+            "INSERT INTO {s}.{c} (" + CHAIN_COLUMNS + ") SELECT * FROM unnest("
+            "%b::bigint[], %b::text[], %b::bigint[], %b::text[], %b::bytea[], %b::bytea[])"
+        ).format(s=s, c=c)
+        self._unchained = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {s}.{t} WHERE notification_id > %s AND notification_id < %s "
+            "ORDER BY notification_id LIMIT %s"
+        ).format(s=s, t=t)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -179,13 +231,236 @@ class DangphiPostgresRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         if self.datastore.enable_db_functions or not stored_events:
             return super().insert_events(stored_events, **kwargs)
+        digests = {(e.originator_id, e.originator_version): d for e, d in digested(stored_events)}
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._insert_events(curs, stored_events, **kwargs)
-            self._insert_stored_events(curs, stored_events, **kwargs)
-            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            self._insert_stored_events(curs, stored_events, **kwargs)  # locks the table
+            inserted = curs.fetchall()
+            self._extend_chain(curs, inserted, digests)
+            return [r["notification_id"] for r in inserted]
+
+    def _extend_chain(self, curs: Any, inserted: list[Any], digests: dict[Any, Digested]) -> None:
+        inserted = sorted(inserted, key=lambda r: r["notification_id"])
+        first = inserted[0]["notification_id"]
+        curs.execute(self._chain_head)
+        head = curs.fetchone()
+        if head is None:
+            previous = self._backfill(curs, first)
+        elif head["notification_id"] >= first:
+            raise chain_broken(head["notification_id"], first)
+        else:
+            previous = bytes(head["hash"])
+        rows = [
+            (r["notification_id"], *digests[(r["originator_id"], r["originator_version"])])
+            for r in inserted
+        ]
+        self._insert_chain(curs, linked(previous, rows))
+
+    def _backfill(self, curs: Any, before: int) -> bytes:
+        """Chain the events recorded before the chain existed (the first write after the
+        upgrade does it, under the lock); returns the hash the new events follow."""
+        previous, after = GENESIS, 0
+        while True:
+            curs.execute(self._unchained, (after, before, BACKFILL_PAGE), binary=True)
+            found = curs.fetchall()
+            if not found:
+                return previous
+            chained = chain_rows(
+                previous,
+                [
+                    (
+                        r["notification_id"],
+                        canonical_id(r["originator_id"]),
+                        r["originator_version"],
+                        r["topic"],
+                        bytes(r["state"]),
+                    )
+                    for r in found
+                ],
+            )
+            self._insert_chain(curs, chained)
+            previous, after = chained[-1].hash, found[-1]["notification_id"]
+
+    def _insert_chain(self, curs: Any, rows: list[ChainRow]) -> None:
+        curs.execute(
+            self._chain_insert,
+            (
+                [r.notification_id for r in rows],
+                [r.originator_id for r in rows],
+                [r.originator_version for r in rows],
+                [r.topic for r in rows],
+                [r.digest for r in rows],
+                [r.hash for r in rows],
+            ),
+        )
+
+
+BACKFILL_PAGE = 5000
+
+
+def chain_broken(head: int, first: int) -> ChainBroken:
+    return ChainBroken(
+        f"new notification id {first} does not follow the hash chain's head {head}: "
+        "the event log was altered outside the application; run `dangphi audit verify`"
+    )
+
+
+Digested = tuple[str, int, str, bytes]  # canonical originator id, version, topic, digest
+
+
+def digested(events: Sequence[StoredEvent]) -> list[tuple[StoredEvent, Digested]]:
+    """Each event's content digest, computed before the write transaction begins: hashing
+    every state is the costly part of the chain and needs no lock (docs/audit.md)."""
+    out = []
+    for e in events:
+        oid = canonical_id(e.originator_id)
+        out.append(
+            (
+                e,
+                (
+                    oid,
+                    e.originator_version,
+                    e.topic,
+                    digest(oid, e.originator_version, e.topic, e.state),
+                ),
+            )
+        )
+    return out
+
+
+class _BeginImmediate(SQLiteTransaction):
+    """The library's SQLite transaction, begun IMMEDIATE: the write lock is taken before
+    the chain's head is read, so no other process can append in between (a deferred
+    transaction would read first and fail, or race, when it came to write)."""
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise OperationalError(e) from e
+        return cursor
+
+
+class DangphiSQLiteRecorder(SQLiteApplicationRecorder):
+    """The library's SQLite application recorder, extending the hash chain in the same
+    write transaction (docs/audit.md).
+
+    Notification ids are SQLite rowids. Without AUTOINCREMENT SQLite would reuse the
+    id of a deleted last row, so this recorder gives ids itself, after both the
+    largest rowid and the chain's head: like PostgreSQL's sequence, an id is never
+    handed out twice, and a deleted event stays visible as a hole the chain names.
+    """
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+        t, c = self.events_table_name, chain_table(self.events_table_name)
+        self._insert = (
+            f"INSERT INTO {t} (rowid, originator_id, originator_version, topic, state) "
+            "VALUES (?, ?, ?, ?, ?)"
+        )
+        self._chain_head = (
+            f"SELECT notification_id, hash FROM {c} ORDER BY notification_id DESC LIMIT 1"
+        )
+        self._chain_insert = f"INSERT INTO {c} ({CHAIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+        self._unchained = (
+            f"SELECT rowid, originator_id, originator_version, topic, state FROM {t} "
+            "WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {chain_table(self.events_table_name)} ("
+            "notification_id INTEGER PRIMARY KEY, originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, topic TEXT NOT NULL, "
+            "digest BLOB NOT NULL, hash BLOB NOT NULL)",
+        ]
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        digests = [d for _, d in digested(stored_events)]
+        with (
+            self.datastore.get_connection(commit=True) as conn,
+            _BeginImmediate(conn, commit=True) as curs,
+            curs,
+        ):
+            return self._insert_chained(curs, stored_events, digests)
+
+    def _insert_chained(
+        self, c: SQLiteCursor, events: Sequence[StoredEvent], digests: list[Digested]
+    ) -> list[int]:
+        c.execute(self._chain_head)
+        head = c.fetchone()
+        c.execute(self.select_max_notification_id_statement)
+        last = c.fetchone()[0] or 0
+        if head is None:
+            previous, head_id = self._backfill(c, last), last
+        else:
+            previous, head_id = bytes(head["hash"]), head["notification_id"]
+        start = max(last, head_id) + 1
+        ids = list(range(start, start + len(events)))
+        c.executemany(
+            self._insert,
+            [
+                (nid, _sqlite_id(e.originator_id), e.originator_version, e.topic, e.state)
+                for nid, e in zip(ids, events, strict=True)
+            ],
+        )
+        self._insert_chain(
+            c, linked(previous, [(n, *d) for n, d in zip(ids, digests, strict=True)])
+        )
+        return ids
+
+    def _backfill(self, c: SQLiteCursor, last: int) -> bytes:
+        previous, after = GENESIS, 0
+        while True:
+            c.execute(self._unchained, (after, last, BACKFILL_PAGE))
+            found = c.fetchall()
+            if not found:
+                return previous
+            chained = chain_rows(
+                previous,
+                [
+                    (
+                        r[0],
+                        canonical_id(r["originator_id"]),
+                        r["originator_version"],
+                        r["topic"],
+                        bytes(r["state"]),
+                    )
+                    for r in found
+                ],
+            )
+            self._insert_chain(c, chained)
+            previous, after = chained[-1].hash, found[-1][0]
+
+    def _insert_chain(self, c: SQLiteCursor, rows: list[ChainRow]) -> None:
+        c.executemany(
+            self._chain_insert,
+            [
+                (
+                    r.notification_id,
+                    r.originator_id,
+                    r.originator_version,
+                    r.topic,
+                    r.digest,
+                    r.hash,
+                )
+                for r in rows
+            ],
+        )
+
+
+def _sqlite_id(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
 RECORDER_TOPIC = "api.storage:DangphiPostgresRecorder"
+SQLITE_RECORDER_TOPIC = "api.storage:DangphiSQLiteRecorder"
 
 
 def binary_snapshot_inserts(recorder: AggregateRecorder | None) -> None:

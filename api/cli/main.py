@@ -19,12 +19,16 @@ from eventsourcing.persistence import (
 from typer.core import TyperGroup
 
 from api.cli import (
+    audit,
+    book,
     cash,
+    journal,
     member,
     money,
     month,
     org,
     policy,
+    projections,
     qr,
     reconcile,
     statement,
@@ -107,6 +111,9 @@ app.add_typer(org.app, name="org")
 app.add_typer(member.app, name="member")
 app.add_typer(month.app, name="month")
 app.add_typer(policy.app, name="policy")
+app.add_typer(audit.app, name="audit")
+audit.app.command("replay")(projections.replay)
+app.add_typer(projections.app, name="projections")
 money.register(app)
 qr.register(app)
 webhook.register(app)
@@ -114,6 +121,8 @@ statement.register(app)
 suspense.register(app)
 reconcile.register(app)
 cash.register(app)
+journal.register(app)
+book.register(app)
 
 
 def main() -> None:
