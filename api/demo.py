@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from api.audit import verify
 from ledger.app import DuesLedger
 from ledger.errors import LedgerError
 from ledger.ids import register_id, roll_id
@@ -380,7 +381,15 @@ def balance_table(app: DuesLedger, reads: Reads, period: Period) -> Table:
 
 
 def auditor(app: DuesLedger, reads: Reads, console: Console) -> None:
-    """The auditor's tools: rebuild the read models elsewhere and compare them."""
+    """The auditor's tools: the hash chain over the event log, then the read models rebuilt
+    elsewhere and compared."""
+    chain = verify(app)
+    if not chain.sound:
+        raise SystemExit(f"audit verify: {chain.as_dict()}")
+    console.print(
+        f"Kiểm toán / audit verify: chuỗi băm đúng cho {chain.events} sự kiện, đầu chuỗi "
+        f"{chain.head_hash[:16]}… / the hash chain holds over every event"
+    )
     report = replay(app, reads.models)
     if not report.ok:
         raise SystemExit(f"audit replay found differences: {report.differences[:3]}")
