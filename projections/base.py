@@ -18,6 +18,10 @@ a catch-up never trusts rows another process may have changed.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -41,10 +45,21 @@ def topic_of(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+_last: list[Any] = [None, ""]
+
+
 def recorded_at(event: Any) -> str:
-    """The event's recorded time as sortable UTC text (the same on SQLite and PostgreSQL)."""
+    """The event's recorded time as sortable UTC text (the same on SQLite and PostgreSQL):
+    `YYYY-MM-DDTHH:MM:SS.ffffff`. Every read model asks for the same event in turn, so the
+    last answer is kept."""
+    if _last[0] is event:
+        return str(_last[1])
     ts: datetime = event.timestamp
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    if ts.utcoffset():
+        ts = ts.astimezone(UTC)
+    text = ts.replace(tzinfo=None).isoformat(timespec="microseconds")
+    _last[0], _last[1] = event, text
+    return text
 
 
 def month_of_timestamp(event: Any) -> str:
@@ -157,19 +172,52 @@ def collect_handlers(cls: type[ReadModel]) -> dict[type, Handler]:
     return out
 
 
+# Read models rebuilt together in one process (they share the events they decode).
+REBUILD_GROUPS = [["tree", "balances"], ["statements"], ["findings"]]
+
+
+def _rebuild_group(app_class: type, env: dict[str, str], models: list[type[ReadModel]]) -> None:
+    """A rebuild process: its own application (own connections), its models, then exit
+    without running the parent's clean-up on inherited connections."""
+    code = 0
+    try:
+        # The tables exist (the parent made them): creating them again at the same time
+        # in several processes makes PostgreSQL report "tuple concurrently updated".
+        app = app_class(env={**env, "CREATE_TABLE": "false"})
+        try:
+            ReadModels(app, models, create=False).catch_up(flush_every=REBUILD_PAGES)
+        finally:
+            app.close()
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 class ReadModels:
     """Every read model of one ledger, caught up from its event log on demand."""
 
-    def __init__(self, app: Any, models: Sequence[type[ReadModel]], views: Views | None = None):
+    def __init__(
+        self,
+        app: Any,
+        models: Sequence[type[ReadModel]],
+        views: Views | None = None,
+        *,
+        create: bool = True,
+    ):
         from projections.store import views_for
 
         self.app = app
-        self.views = views or views_for(app.recorder.datastore)
+        self.views = views or views_for(app.recorder.datastore, create=create)
         self.models = [m(self.views) for m in models]
-        self.views.create_tables(
-            [t for m in self.models for t in m.tables],
-            [ix for m in self.models for ix in m.indexes],
-        )
+        if create:
+            self.views.create_tables(
+                [t for m in self.models for t in m.tables],
+                [ix for m in self.models for ix in m.indexes],
+            )
         self._topics = {t for m in self.models for t in m.topics_handled()}
 
     def model(self, name: str) -> ReadModel:
@@ -239,7 +287,13 @@ class ReadModels:
                 m.flush(last)
                 positions[m.name] = last
 
-    def rebuild(self, names: Iterable[str] | None = None) -> int:
+    def rebuild(self, names: Iterable[str] | None = None, *, processes: bool = True) -> int:
+        """Drop the named read models (default: all) and build them again from the log.
+
+        On PostgreSQL, with `processes`, each group of models (`REBUILD_GROUPS`) is built by
+        its own process from the same log, each decoding only the events its models handle:
+        the machine's cores work at once. Each process writes its models' rows and
+        positions in its own transactions, exactly as a single catch-up would."""
         wanted = set(names) if names is not None else {m.name for m in self.models}
         for m in self.models:
             if m.name in wanted:
@@ -248,7 +302,34 @@ class ReadModels:
             [t for m in self.models for t in m.tables],
             [ix for m in self.models for ix in m.indexes],
         )
+        groups = [
+            [type(m) for m in self.models if m.name in group and m.name in wanted]
+            for group in REBUILD_GROUPS
+        ]
+        groups = [g for g in groups if g]
+        grouped = {m.name for g in groups for m in g}
+        groups += [[type(m)] for m in self.models if m.name in wanted and m.name not in grouped]
+        if processes and self.views.pg and len(groups) > 1:
+            self._rebuild_in_processes(groups)
+            self.catch_up()  # anything recorded meanwhile, and the other models
+            return int(self.app.recorder.max_notification_id() or 0)
         return self.catch_up(flush_every=REBUILD_PAGES)
+
+    def _rebuild_in_processes(self, groups: list[list[type[ReadModel]]]) -> None:
+        context = multiprocessing.get_context("fork")
+        env, app_class = dict(self.app.env), type(self.app)
+        workers = [
+            context.Process(target=_rebuild_group, args=(app_class, env, group), daemon=True)
+            for group in groups
+        ]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        failed = [g for w, g in zip(workers, groups, strict=True) if w.exitcode != 0]
+        if failed:
+            names = ", ".join(m.name for g in failed for m in g)
+            raise RuntimeError(f"rebuilding {names} failed in its process (see its output)")
 
     def close(self) -> None:
         self.views.close()

@@ -295,8 +295,10 @@ class Reads:
             return current
 
         lines = self.views.query(
-            "SELECT branch, period, assessed_open, assessed, paid, rule, policy_version, income, "
-            "exempt, reduction, closed FROM rm_lines WHERE member = ? ORDER BY period, branch",
+            "SELECT l.branch, l.period, assessed_open, assessed, paid, rule, l.policy_version, income, "
+            "exempt, reduction, r.closed FROM rm_lines l JOIN rm_rolls r "
+            "ON r.branch = l.branch AND r.period = l.period "
+            "WHERE l.member = ? ORDER BY l.period, l.branch",
             [code],
         )
         known_sums: dict[tuple[str, str], tuple[int, int]] | None = None

@@ -47,10 +47,14 @@ LINES = Table(
         ("income", "INTEGER"),
         ("exempt", "TEXT"),
         ("reduction", "INTEGER"),
-        ("closed", "INTEGER"),
         ("recorded_at", "TEXT"),
     ],
     ["branch", "period", "member"],
+)
+ROLLS = Table(
+    "rm_rolls",
+    [("branch", "TEXT"), ("period", "TEXT"), ("policy_version", "INTEGER"), ("closed", "INTEGER")],
+    ["branch", "period"],
 )
 LINE_MOVES = Table(
     "rm_line_moves",
@@ -116,6 +120,7 @@ class StatementsModel(ReadModel):
     name = "statements"
     tables: ClassVar[list[Table]] = [
         MEMBERS,
+        ROLLS,
         IDS,
         LINES,
         LINE_MOVES,
@@ -174,6 +179,7 @@ class StatementsModel(ReadModel):
     def _opened(self, e: Any, pos: int, at: str) -> None:
         b, p = e.branch_code, e.period
         self.put("rm_st_ids", (str(e.originator_id),), ["roll", b, p])
+        self.put("rm_rolls", (b, p), [e.policy_version, 0])
         for code, amount, rule, income, exempt, reduction, used in e.lines:
             self.put(
                 "rm_lines",
@@ -187,7 +193,6 @@ class StatementsModel(ReadModel):
                     _income(income),
                     exempt or None,
                     int(reduction or 0),
-                    0,
                     at,
                 ],
             )
@@ -212,11 +217,9 @@ class StatementsModel(ReadModel):
     @handles(Roll.Closed)  # type: ignore[attr-defined]
     def _closed(self, e: Any, pos: int, at: str) -> None:
         _, b, p = self._ids(e)
-        self.get("rm_lines", (b, p, ""))  # loads the roll's lines
-        for key, row in list(self._rows.get("rm_lines", {}).items()):
-            if row is not None and key[0] == b and key[1] == p:
-                row[8] = 1
-                self.put("rm_lines", key, row)
+        roll = self.get("rm_rolls", (b, p))
+        assert roll is not None
+        self.put("rm_rolls", (b, p), [roll[0], 1])
 
     @handles(Roll.Adjusted)  # type: ignore[attr-defined]
     def _adjusted(self, e: Any, pos: int, at: str) -> None:
@@ -225,14 +228,8 @@ class StatementsModel(ReadModel):
         old = self.get("rm_lines", key)
         _code, amount, rule, income, exempt, reduction, _used = e.line
         if old is None:
-            old = [0, 0, 0, rule, None, None, 0, 0, 0, at]
-            policy_version = None
-            self.get("rm_lines", (b, p, ""))
-            for k, r in self._rows.get("rm_lines", {}).items():
-                if r is not None and k[0] == b and k[1] == p:
-                    policy_version = r[4]
-                    break
-            old[4] = policy_version
+            roll = self.get("rm_rolls", (b, p))
+            old = [0, 0, 0, rule, roll[0] if roll else None, None, None, 0, at]
         new = list(old)
         new[1] = int(amount)
         new[2] = int(old[2]) - e.refund

@@ -110,10 +110,11 @@ class Views:
 class SQLiteViews(SQLiteTrackingRecorder, Views):
     pg = False
 
-    def __init__(self, datastore: SQLiteDatastore, *, owns: bool = False):
+    def __init__(self, datastore: SQLiteDatastore, *, owns: bool = False, create: bool = True):
         super().__init__(datastore)
         self._owns = owns
-        self.create_table()
+        if create:
+            self.create_table()
 
     def create_tables(self, tables: Iterable[Table], indexes: Iterable[str] = ()) -> None:
         with self.datastore.transaction(commit=True) as c:
@@ -161,11 +162,12 @@ def pg_sql(sql: str) -> str:
 class PostgresViews(PostgresTrackingRecorder, Views):
     pg = True
 
-    def __init__(self, datastore: PostgresDatastore, *, owns: bool = False):
+    def __init__(self, datastore: PostgresDatastore, *, owns: bool = False, create: bool = True):
         super().__init__(datastore, tracking_table_name="rm_tracking")
         self._owns = owns
         self.schema = datastore.schema
-        self.create_table()
+        if create:
+            self.create_table()
 
     def _t(self, sql: str) -> str:
         return pg_sql(sql)
@@ -223,9 +225,9 @@ class PostgresViews(PostgresTrackingRecorder, Views):
             self.datastore.close()
 
 
-def views_for(datastore: Any, *, owns: bool = False) -> Views:
+def views_for(datastore: Any, *, owns: bool = False, create: bool = True) -> Views:
     if isinstance(datastore, PostgresDatastore):
-        return PostgresViews(datastore, owns=owns)
+        return PostgresViews(datastore, owns=owns, create=create)
     if isinstance(datastore, SQLiteDatastore):
-        return SQLiteViews(datastore, owns=owns)
+        return SQLiteViews(datastore, owns=owns, create=create)
     raise TypeError(f"no read-model storage for {type(datastore).__name__}")
