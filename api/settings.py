@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ class Settings:
     env: dict[str, str]
     kind: str  # "sqlite" | "postgres"
     cipher_key: str | None
+    jwt_key: str | None = None  # DANGPHI_JWT_KEY; see `jwt_signing_key` for the SQLite file
+    production: bool = False  # DANGPHI_ENV=production: no key files, keys must be configured
 
 
 def resolve_url(cli_value: str | None) -> str:
@@ -92,4 +95,58 @@ def cipher_key(kind: str, env: dict[str, str]) -> str | None:
 def load_settings(cli_url: str | None = None) -> Settings:
     url = resolve_url(cli_url)
     kind, env = storage_env(url)
-    return Settings(url, env, kind, cipher_key(kind, env))
+    return Settings(
+        url,
+        env,
+        kind,
+        cipher_key(kind, env),
+        jwt_key=os.environ.get("DANGPHI_JWT_KEY") or None,
+        production=os.environ.get("DANGPHI_ENV", "").strip().lower() == "production",
+    )
+
+
+JWT_KEY_MIN_BYTES = 32  # HS256: a key shorter than the hash is weaker than the signature
+
+
+def jwt_signing_key(settings: Settings) -> str:
+    """The key that signs API tokens: DANGPHI_JWT_KEY; for SQLite outside production, a key
+    file `PATH.jwt-key` beside the database, created once, owner-only (so tokens issued by the
+    CLI work with `serve`). Refused: production without the key, PostgreSQL without it, a
+    configured key shorter than 32 bytes."""
+    if settings.jwt_key is not None:
+        if len(settings.jwt_key.encode("utf-8")) < JWT_KEY_MIN_BYTES:
+            raise InvalidInput(
+                f"DANGPHI_JWT_KEY quá ngắn: cần ít nhất {JWT_KEY_MIN_BYTES} byte",
+                f"DANGPHI_JWT_KEY is too short: it needs at least {JWT_KEY_MIN_BYTES} bytes",
+                field="DANGPHI_JWT_KEY",
+            )
+        return settings.jwt_key
+    if settings.production:
+        raise InvalidInput(
+            "Chế độ production (DANGPHI_ENV=production) cần khoá ký DANGPHI_JWT_KEY; "
+            "không khởi động khi thiếu khoá",
+            "Production mode (DANGPHI_ENV=production) needs the signing key DANGPHI_JWT_KEY; "
+            "refusing to start without it",
+            field="DANGPHI_JWT_KEY",
+        )
+    if settings.kind != "sqlite" or settings.env["SQLITE_DBNAME"] == ":memory:":
+        raise InvalidInput(
+            "Cần đặt DANGPHI_JWT_KEY (khoá ký mã truy cập) khi dùng cơ sở dữ liệu này",
+            "Set DANGPHI_JWT_KEY (the key that signs access tokens) for this database",
+            field="DANGPHI_JWT_KEY",
+        )
+    key_file = Path(settings.env["SQLITE_DBNAME"] + ".jwt-key")
+    if not key_file.exists():
+        # Written whole under a private name, then linked into place: a process starting at
+        # the same moment never reads a half-written key, and the first link wins.
+        draft = key_file.with_name(f"{key_file.name}.{secrets.token_hex(8)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return key_file.read_text().strip()

@@ -31,6 +31,7 @@ from api.cli import (
     projections,
     qr,
     reconcile,
+    serve,
     statement,
     suspense,
     webhook,
@@ -123,6 +124,7 @@ reconcile.register(app)
 cash.register(app)
 journal.register(app)
 book.register(app)
+serve.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""The HTTP API: a FastAPI app over one DuesLedger and its read models (`create_app`)."""
