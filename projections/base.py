@@ -227,7 +227,8 @@ class ReadModels:
         raise KeyError(name)
 
     def positions(self) -> dict[str, int]:
-        return {m.name: self.views.position(m.name) or 0 for m in self.models}
+        stored = self.views.positions()
+        return {m.name: stored.get(m.name, 0) for m in self.models}
 
     def catch_up(self, page: int = 5000, flush_every: int = 1) -> int:
         """Process every event not yet seen by some model; returns how many were read.

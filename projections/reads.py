@@ -114,11 +114,8 @@ class Reads:
         out: dict[tuple[str, str], list[int]] = {}
         cols = ", ".join(FIGURES)
         sums = ", ".join(f"SUM({f})" for f in FIGURES)
-        step = 5000 if self.views.pg else 500
-        for chunk in _chunks(codes, step):
-            marks = ",".join("?" for _ in chunk)
-            params: list[Any] = list(chunk)
-            where = f"org IN ({marks})"
+        for chunk in _chunks(codes, 30000):
+            where, params = self.views.in_list("org", chunk)
             if period is not None:
                 where += " AND period = ?"
                 params.append(period)

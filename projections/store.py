@@ -100,6 +100,17 @@ class Views:
     def position(self, name: str) -> int | None:
         raise NotImplementedError
 
+    def positions(self) -> dict[str, int]:
+        """Every read model's tracked position, in one query."""
+        raise NotImplementedError
+
+    def in_list(self, column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        """`column` is one of `values`: an array parameter on PostgreSQL (one bound value,
+        however many), a list of placeholders on SQLite (its limit is 32,766)."""
+        if self.pg:
+            return f"{column} = ANY(?)", [list(values)]
+        return f"{column} IN ({','.join('?' for _ in values)})", list(values)
+
     def drop(self, tables: Iterable[Table], name: str) -> None:
         raise NotImplementedError
 
@@ -140,6 +151,12 @@ class SQLiteViews(SQLiteTrackingRecorder, Views):
 
     def position(self, name: str) -> int | None:
         return self.max_tracking_id(name)
+
+    def positions(self) -> dict[str, int]:
+        return {
+            str(a): int(n)
+            for a, n in self.query("SELECT application_name, notification_id FROM tracking")
+        }
 
     def drop(self, tables: Iterable[Table], name: str) -> None:
         with self.datastore.transaction(commit=True) as c:
@@ -209,6 +226,12 @@ class PostgresViews(PostgresTrackingRecorder, Views):
 
     def position(self, name: str) -> int | None:
         return self.max_tracking_id(name)
+
+    def positions(self) -> dict[str, int]:
+        return {
+            str(a): int(n)
+            for a, n in self.query("SELECT application_name, notification_id FROM rm_tracking")
+        }
 
     def drop(self, tables: Iterable[Table], name: str) -> None:
         with self.datastore.transaction(commit=True) as c:

@@ -124,11 +124,11 @@ class TreeReader:
         out: dict[str, list[tuple[str, str, str | None]]] = {}
         level, seen = [root], {root}
         while level:
-            marks = ",".join("?" for _ in level)
+            where, params = self.views.in_list("parent", level)
             rows = self.views.query(
                 "SELECT parent, child, since, recorded_at, until, until_recorded_at "
-                f"FROM rm_children WHERE parent IN ({marks})",
-                level,
+                f"FROM rm_children WHERE {where}",
+                params,
             )
             nxt: list[str] = []
             for parent, child, since, at, until, until_at in rows:
@@ -147,13 +147,12 @@ class TreeReader:
         self, codes: list[str], known_at: str | None
     ) -> dict[str, tuple[str, str | None]]:
         out: dict[str, tuple[str, str | None]] = {}
-        for i in range(0, len(codes), 500):
-            chunk = codes[i : i + 500]
-            marks = ",".join("?" for _ in chunk)
+        for i in range(0, len(codes), 30000):
+            where, params = self.views.in_list("code", codes[i : i + 30000])
             for code, created, ended, at, ended_at in self.views.query(
                 "SELECT code, created_from, ended_from, recorded_at, ended_recorded_at "
-                f"FROM rm_org WHERE code IN ({marks})",
-                chunk,
+                f"FROM rm_org WHERE {where}",
+                params,
             ):
                 if known_at is not None and at > known_at:
                     continue
