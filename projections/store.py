@@ -200,6 +200,13 @@ class PostgresViews(PostgresTrackingRecorder, Views):
     def write(self, name: str, position: int, write: Write) -> None:
         with self.datastore.transaction(commit=True) as c:
             c.execute(f'SET LOCAL search_path TO "{self.schema}"')
+            # One writer per read model at a time: two processes catching up at once
+            # would otherwise upsert the same rows in different orders and deadlock; the
+            # second now waits, then fails on the tracking row and starts again.
+            c.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(%s))",  # type: ignore[call-overload]
+                [f"{self.schema}.{name}"],
+            )
             for sql, params in write.deletes:
                 c.execute(pg_sql(sql), params)  # type: ignore[call-overload]
             for table, rows in write.upserts.values():

@@ -173,3 +173,50 @@ class TestReadModelsAgreeWithTheAggregates:
                 same(read_balances(reads, list(core)), core)
             finally:
                 reads.close()
+
+
+def test_two_processes_catching_up_at_once_write_each_row_once(db_url: str, frozen: Any) -> None:
+    """Two readers (as two CLI or API processes would) catch up the same read models at the
+    same moment: one writes, the other finds the position moved and starts again; the
+    result equals a rebuild from scratch."""
+    import threading
+
+    from api.bootstrap import build_ledger
+    from api.settings import load_settings
+    from tests.builders import member_row
+
+    apps = [build_ledger(load_settings(db_url)) for _ in range(2)]
+    try:
+        app = apps[0]
+        app.import_orgs(
+            org_rows([("TW", "Trung ương", "central", ""), ("B", "Chi bộ B", "branch", "TW")])
+        )
+        app.import_members(numbered([member_row(f"M{i}", "B") for i in range(30)]))
+        app.open_month("2026-12")
+        for i in range(0, 30, 2):
+            app.pay(f"M{i}", 50_000, reference=f"R{i}")
+        readers = [Reads(a) for a in apps]
+        errors: list[BaseException] = []
+
+        def catch_up(r: Reads) -> None:
+            try:
+                r.catch_up()
+            except BaseException as e:  # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=catch_up, args=(r,)) for r in readers]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert (
+            readers[0].balance("B", "2026-12")["collected"]
+            == app.balance("B", "2026-12")["collected"]
+        )
+        assert replay(app, readers[0].models).ok
+        for r in readers:
+            r.close()
+    finally:
+        for a in apps:
+            a.close()
