@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from api.audit import verify
+from api.demo_inspection import personal_account_branch
 from ledger.app import DuesLedger
 from ledger.errors import LedgerError
 from ledger.ids import register_id, roll_id
@@ -411,6 +412,7 @@ def run_demo(app: DuesLedger, console: Console, fast: bool = False) -> int:
     )
     pay_by_qr(app, period, console)
     reconcile_statement(app, period, console)
+    personal_account_branch(app, period, console)
     counts = pay_mix(app, period)
     console.print("Thu đảng phí / payments: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     closed = app.close_month(period, "TW")

@@ -9,6 +9,7 @@ builds it from settings.
 from __future__ import annotations
 
 from ledger.services.cash import CashCommands
+from ledger.services.inspection import InspectionCommands
 from ledger.services.members import MemberCommands
 from ledger.services.payments import PaymentCommands
 from ledger.services.policy import PolicyCommands
@@ -30,6 +31,7 @@ class DuesLedger(
     StatementCommands,
     SuspenseCommands,
     RequestCommands,
+    InspectionCommands,
     Queries,
 ):
     """Party dues: the tree, members, monthly rolls, payments and remittances."""

@@ -26,10 +26,11 @@ from ledger.period import add_months, parse_period
 from ledger.register import Register
 from projections.balances import FIGURES, BalancesModel, N
 from projections.base import VIETNAM, ReadModel, ReadModels
+from projections.findings import FindingsModel
 from projections.statements import StatementsModel
 from projections.tree import TreeModel, TreeReader, subtree_at
 
-MODELS: list[type[ReadModel]] = [TreeModel, BalancesModel, StatementsModel]
+MODELS: list[type[ReadModel]] = [TreeModel, BalancesModel, StatementsModel, FindingsModel]
 NAMES = [m.name for m in MODELS]
 
 # The figures `balance` shows for the organisation itself (same names as the core's query).

@@ -22,6 +22,7 @@ from api.cli import (
     audit,
     book,
     cash,
+    inspect,
     journal,
     member,
     money,
@@ -124,6 +125,7 @@ reconcile.register(app)
 cash.register(app)
 journal.register(app)
 book.register(app)
+inspect.register(app)
 serve.register(app)
 
 
