@@ -131,10 +131,18 @@ class TestProblems:
         page = client.get("/api/v1/orgs/HN-BD-01/members", params={"size": 0}, headers=treasurer())
         assert (page.status_code, page.json()["field"]) == (422, "size")
 
-    def test_findings_say_not_built_yet_never_an_empty_list(self, client: TestClient) -> None:
-        r = client.get("/api/v1/orgs/HN-BD-01/findings", headers=auth("inspector", "HN-BD"))
-        assert r.status_code == 501
-        assert "not built yet" in r.json()["detail_en"]
+    def test_findings_are_a_page_read_from_the_findings_model(self, client: TestClient) -> None:
+        # The kinds themselves are tested in tests/integration/test_findings.py.
+        r = client.get("/api/v1/orgs/HN-BD/findings", headers=auth("inspector", "HN-BD"))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["page"], body["total"]) == (1, len(body["items"]))
+        one = client.get(
+            "/api/v1/orgs/HN-BD/findings",
+            params={"kind": "nope"},
+            headers=auth("inspector", "HN-BD"),
+        )
+        assert one.status_code == 422
 
     def test_an_unknown_path_is_problem_json(self, client: TestClient) -> None:
         r = client.get("/api/v1/nothing-here")
