@@ -157,11 +157,11 @@ class Reads:
         last = parse_as_of(as_of)
         known = parse_known_at(known_at)
         info = self._org(org_code, known)
-        links = self.tree.links(org_code, known)
-        codes = sorted({org_code} | {c for kids in links.values() for c, _, _ in kids})
-        lifetimes = self.tree.lifetimes(codes, known)
-        figures = self._figures(codes, period, known)
-        periods = sorted({p for _, p in figures})
+        if known is None:
+            own_rows, sub_rows = self._sums_in_sql(org_code, period)
+        else:
+            own_rows, sub_rows = self._sums_walked(org_code, period, known)
+        periods = sorted(sub_rows)
         if last is not None:
             periods = [p for p in periods if p <= last]
         if not periods:
@@ -179,12 +179,8 @@ class Reads:
         subtree = [0] * N
         months: list[dict[str, Any]] = []
         for p in periods:
-            row = figures.get((org_code, p), [0] * N)
-            members = subtree_at(org_code, p, links, lifetimes)
-            sub = [0] * N
-            for c in members:
-                for i, v in enumerate(figures.get((c, p), ())):
-                    sub[i] += v
+            row = own_rows.get(p, [0] * N)
+            sub, count = sub_rows[p]
             for i in range(N):
                 own[i] += row[i]
                 subtree[i] += sub[i]
@@ -193,7 +189,7 @@ class Reads:
                     "period": p,
                     **dict(zip(FIGURES, row, strict=True)),
                     "subtree": dict(zip(FIGURES, sub, strict=True)),
-                    "organisations": len(members),
+                    "organisations": count,
                 }
             )
         figs = dict(zip(FIGURES, own, strict=True))
@@ -213,6 +209,70 @@ class Reads:
             "subtree": subs,
             "months": months,
         }
+
+    def _sums_walked(
+        self, org_code: str, period: str | None, known: str
+    ) -> tuple[dict[str, list[int]], dict[str, tuple[list[int], int]]]:
+        """As known at a time: the tree as recorded by then, walked here, and the moves
+        recorded by then."""
+        links = self.tree.links(org_code, known)
+        codes = sorted({org_code} | {c for kids in links.values() for c, _, _ in kids})
+        lifetimes = self.tree.lifetimes(codes, known)
+        figures = self._figures(codes, period, known)
+        own = {p: v for (c, p), v in figures.items() if c == org_code}
+        subs: dict[str, tuple[list[int], int]] = {}
+        for p in sorted({p for _, p in figures}):
+            members = subtree_at(org_code, p, links, lifetimes)
+            sub = [0] * N
+            for c in members:
+                for i, v in enumerate(figures.get((c, p), ())):
+                    sub[i] += v
+            subs[p] = (sub, len(members))
+        return own, subs
+
+    def _sums_in_sql(
+        self, org_code: str, period: str | None
+    ) -> tuple[dict[str, list[int]], dict[str, tuple[list[int], int]]]:
+        """As known now: the subtree of each month and its sums in one recursive query,
+        so a province's thousands of codes never travel to the client. The months are
+        those with figures anywhere ever under the organisation (as the core's query);
+        the walk is `subtree_at`'s: links valid that month, organisations active then."""
+        only = " AND b.period = ?" if period else ""
+        sums = ", ".join(f"COALESCE(SUM(b.{f}), 0)" for f in FIGURES)
+        sql = (
+            "WITH RECURSIVE ever(code) AS ("
+            " SELECT ? UNION SELECT c.child FROM rm_children c JOIN ever e ON c.parent = e.code),"
+            " months(period) AS ("
+            f" SELECT DISTINCT b.period FROM rm_balance b JOIN ever e ON b.org = e.code{only}),"
+            " sub(code, period) AS ("
+            " SELECT ?, period FROM months UNION"
+            " SELECT c.child, s.period FROM rm_children c JOIN sub s ON c.parent = s.code"
+            " WHERE c.since <= s.period AND (c.until IS NULL OR s.period < c.until))"
+            f" SELECT s.period, COUNT(o.code), {sums} FROM sub s"
+            " JOIN rm_org o ON o.code = s.code"
+            " LEFT JOIN rm_balance b ON b.org = s.code AND b.period = s.period"
+            " WHERE o.created_from <= s.period AND (o.ended_from IS NULL OR s.period < o.ended_from)"
+            " GROUP BY s.period"
+        )
+        params: list[Any] = [org_code, *([period] if period else []), org_code]
+        subs = {
+            str(r[0]): ([int(v) for v in r[2:]], int(r[1])) for r in self.views.query(sql, params)
+        }
+        # Months with figures but no active organisation in the subtree (it moved away).
+        own_sql = f"SELECT period, {', '.join(FIGURES)} FROM rm_balance b WHERE org = ?{only}"
+        own = {
+            str(r[0]): [int(v) for v in r[1:]]
+            for r in self.views.query(own_sql, [org_code, *([period] if period else [])])
+        }
+        months = self.views.query(
+            "WITH RECURSIVE ever(code) AS ("
+            " SELECT ? UNION SELECT c.child FROM rm_children c JOIN ever e ON c.parent = e.code)"
+            f" SELECT DISTINCT b.period FROM rm_balance b JOIN ever e ON b.org = e.code{only}",
+            [org_code, *([period] if period else [])],
+        )
+        for (p,) in months:
+            subs.setdefault(str(p), ([0] * N, 0))
+        return own, subs
 
     def collection(
         self, org_code: str, period: str, known_at: str | datetime | None = None
