@@ -33,21 +33,9 @@ from projections.tree import TreeModel, TreeReader, subtree_at
 MODELS: list[type[ReadModel]] = [TreeModel, BalancesModel, StatementsModel, FindingsModel]
 NAMES = [m.name for m in MODELS]
 
-# The figures `balance` shows for the organisation itself (same names as the core's query).
-OWN = (
-    "assessed",
-    "collected",
-    "outstanding",
-    "retained",
-    "payable_to_parent",
-    "remitted_to_parent",
-    "received_from_children",
-    "in_transit",
-    "suspense",
-    "bank",
-    "cash",
-    "spent",
-)
+# The figures `balance` shows for the organisation itself (same names as the core's query):
+# every figure but the member counts.
+OWN = tuple(f for f in FIGURES if not f.startswith("members"))
 
 
 def parse_as_of(value: str | date | None) -> str | None:

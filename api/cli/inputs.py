@@ -11,6 +11,9 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from ledger.errors import ImportRejected, InvalidInput
 from ledger.money import parse_amount
@@ -123,3 +126,22 @@ def _check_header(path: Path, header: list[str], required: tuple[str, ...]) -> N
 
 def _file_error(path: Path, vi: str, en: str) -> InvalidInput:
     return InvalidInput(f"Tệp {path} {vi}", f"File {path} {en}", field="file")
+
+
+# Point in time, for the commands that read the read models (docs/read-models.md).
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="DATE",
+        help="Hiệu lực đến ngày / Effective by this date (YYYY-MM-DD): months up to it.",
+    ),
+]
+KnownAtOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--known-at",
+        metavar="TIMESTAMP",
+        help="Như sổ biết tại thời điểm / As recorded by this time (ISO 8601).",
+    ),
+]

@@ -54,22 +54,8 @@ def import_members(
 def statement(
     ctx: typer.Context,
     code: str,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            metavar="DATE",
-            help="Hiệu lực đến ngày / Effective by this date (YYYY-MM-DD): months up to it.",
-        ),
-    ] = None,
-    known_at: Annotated[
-        str | None,
-        typer.Option(
-            "--known-at",
-            metavar="TIMESTAMP",
-            help="Như sổ biết tại thời điểm / As recorded by this time (ISO 8601).",
-        ),
-    ] = None,
+    as_of: inputs.AsOfOpt = None,
+    known_at: inputs.KnownAtOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Sổ đảng phí của một đảng viên / A member's dues statement (from the read models)."""

@@ -14,6 +14,7 @@ from rich.console import Console
 from api.cli import inputs
 from api.cli.context import ledger, out, reads
 from api.cli.render import cell, dong, money_cell, print_json, say, table
+from projections.reads import OWN
 
 CHANNELS = ("cash", "bank")
 ChannelOpt = Annotated[str, typer.Option("--channel", help="cash | bank")]
@@ -36,17 +37,7 @@ BALANCE_LABELS = {
     "retained_available": "Quỹ giữ lại còn / Retained available",
 }
 SHOWN = (
-    "assessed",
-    "collected",
-    "outstanding",
-    "retained",
-    "payable_to_parent",
-    "remitted_to_parent",
-    "received_from_children",
-    "in_transit",
-    "suspense",
-    "bank",
-    "cash",
+    *(k for k in OWN if k != "spent"),
     "subtree_collected",
     "spent",
     "retained_available",
@@ -183,22 +174,8 @@ def balance(
     ctx: typer.Context,
     org: OrgOpt,
     period: Annotated[str | None, typer.Option("--period", help="Tháng / Month.")] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            metavar="DATE",
-            help="Hiệu lực đến ngày / Effective by this date (YYYY-MM-DD): months up to it.",
-        ),
-    ] = None,
-    known_at: Annotated[
-        str | None,
-        typer.Option(
-            "--known-at",
-            metavar="TIMESTAMP",
-            help="Như sổ biết tại thời điểm / As recorded by this time (ISO 8601).",
-        ),
-    ] = None,
+    as_of: inputs.AsOfOpt = None,
+    known_at: inputs.KnownAtOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON cho máy / Machine JSON.")] = False,
 ) -> None:
     """Số liệu thu, giữ lại, nộp của một tổ chức và cấp dưới / An organisation's figures and
