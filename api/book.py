@@ -11,15 +11,15 @@ totals; docs/book.md says why.
 from __future__ import annotations
 
 import csv
-import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from api.files import write_whole
 from ledger.errors import InvalidInput
 from ledger.period import add_months
 from projections.book_types import BranchMonth, DuesBook, MemberMonth
@@ -212,7 +212,7 @@ def write_csv(book: DuesBook, path: Path) -> None:
                 out.writerow([header for header, _ in columns])
                 out.writerows(_csv_cells(line.cells) for line in lines)
 
-    _replace(path, write)
+    write_whole(path, write)
 
 
 def write_xlsx(book: DuesBook, path: Path) -> None:
@@ -223,7 +223,7 @@ def write_xlsx(book: DuesBook, path: Path) -> None:
     for name, (title, columns, lines) in zip(("Phần I", "Phần II"), _parts(book), strict=True):
         _fill_sheet(wb.create_sheet(name), (TITLE, subtitle(book), title), columns, lines)
     wb.remove(wb.worksheets[0])  # the empty default sheet
-    _replace(path, wb.save)
+    write_whole(path, wb.save)
 
 
 def _parts(book: DuesBook) -> list[tuple[str, Columns, list[Line]]]:
@@ -293,13 +293,3 @@ def _shown(value: Value, kind: str) -> str:
 
 def _csv_cells(cells: Iterable[Value]) -> list[str | int]:
     return ["" if c is None else c.isoformat() if isinstance(c, date) else c for c in cells]
-
-
-def _replace(path: Path, write: Callable[[Path], None]) -> None:
-    """Write beside the target, then rename: a failed export never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

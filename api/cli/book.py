@@ -15,7 +15,6 @@ from api.book import parse_book_period, period_title, write_csv, write_xlsx
 from api.cli import inputs
 from api.cli.context import out, reads
 from api.cli.render import dong, say
-from ledger.errors import InvalidInput
 from projections.dues_book import dues_book
 
 WRITERS = {"csv": write_csv, "xlsx": write_xlsx}
@@ -35,12 +34,12 @@ def book(
     label, periods = parse_book_period(period)
     kind = inputs.choice(fmt, tuple(WRITERS), "format")
     code = inputs.text(org, "org")
-    _check_folder(output)
+    inputs.check_output(output)
     dues = dues_book(reads(ctx), code, label, periods)
     try:
         WRITERS[kind](dues, output)
     except OSError as e:
-        raise _cannot_write(output, e.strerror or str(e)) from None
+        raise inputs.cannot_write(output, e.strerror or str(e)) from None
     collected = sum(r.collected for r in dues.part2)
     say(
         out(ctx),
@@ -48,22 +47,6 @@ def book(
         f"{len(dues.part1)} dòng đảng viên, đã thu {dong(collected)}",
         f"Wrote the dues book of {code} for {label} to {output}: "
         f"{len(dues.part1)} member rows, {dong(collected)} collected",
-    )
-
-
-def _check_folder(output: Path) -> None:
-    if output.is_dir():
-        raise _cannot_write(output, "là thư mục / is a folder")
-    if not output.parent.is_dir():
-        raise _cannot_write(output, "thư mục không tồn tại / the folder does not exist")
-
-
-def _cannot_write(output: Path, why: str) -> InvalidInput:
-    vi, _, en = why.partition(" / ")
-    return InvalidInput(
-        f"output: không ghi được {output} ({vi})",
-        f"output: cannot write {output} ({en or vi})",
-        field="output",
     )
 
 

@@ -145,3 +145,21 @@ KnownAtOpt = Annotated[
         help="Như sổ biết tại thời điểm / As recorded by this time (ISO 8601).",
     ),
 ]
+
+
+# -- output files ------------------------------------------------------------------------------
+def check_output(output: Path) -> None:
+    """Refuse, before the ledger is opened, an output path that cannot be a new file."""
+    if output.is_dir():
+        raise cannot_write(output, "là thư mục / is a folder")
+    if not output.parent.is_dir():
+        raise cannot_write(output, "thư mục không tồn tại / the folder does not exist")
+
+
+def cannot_write(output: Path, why: str) -> InvalidInput:
+    vi, _, en = why.partition(" / ")
+    return InvalidInput(
+        f"output: không ghi được {output} ({vi})",
+        f"output: cannot write {output} ({en or vi})",
+        field="output",
+    )

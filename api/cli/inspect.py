@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +22,7 @@ from rich.text import Text
 from api.cli import inputs
 from api.cli.context import ledger, out, reads
 from api.cli.render import print_json, say
+from api.files import write_whole
 from ledger.errors import InvalidInput, NotFound
 from payment_gateways.income_source import CsvIncomeSource
 from projections.findings import KINDS, Findings, parse_kind
@@ -144,13 +144,13 @@ def export(
     chosen = inputs.choice(fmt, FORMATS, "format")
     wanted = inputs.optional_period(period)
     parse_kind(kind)
-    _check_folder(output)
+    inputs.check_output(output)
     found = Findings(reads(ctx)).list(inputs.text(org, "org"), period=wanted, kind=kind)
     rows = [_row(f) for f in found]
     try:
-        _replace(output, lambda p: (_write_csv if chosen == "csv" else _write_xlsx)(rows, p))
+        write_whole(output, lambda p: (_write_csv if chosen == "csv" else _write_xlsx)(rows, p))
     except OSError as e:
-        raise _cannot_write(output, e.strerror or str(e)) from None
+        raise inputs.cannot_write(output, e.strerror or str(e)) from None
     say(
         out(ctx),
         f"Đã ghi {len(rows)} phát hiện của {org} vào {output}",
@@ -206,32 +206,6 @@ def _write_xlsx(rows: list[list[str]], path: Path) -> None:
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     wb.save(path)
-
-
-def _replace(path: Path, write: Callable[[Path], None]) -> None:
-    """Write beside the target, then rename: a failed export never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _check_folder(output: Path) -> None:
-    if output.is_dir():
-        raise _cannot_write(output, "là thư mục / is a folder")
-    if not output.parent.is_dir():
-        raise _cannot_write(output, "thư mục không tồn tại / the folder does not exist")
-
-
-def _cannot_write(output: Path, why: str) -> InvalidInput:
-    vi, _, en = why.partition(" / ")
-    return InvalidInput(
-        f"output: không ghi được {output} ({vi})",
-        f"output: cannot write {output} ({en or vi})",
-        field="output",
-    )
 
 
 @inspect_app.command("incomes")
