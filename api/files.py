@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def write_whole(path: Path, write: Callable[[Path], None]) -> None:
+def write_whole(path: Path, write: Callable[[Path], object]) -> None:
     """Write beside the target, then rename: a failed export never leaves half a file."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:

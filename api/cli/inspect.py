@@ -10,7 +10,6 @@ writes the findings for a committee meeting as CSV or XLSX, whole or not at all;
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,26 +22,13 @@ from api.cli import inputs
 from api.cli.context import ledger, out, reads
 from api.cli.render import print_json, say
 from api.files import write_whole
+from api.findings_export import FORMATS, evidence, render
 from ledger.errors import InvalidInput, NotFound
 from payment_gateways.income_source import CsvIncomeSource
-from projections.findings import KINDS, Findings, parse_kind
+from projections.findings import Findings, parse_kind
 
 inspect_app = typer.Typer(
     help="Kiểm tra đảng phí (UBKT) / Inspection findings.", invoke_without_command=True
-)
-FORMATS = ("csv", "xlsx")
-HEADERS = (
-    "ID",
-    "Loại / Kind",
-    "Mức độ / Severity",
-    "Tổ chức / Organisation",
-    "Tháng / Period",
-    "Nội dung",
-    "Explanation",
-    "Bằng chứng / Evidence",
-    "Trạng thái / Status",
-    "Xem xét / Reviews",
-    "Ghi nhận / Recorded at (UTC)",
 )
 
 
@@ -88,19 +74,9 @@ def _show(console: Console, f: dict[str, Any]) -> None:
     console.print(Text(f"  ID {f['id']}"))
     console.print(Text(f"  VI: {f['explanation_vi']}"), soft_wrap=True)
     console.print(Text(f"  EN: {f['explanation_en']}"), soft_wrap=True)
-    console.print(Text(f"  Bằng chứng / Evidence: {_evidence(f)}"), soft_wrap=True)
+    console.print(Text(f"  Bằng chứng / Evidence: {evidence(f)}"), soft_wrap=True)
     for r in f["reviews"]:
         console.print(Text(f"  Xem xét / Review {r['at']} {r['reviewer']}: {r['note']}"))
-
-
-def _evidence(f: dict[str, Any]) -> str:
-    ev = f["evidence"]
-    parts = [f"events {' '.join(ev['events'])}"]
-    if ev["bank_transactions"]:
-        parts.append(f"bank {' '.join(ev['bank_transactions'])}")
-    if ev["accounts"]:
-        parts.append(f"accounts {' '.join(ev['accounts'])}")
-    return "; ".join(parts)
 
 
 @inspect_app.command("review")
@@ -146,66 +122,16 @@ def export(
     parse_kind(kind)
     inputs.check_output(output)
     found = Findings(reads(ctx)).list(inputs.text(org, "org"), period=wanted, kind=kind)
-    rows = [_row(f) for f in found]
+    data = render(found, chosen)
     try:
-        write_whole(output, lambda p: (_write_csv if chosen == "csv" else _write_xlsx)(rows, p))
+        write_whole(output, lambda p: p.write_bytes(data))
     except OSError as e:
         raise inputs.cannot_write(output, e.strerror or str(e)) from None
     say(
         out(ctx),
-        f"Đã ghi {len(rows)} phát hiện của {org} vào {output}",
-        f"Wrote {len(rows)} findings of {org} to {output}",
+        f"Đã ghi {len(found)} phát hiện của {org} vào {output}",
+        f"Wrote {len(found)} findings of {org} to {output}",
     )
-
-
-def _row(f: dict[str, Any]) -> list[str]:
-    reviews = " | ".join(f"{r['at']} {r['reviewer']}: {r['note']}" for r in f["reviews"])
-    return [
-        f["id"],
-        f"{f['kind']} {KINDS[f['kind']][0]}",
-        f["severity"],
-        f["org"],
-        f["period"],
-        f["explanation_vi"],
-        f["explanation_en"],
-        _evidence(f),
-        f["status"] + (" (provisional)" if f["provisional"] else ""),
-        reviews,
-        f["recorded_at"],
-    ]
-
-
-def _write_csv(rows: list[list[str]], path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8-sig") as fh:
-        w = csv.writer(fh)
-        w.writerow(HEADERS)
-        w.writerows(rows)
-
-
-def _write_xlsx(rows: list[list[str]], path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Phát hiện"
-    ws.append(list(HEADERS))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDDDDD")
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    for row in rows:
-        ws.append(row)
-    widths = (38, 24, 10, 14, 9, 60, 60, 40, 12, 40, 27)
-    for i, width in enumerate(widths):
-        ws.column_dimensions[chr(ord("A") + i)].width = width
-        for cell in ws[chr(ord("A") + i)][1:]:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-    ws.freeze_panes = "A2"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    wb.save(path)
 
 
 @inspect_app.command("incomes")

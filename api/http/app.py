@@ -15,7 +15,16 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.http import problems
-from api.http.routers import members, orgs, payment_requests, webhooks
+from api.http.routers import (
+    audit,
+    findings,
+    members,
+    money,
+    orgs,
+    payment_requests,
+    structure,
+    webhooks,
+)
 from api.http.services import build_services
 from api.settings import Settings, load_settings
 from ledger.clock import Clock
@@ -57,6 +66,15 @@ def create_app(
     )
     app.state.services = services
     problems.install(app)
-    for module in (members, orgs, payment_requests, webhooks):
+    for module in (
+        members,
+        orgs,
+        structure,
+        money,
+        payment_requests,
+        findings,
+        audit,
+        webhooks,
+    ):
         app.include_router(module.router)
     return app

@@ -1,4 +1,4 @@
-"""An organisation's balance, members and inspection findings.
+"""An organisation's balance and members (its findings: `routers/findings.py`).
 
 Rule: role `member` may not use these (403); other roles see organisations in
 their scope's subtree this month (404 otherwise, as for an unknown code). Balances
@@ -17,7 +17,6 @@ from api.http.deps import PROBLEMS, Caller, PageNo, PageSize, Svc, page_of
 from api.http.queries import org_members
 from api.http.routers.members import AsOf, KnownAt
 from api.http.schemas import PERIOD_PATTERN, Balance, Code, MemberSummary, Page
-from projections.findings import Findings
 
 router = APIRouter(prefix="/api/v1/orgs", tags=["organisations"], responses=PROBLEMS)
 OrgCode = Annotated[Code, Path(description="Mã tổ chức đảng / organisation code")]
@@ -51,23 +50,3 @@ def members(
     period = svc.period()
     check_org(svc.reads, who, code, period)
     return page_of(org_members(svc.reads, code, period), page, size)
-
-
-@router.get("/{code}/findings", response_model=Page[dict[str, Any]])
-def findings(
-    code: OrgCode,
-    svc: Svc,
-    who: Caller,
-    page: PageNo = 1,
-    size: PageSize = 50,
-    period: Annotated[
-        str | None, Query(pattern=PERIOD_PATTERN, description="Tháng / month YYYY-MM")
-    ] = None,
-    kind: Annotated[str | None, Query(description="Loại 1-10 hoặc tên / kind 1-10 or name")] = None,
-) -> dict[str, Any]:
-    """Phát hiện kiểm tra / Inspection findings of the organisation's subtree (the tree as
-    it was in each finding's month), with evidence ids and review notes."""
-    require_role(who, "inspector", "auditor", "treasurer", "admin")
-    check_org(svc.reads, who, code, svc.period())
-    items = Findings(svc.reads).list(code, period=period, kind=kind)
-    return page_of(items, page, size)
