@@ -204,6 +204,16 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:  # FastAPI could not parse the body (e.g. not UTF-8)
+            return problem(
+                422,
+                "validation",
+                "Dữ liệu không hợp lệ / Invalid input",
+                "body: nội dung không đọc được (cần JSON UTF-8)",
+                "body: the request body cannot be read (UTF-8 JSON expected)",
+                field="body",
+                instance=request.url.path,
+            )
         if exc.status_code == 404:
             vi, en = "Không có đường dẫn này", "No such path"
         elif exc.status_code == 405:
