@@ -219,6 +219,27 @@ class ReadModels:
                 [ix for m in self.models for ix in m.indexes],
             )
         self._topics = {t for m in self.models for t in m.topics_handled()}
+        # The log's last notification id when every model was last known to have seen it.
+        self._seen_top = -1
+
+    def top_sql(self) -> str | None:
+        """The query of the log's last notification id, when the views sit beside the
+        events (same datastore) so it can run with their queries; else None."""
+        if getattr(self.views, "datastore", None) is not self.app.recorder.datastore:
+            return None
+        return self.views.max_notification_sql(self.app.recorder.events_table_name)
+
+    def log_top(self) -> int:
+        """The log's last notification id (0 when empty)."""
+        sql = self.top_sql()
+        if sql is None:
+            return int(self.app.recorder.max_notification_id() or 0)
+        return int(self.views.query(sql)[0][0] or 0)
+
+    @property
+    def seen(self) -> int:
+        """The log position every model had seen at the last catch-up (-1: not known)."""
+        return self._seen_top
 
     def model(self, name: str) -> ReadModel:
         for m in self.models:
@@ -235,7 +256,17 @@ class ReadModels:
 
         `flush_every` pages per transaction (a rebuild uses more, to write fewer times).
         A write that loses a race with another process (its position moved) is retried
-        from the stored positions."""
+        from the stored positions. When the log's last notification id is the one every
+        model had seen at the last catch-up, nothing is read (one query; ids are committed
+        in order, the recorder serialises inserts)."""
+        top = self.log_top()
+        if top == self._seen_top:
+            return 0
+        seen = self._catch_up_retrying(page, flush_every)
+        self._seen_top = top
+        return seen
+
+    def _catch_up_retrying(self, page: int, flush_every: int) -> int:
         for _attempt in range(5):
             try:
                 return self._catch_up(page, flush_every)
@@ -296,6 +327,7 @@ class ReadModels:
         the machine's cores work at once. Each process writes its models' rows and
         positions in its own transactions, exactly as a single catch-up would."""
         wanted = set(names) if names is not None else {m.name for m in self.models}
+        self._seen_top = -1
         for m in self.models:
             if m.name in wanted:
                 self.views.drop(m.tables, m.name)

@@ -28,6 +28,7 @@ from projections.balances import FIGURES, BalancesModel, N
 from projections.base import VIETNAM, ReadModel, ReadModels
 from projections.findings import FindingsModel
 from projections.statements import StatementsModel
+from projections.store import Row
 from projections.tree import TreeModel, TreeReader, subtree_at
 
 MODELS: list[type[ReadModel]] = [TreeModel, BalancesModel, StatementsModel, FindingsModel]
@@ -81,6 +82,17 @@ def _chunks(items: Sequence[Any], n: int) -> list[Sequence[Any]]:
     return [items[i : i + n] for i in range(0, len(items), n)]
 
 
+SMALL_SUBTREE = 64  # organisations a month, at most, for the lookup-per-organisation query
+MEMBER_SQL = "SELECT full_name, branches, ended_from, recorded_at FROM rm_members WHERE code = ?"
+LINES_SQL = (
+    "SELECT l.branch, l.period, assessed_open, assessed, paid, rule, l.policy_version, income, "
+    "exempt, reduction, r.closed FROM rm_lines l JOIN rm_rolls r "
+    "ON r.branch = l.branch AND r.period = l.period "
+    "WHERE l.member = ? ORDER BY l.period, l.branch"
+)
+CREDIT_SQL = "SELECT branch, credit, record FROM rm_credit WHERE member = ?"
+
+
 class Reads:
     """The read side of one ledger."""
 
@@ -89,6 +101,10 @@ class Reads:
         self.models = models or ReadModels(app, MODELS)
         self.views = self.models.views
         self.tree = TreeReader(self.views)
+        # (scope, month) -> (log position, codes): a scope's subtree, valid while the log
+        # has not moved since it was computed.
+        self._subtrees: dict[tuple[str, str], tuple[int, frozenset[str]]] = {}
+        self._small_subtree: dict[str, bool] = {}  # org -> its subtree was small last time
 
     def catch_up(self) -> int:
         return self.models.catch_up()
@@ -120,8 +136,26 @@ class Reads:
                 out[(row[0], row[1])] = [int(v or 0) for v in row[2:]]
         return out
 
-    def _org(self, code: str, known_at: str | None) -> dict[str, Any]:
-        info = self.tree.org(code)
+    def _read(self, *queries: tuple[str, Sequence[Any]]) -> list[list[Row]]:
+        """The answers to `queries`, read after the models have seen the whole log: the
+        log's last notification id is asked in the same round trip, and only when it is
+        not the one the models were last caught up to does a catch-up run and the
+        queries run again. (Each query reads at or after that id, so the answer is never
+        older than the log when the call began.)"""
+        top_sql = self.models.top_sql()
+        if top_sql is None:  # the views are elsewhere: ask the log, then read
+            self.catch_up()
+            return self.views.query_many(list(queries))
+        top, *rows = self.views.query_many([(top_sql, ()), *queries])
+        if int(top[0][0] or 0) != self.models.seen:
+            self.catch_up()
+            rows = self.views.query_many(list(queries))
+        return rows
+
+    def _org(
+        self, code: str, known_at: str | None, rows: list[Row] | None = None
+    ) -> dict[str, Any]:
+        info = self.tree.org(code) if rows is None else self.tree.org_of(rows)
         if info is None or (known_at is not None and info["recorded_at"] > known_at):
             when = f" tại thời điểm {known_at}" if known_at else ""
             when_en = f" as known at {known_at}" if known_at else ""
@@ -140,14 +174,22 @@ class Reads:
         known_at: str | datetime | None = None,
     ) -> dict[str, Any]:
         """The organisation's own figures and its subtree's (the tree as it was each month)."""
-        self.catch_up()
         period = parse_period(period) if period else None
         last = parse_as_of(as_of)
         known = parse_known_at(known_at)
-        info = self._org(org_code, known)
-        if known is None:
-            own_rows, sub_rows = self._sums_in_sql(org_code, period)
+        if known is None:  # one round trip: the log's position, the organisation, its sums
+            org_rows, *sums = self._read(
+                (TreeReader.ORG_SQL, [org_code]), *self._sums_queries(org_code, period)
+            )
+            info = self._org(org_code, known, org_rows)
+            own_rows, sub_rows = self._sums_of(*sums)
+            # Which of the two equal queries to use next time (only speed depends on it).
+            self._small_subtree[org_code] = all(
+                count <= SMALL_SUBTREE for _, count in sub_rows.values()
+            )
         else:
+            self.catch_up()
+            info = self._org(org_code, known)
             own_rows, sub_rows = self._sums_walked(org_code, period, known)
         periods = sorted(sub_rows)
         if last is not None:
@@ -218,47 +260,77 @@ class Reads:
             subs[p] = (sub, len(members))
         return own, subs
 
-    def _sums_in_sql(
-        self, org_code: str, period: str | None
-    ) -> tuple[dict[str, list[int]], dict[str, tuple[list[int], int]]]:
+    def _sums_queries(self, org_code: str, period: str | None) -> list[tuple[str, list[Any]]]:
         """As known now: the subtree of each month and its sums in one recursive query,
         so a province's thousands of codes never travel to the client. The months are
         those with figures anywhere ever under the organisation (as the core's query);
-        the walk is `subtree_at`'s: links valid that month, organisations active then."""
+        the walk is `subtree_at`'s: links valid that month, organisations active then.
+        Then the organisation's own rows, and the months with figures anywhere under it
+        (a month whose subtree has no active organisation: it moved away)."""
         only = " AND b.period = ?" if period else ""
         sums = ", ".join(f"COALESCE(SUM(b.{f}), 0)" for f in FIGURES)
-        sql = (
-            "WITH RECURSIVE ever(code) AS ("
-            " SELECT ? UNION SELECT c.child FROM rm_children c JOIN ever e ON c.parent = e.code),"
-            " months(period) AS ("
-            f" SELECT DISTINCT b.period FROM rm_balance b JOIN ever e ON b.org = e.code{only}),"
-            " sub(code, period) AS ("
-            " SELECT ?, period FROM months UNION"
-            " SELECT c.child, s.period FROM rm_children c JOIN sub s ON c.parent = s.code"
-            " WHERE c.since <= s.period AND (c.until IS NULL OR s.period < c.until))"
-            f" SELECT s.period, COUNT(o.code), {sums} FROM sub s"
-            " JOIN rm_org o ON o.code = s.code"
-            " LEFT JOIN rm_balance b ON b.org = s.code AND b.period = s.period"
-            " WHERE o.created_from <= s.period AND (o.ended_from IS NULL OR s.period < o.ended_from)"
-            " GROUP BY s.period"
-        )
-        params: list[Any] = [org_code, *([period] if period else []), org_code]
-        subs = {
-            str(r[0]): ([int(v) for v in r[2:]], int(r[1])) for r in self.views.query(sql, params)
-        }
-        # Months with figures but no active organisation in the subtree (it moved away).
+        if self.views.pg and self._small_subtree.get(org_code, False):
+            # PostgreSQL, a few organisations: an index lookup per organisation and month (OFFSET 0
+            # keeps the planner from turning each lookup into a hash of the whole table).
+            sql = (
+                "WITH RECURSIVE ever(code) AS ("
+                " SELECT ? UNION SELECT c.child FROM ever e CROSS JOIN LATERAL"
+                " (SELECT child FROM rm_children WHERE parent = e.code OFFSET 0) c),"
+                " months(period) AS ("
+                " SELECT DISTINCT b.period FROM ever e CROSS JOIN LATERAL (SELECT period FROM"
+                f" rm_balance b WHERE b.org = e.code{only} OFFSET 0) b),"
+                " sub(code, period) AS ("
+                " SELECT ?, period FROM months UNION"
+                " SELECT c.child, s.period FROM sub s CROSS JOIN LATERAL"
+                " (SELECT child FROM rm_children WHERE parent = s.code AND since <= s.period"
+                " AND (until IS NULL OR s.period < until) OFFSET 0) c)"
+                f" SELECT s.period, COUNT(o.code), {sums} FROM sub s CROSS JOIN LATERAL"
+                " (SELECT code, created_from, ended_from FROM rm_org WHERE code = s.code"
+                " OFFSET 0) o LEFT JOIN LATERAL (SELECT * FROM rm_balance"
+                " WHERE org = s.code AND period = s.period OFFSET 0) b ON true"
+                " WHERE o.created_from <= s.period"
+                " AND (o.ended_from IS NULL OR s.period < o.ended_from)"
+                " GROUP BY s.period"
+            )
+        else:
+            # Many organisations: hash joins over the tables beat a lookup each.
+            sql = (
+                "WITH RECURSIVE ever(code) AS ("
+                " SELECT ? UNION SELECT c.child FROM rm_children c JOIN ever e"
+                " ON c.parent = e.code),"
+                " months(period) AS ("
+                f" SELECT DISTINCT b.period FROM rm_balance b JOIN ever e ON b.org = e.code{only}),"
+                " sub(code, period) AS ("
+                " SELECT ?, period FROM months UNION"
+                " SELECT c.child, s.period FROM rm_children c JOIN sub s ON c.parent = s.code"
+                " WHERE c.since <= s.period AND (c.until IS NULL OR s.period < c.until))"
+                f" SELECT s.period, COUNT(o.code), {sums} FROM sub s"
+                " JOIN rm_org o ON o.code = s.code"
+                " LEFT JOIN rm_balance b ON b.org = s.code AND b.period = s.period"
+                " WHERE o.created_from <= s.period"
+                " AND (o.ended_from IS NULL OR s.period < o.ended_from)"
+                " GROUP BY s.period"
+            )
+        in_period = [period] if period else []
         own_sql = f"SELECT period, {', '.join(FIGURES)} FROM rm_balance b WHERE org = ?{only}"
-        own = {
-            str(r[0]): [int(v) for v in r[1:]]
-            for r in self.views.query(own_sql, [org_code, *([period] if period else [])])
-        }
-        months = self.views.query(
+        months_sql = (
             "WITH RECURSIVE ever(code) AS ("
             " SELECT ? UNION SELECT c.child FROM rm_children c JOIN ever e ON c.parent = e.code)"
-            f" SELECT DISTINCT b.period FROM rm_balance b JOIN ever e ON b.org = e.code{only}",
-            [org_code, *([period] if period else [])],
+            f" SELECT DISTINCT b.period FROM rm_balance b JOIN ever e ON b.org = e.code{only}"
         )
-        for (p,) in months:
+        return [
+            (sql, [org_code, *in_period, org_code]),
+            (own_sql, [org_code, *in_period]),
+            (months_sql, [org_code, *in_period]),
+        ]
+
+    @staticmethod
+    def _sums_of(
+        sub_rows: list[Row], own_rows: list[Row], month_rows: list[Row]
+    ) -> tuple[dict[str, list[int]], dict[str, tuple[list[int], int]]]:
+        subs = {str(r[0]): ([int(v) for v in r[2:]], int(r[1])) for r in sub_rows}
+        own = {str(r[0]): [int(v) for v in r[1:]] for r in own_rows}
+        for (p,) in month_rows:
             subs.setdefault(str(p), ([0] * N, 0))
         return own, subs
 
@@ -281,8 +353,17 @@ class Reads:
         return subtree_at(root, period, links, self.tree.lifetimes(codes, None))
 
     def covers(self, scope: str, org_code: str, period: str) -> bool:
-        """Whether `org_code` is `scope` or under it in `period`."""
-        return org_code in set(self.subtree(scope, period))
+        """Whether `org_code` is `scope` or under it in `period`. The subtree is kept until
+        the log moves (every request asks this; the tree rarely changes)."""
+        self.catch_up()
+        position = self.models.seen
+        found = self._subtrees.get((scope, period))
+        if found is None or found[0] != position:
+            if len(self._subtrees) > 10_000:
+                self._subtrees.clear()
+            found = (position, frozenset(self.subtree(scope, period)))
+            self._subtrees[(scope, period)] = found
+        return org_code in found[1]
 
     def member_branch(self, code: str, period: str) -> str | None:
         """The member's branch in `period` (None: unknown member, or not a member then)."""
@@ -308,13 +389,17 @@ class Reads:
         as_of: str | date | None = None,
         known_at: str | datetime | None = None,
     ) -> dict[str, Any]:
-        self.catch_up()
         last = parse_as_of(as_of)
         known = parse_known_at(known_at)
-        rows = self.views.query(
-            "SELECT full_name, branches, ended_from, recorded_at FROM rm_members WHERE code = ?",
-            [code],
-        )
+        lines: list[Row] | None = None
+        credit_rows: list[Row] = []
+        if known is None:  # one round trip: the log's position, the member, lines, credit
+            rows, lines, credit_rows = self._read(
+                (MEMBER_SQL, [code]), (LINES_SQL, [code]), (CREDIT_SQL, [code])
+            )
+        else:
+            self.catch_up()
+            rows = self.views.query(MEMBER_SQL, [code])
         if not rows or (known is not None and rows[0][3] > known):
             raise NotFound(
                 f"Không có đảng viên mã '{code}'"
@@ -340,13 +425,8 @@ class Reads:
                 return None
             return current
 
-        lines = self.views.query(
-            "SELECT l.branch, l.period, assessed_open, assessed, paid, rule, l.policy_version, income, "
-            "exempt, reduction, r.closed FROM rm_lines l JOIN rm_rolls r "
-            "ON r.branch = l.branch AND r.period = l.period "
-            "WHERE l.member = ? ORDER BY l.period, l.branch",
-            [code],
-        )
+        if lines is None:
+            lines = self.views.query(LINES_SQL, [code])
         known_sums: dict[tuple[str, str], tuple[int, int]] | None = None
         if known is not None:
             known_sums = {
@@ -396,9 +476,7 @@ class Reads:
                 }
             )
         if known is None:
-            credits = self.views.query(
-                "SELECT branch, credit, record FROM rm_credit WHERE member = ?", [code]
-            )
+            credits = credit_rows
         else:
             records: dict[str, str] = {}
             for b, r in self.views.query(

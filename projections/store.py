@@ -16,6 +16,7 @@ view turns them into `%s`.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -114,6 +115,19 @@ class Views:
     def drop(self, tables: Iterable[Table], name: str) -> None:
         raise NotImplementedError
 
+    def max_notification_sql(self, events_table: str) -> str:
+        """The query of the last notification id in the application's log."""
+        return f"SELECT MAX({'notification_id' if self.pg else 'rowid'}) FROM {events_table}"
+
+    def max_notification_id(self, events_table: str) -> int:
+        """The last notification id in the application's log (0 when empty)."""
+        rows = self.query(self.max_notification_sql(events_table))
+        return int(rows[0][0] or 0)
+
+    def query_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """Several queries, in order; on PostgreSQL in one round trip."""
+        return [self.query(sql, params) for sql, params in queries]
+
     def close(self) -> None:
         """Views built on the application's datastore leave it to the application."""
 
@@ -183,6 +197,7 @@ class PostgresViews(PostgresTrackingRecorder, Views):
         super().__init__(datastore, tracking_table_name="rm_tracking")
         self._owns = owns
         self.schema = datastore.schema
+        self._configured: weakref.WeakSet[Any] = weakref.WeakSet()
         if create:
             self.create_table()
 
@@ -220,16 +235,24 @@ class PostgresViews(PostgresTrackingRecorder, Views):
             self._insert_tracking(c, Tracking(name, position))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        # Plain tuples: a dict row would fold repeated column names (SUM(a), SUM(b)).
-        with (
-            self.datastore.get_connection() as conn,
-            conn.transaction(),
-            conn.cursor(row_factory=tuple_row) as c,
-        ):
-            c.execute(f'SET LOCAL search_path TO "{self.schema}"')  # type: ignore[arg-type]
-            c.execute("SET LOCAL jit = off")
-            c.execute(pg_sql(sql), list(params))  # type: ignore[arg-type]
-            return list(c.fetchall())
+        return self.query_many([(sql, params)])[0]
+
+    def query_many(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """The queries, one statement each in autocommit on one of the application's
+        connections (the library makes them autocommit): one round trip a query (not BEGIN, SETs, the query and COMMIT).
+        The connection's search path (this schema, the datastore's own) and `jit = off`
+        are set once per connection. Rows are plain tuples (a dict row would fold
+        repeated column names: SUM(a), SUM(b))."""
+        with self.datastore.get_connection() as conn:  # the library's are autocommit
+            if conn not in self._configured:
+                conn.execute(f'SET search_path TO "{self.schema}"')  # type: ignore[arg-type]
+                conn.execute("SET jit = off")
+                self._configured.add(conn)
+            with conn.cursor(row_factory=tuple_row) as c:
+                return [
+                    list(c.execute(pg_sql(sql), list(params)).fetchall())  # type: ignore[arg-type]
+                    for sql, params in queries
+                ]
 
     def position(self, name: str) -> int | None:
         return self.max_tracking_id(name)

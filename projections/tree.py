@@ -99,12 +99,16 @@ class TreeReader:
     def __init__(self, views: Views):
         self.views = views
 
+    ORG_SQL = (
+        "SELECT code, name, type, created_from, ended_from, recorded_at FROM rm_org WHERE code = ?"
+    )
+
     def org(self, code: str) -> dict[str, Any] | None:
-        rows = self.views.query(
-            "SELECT code, name, type, created_from, ended_from, recorded_at FROM rm_org "
-            "WHERE code = ?",
-            [code],
-        )
+        return self.org_of(self.views.query(self.ORG_SQL, [code]))
+
+    @staticmethod
+    def org_of(rows: list[Any]) -> dict[str, Any] | None:
+        """An organisation from the rows of `ORG_SQL`."""
         if not rows:
             return None
         c, name, typ, created, ended, at = rows[0]

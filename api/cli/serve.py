@@ -10,6 +10,7 @@ prints the token alone on its last line.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from typing import Annotated
 
@@ -31,14 +32,38 @@ def serve(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option("--port", help="Cổng / port.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", help="Số tiến trình / worker processes (each its own app).", min=1, max=64
+        ),
+    ] = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Ghi từng yêu cầu / log requests.")
+    ] = True,
 ) -> None:
     """Chạy API HTTP / Run the HTTP API (uvicorn) on the CLI's database."""
     import uvicorn  # imported here: only `serve` needs the server
 
     from api.http.app import create_app
 
-    app = create_app(load_settings(state(ctx).db))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    settings = load_settings(state(ctx).db)
+    jwt_signing_key(settings)  # refuse (exit 2) before any worker starts
+    if workers == 1:
+        app = create_app(settings)
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=access_log)
+        return
+    # Each worker process builds its own app from the environment (the same database).
+    os.environ["DANGPHI_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "api.http.app:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
+    )
 
 
 @token_app.command("issue")

@@ -31,6 +31,9 @@ class LockedReads(Reads):
             super().__init__(app)
 
     def catch_up(self) -> int:
+        # Nothing new in the log (the usual case): no need to wait for the lock.
+        if self.models.log_top() == self.models.seen:
+            return 0
         with self._lock:
             return super().catch_up()
 
