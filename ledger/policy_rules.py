@@ -540,17 +540,20 @@ class PolicyBook:
             raise PolicyError(
                 f"Loại miễn, giảm đảng phí không xác định: '{exemption.kind}'",
                 f"Unknown exemption kind '{exemption.kind}'",
+                field="kind",
             )
         allowed = ", ".join(f"{p}%" for p in self._allowed_percents(exemption.kind))
         if exemption.percent not in self._allowed_percents(exemption.kind):
             raise PolicyError(
                 f"Loại '{exemption.kind}' chỉ cho phép {allowed}, không phải {exemption.percent}%",
                 f"Kind '{exemption.kind}' allows {allowed}, not {exemption.percent}%",
+                field="percent",
             )
         if end < start:
             raise PolicyError(
                 f"Miễn, giảm đảng phí kết thúc ({end}) trước khi bắt đầu ({start})",
                 f"Exemption ends ({end}) before it starts ({start})",
+                field="to_period",
             )
         self._check_duration(exemption.kind, start, end)
 
@@ -565,6 +568,7 @@ class PolicyBook:
             raise PolicyError(
                 f"Miễn, giảm vì '{kind}' tối đa {limit} tháng ({start} đến {end} là quá dài)",
                 f"Exemption for '{kind}' lasts at most {limit} months ({start} to {end} is longer)",
+                field="to_period",
             )
 
     # --- policy changes (return new data; the caller records it as an event) ---

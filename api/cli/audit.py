@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from api.audit import Report, make_seal, masked_url, read_seal, verify
+from api.audit_verdict import verdict
 from api.cli.context import ledger, out, state
 from api.cli.render import error, print_json, say
 from api.settings import resolve_url
@@ -73,30 +74,13 @@ def seal_log(
 
 def _conclude(ctx: typer.Context, report: Report, *, quiet: bool) -> int:
     """Print the verdict (the finding on stderr) and return the exit status."""
-    if report.first is not None:
-        f = report.first
-        more_vi = f" (cùng {report.problems - 1} chỗ sai khác)" if report.problems > 1 else ""
-        more_en = f" (and {report.problems - 1} more)" if report.problems > 1 else ""
-        error(
-            f"SỔ BỊ SỬA NGOÀI ỨNG DỤNG [{f.kind}]: {f.vi}{more_vi}",
-            f"LOG TAMPERED [{f.kind}]: {f.en}{more_en}",
-        )
+    found = verdict(report)
+    if found.status == "tampered":
+        error(found.vi, found.en)
         return EXIT_TAMPERED
-    if report.unchained:
-        error(
-            f"{report.unchained} sự kiện được ghi trước khi có chuỗi băm; lần ghi tiếp theo "
-            "sẽ lập chuỗi cho chúng; chưa chứng minh được gì",
-            f"{report.unchained} events were recorded before the chain was started; the next "
-            "write chains them; nothing is proven yet",
-        )
+    if found.status == "unchained":
+        error(found.vi, found.en)
         return EXIT_UNCHAINED
     if not quiet:
-        seals = f"; {len(report.seals)} seal(s) hold" if report.seals else ""
-        say(
-            out(ctx),
-            f"OK: {report.events} sự kiện, băm đầu chuỗi {report.head_hash} "
-            f"(số {report.head_id}), {report.snapshots} ảnh chụp khớp",
-            f"OK: {report.events} events, head hash {report.head_hash} "
-            f"(notification {report.head_id}), {report.snapshots} snapshots match{seals}",
-        )
+        say(out(ctx), found.vi, found.en)
     return 0

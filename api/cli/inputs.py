@@ -8,21 +8,19 @@ CSV files are read whole; each row keeps the line number it has in the file
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ledger.errors import ImportRejected, InvalidInput
+from api.csv_ops import Rows, file_error, parse_csv
+from ledger.errors import InvalidInput
 from ledger.money import parse_amount
 from ledger.period import Period, parse_period
 
 # Whole đồng, optionally grouped by thousands with "," or "." (one kind per number).
 _WHOLE_DONG = re.compile(r"^\s*(\d+|\d{1,3}(,\d{3})+|\d{1,3}(\.\d{3})+)\s*$")
-
-Rows = list[tuple[int, dict[str, str]]]
 
 
 def period(text: str, option: str = "period") -> Period:
@@ -79,53 +77,20 @@ def read_csv(path: Path, required: tuple[str, ...], optional: tuple[str, ...] = 
     """Rows as (line number in the file, {column: value}); refuses a file missing columns."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            header = [(name or "").strip() for name in (reader.fieldnames or [])]
-            _check_header(path, header, required)
-            reader.fieldnames = header
-            rows: Rows = []
-            too_long: list[tuple[int, str, str]] = []
-            for row in reader:
-                if None in row:
-                    too_long.append(
-                        (
-                            reader.line_num,
-                            "nhiều giá trị hơn số cột tiêu đề",
-                            "more values than the header has columns",
-                        )
-                    )
-                values = {k: (v or "") for k, v in row.items() if k in required + optional}
-                rows.append((reader.line_num, values))
+            text = f.read()
     except FileNotFoundError:
         raise _file_error(path, "không tồn tại", "does not exist") from None
     except UnicodeDecodeError:
         raise _file_error(path, "không phải văn bản UTF-8", "is not UTF-8 text") from None
-    except csv.Error as e:
-        raise _file_error(path, f"không đọc được CSV ({e})", f"is not valid CSV ({e})") from None
     except OSError as e:
         raise _file_error(
             path, f"không đọc được ({e.strerror})", f"cannot be read ({e.strerror})"
         ) from None
-    if too_long:
-        raise ImportRejected(too_long, path.name)
-    return rows
-
-
-def _check_header(path: Path, header: list[str], required: tuple[str, ...]) -> None:
-    if not header:
-        raise _file_error(path, "trống, không có dòng tiêu đề", "is empty (no header line)")
-    missing = [c for c in required if c not in header]
-    if missing:
-        names = ", ".join(missing)
-        raise InvalidInput(
-            f"Tệp {path} thiếu cột: {names} (cần: {', '.join(required)})",
-            f"File {path} is missing columns: {names} (needs: {', '.join(required)})",
-            field="file",
-        )
+    return parse_csv(text, required, optional, label=str(path), name=path.name)
 
 
 def _file_error(path: Path, vi: str, en: str) -> InvalidInput:
-    return InvalidInput(f"Tệp {path} {vi}", f"File {path} {en}", field="file")
+    return file_error(str(path), vi, en)
 
 
 # Point in time, for the commands that read the read models (docs/read-models.md).

@@ -11,22 +11,13 @@ from rich.console import Console
 from api.cli import inputs
 from api.cli.context import ledger, out, reads
 from api.cli.render import cell, dong, money_cell, print_json, say, table
+from api.member_ops import EXEMPT_PERCENTS, MEMBER_COLUMNS, MEMBER_OPTIONAL
 from ledger.member import mask_national_id
 
 app = typer.Typer(help="Đảng viên / Members.", no_args_is_help=True)
 
-MEMBER_COLUMNS = (
-    "code",
-    "full_name",
-    "branch_code",
-    "category",
-    "monthly_base",
-    "region",
-    "party_joined_on",
-)
 FromOpt = Annotated[str, typer.Option("--from", help="Từ tháng / From month (YYYY-MM).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON cho máy / Machine JSON.")]
-EXEMPT_PERCENTS = ("100", "30", "50", "70")
 
 
 @app.command("import")
@@ -41,7 +32,7 @@ def import_members(
     ],
 ) -> None:
     """Nhập đảng viên từ CSV / Import members from CSV."""
-    rows = inputs.read_csv(file, MEMBER_COLUMNS, ("national_id",))
+    rows = inputs.read_csv(file, MEMBER_COLUMNS, MEMBER_OPTIONAL)
     result = ledger(ctx).import_members(rows)
     say(
         out(ctx),

@@ -15,7 +15,7 @@ import typer
 
 from api.cli.context import ledger, out
 from api.cli.render import dong, print_json, say
-from payment_gateways.statements import read_statement
+from api.money_ops import import_statement_file
 
 statement_app = typer.Typer(help="Sao kê ngân hàng / Bank statements.", no_args_is_help=True)
 
@@ -34,37 +34,20 @@ def import_statement(
     as_json: Annotated[bool, typer.Option("--json", help="In JSON.")] = False,
 ) -> None:
     """Nhập sao kê / Import a bank statement (CSV or XLSX)."""
-    app = ledger(ctx)
-    target = app.statement_account(org, account)
-    statement = read_statement(
-        file, bin_code=target["bin"], account_number=target["account_number"], layout=layout
-    )
-    counts = app.import_statement(
-        org,
-        list(statement.facts),
-        opening_balance=statement.opening_balance,
-        closing_balance=statement.closing_balance,
-    )
-    result = {
-        **counts,
-        "lines": len(statement.facts),
-        "layout": statement.layout,
-        "account": target["account_number"],
-        "closing_balance": statement.closing_balance,
-    }
+    r = import_statement_file(ledger(ctx), org, file, account=account, layout=layout)
     if as_json:
-        print_json(result)
+        print_json(r)
         return
     say(
         out(ctx),
-        f"Sao kê {target['account_number']} ({statement.layout}): {len(statement.facts)} dòng, "
-        f"{counts['new']} mới, {counts['already']} đã có; khớp {counts['matched']}, "
-        f"đối chiếu {counts['cleared']}, đề xuất {counts['proposed']}, tạm giữ {counts['suspense']}, "
-        f"chi chưa rõ {counts['flagged']}; số dư cuối {dong(statement.closing_balance)}",
-        f"Statement {target['account_number']} ({statement.layout}): {len(statement.facts)} lines, "
-        f"{counts['new']} new, {counts['already']} already recorded; {counts['matched']} matched, "
-        f"{counts['cleared']} cleared, {counts['proposed']} proposed, {counts['suspense']} in suspense, "
-        f"{counts['flagged']} unexplained outgoing; closing balance {dong(statement.closing_balance)}",
+        f"Sao kê {r['account']} ({r['layout']}): {r['lines']} dòng, "
+        f"{r['new']} mới, {r['already']} đã có; khớp {r['matched']}, "
+        f"đối chiếu {r['cleared']}, đề xuất {r['proposed']}, tạm giữ {r['suspense']}, "
+        f"chi chưa rõ {r['flagged']}; số dư cuối {dong(r['closing_balance'])}",
+        f"Statement {r['account']} ({r['layout']}): {r['lines']} lines, "
+        f"{r['new']} new, {r['already']} already recorded; {r['matched']} matched, "
+        f"{r['cleared']} cleared, {r['proposed']} proposed, {r['suspense']} in suspense, "
+        f"{r['flagged']} unexplained outgoing; closing balance {dong(r['closing_balance'])}",
     )
 
 

@@ -12,7 +12,7 @@ from api.http.schemas import Problem
 from api.http.services import Services
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
@@ -21,7 +21,7 @@ Svc = Annotated[Services, Depends(services)]
 _bearer = HTTPBearer(auto_error=False, description="`dangphi token issue` prints one.")
 
 
-def caller(
+async def caller(
     svc: Svc,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -50,7 +50,9 @@ def _problem(description: str) -> dict[str, Any]:
     return {
         "model": Problem,
         "description": description,
-        "content": {"application/problem+json": {}},
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
     }
 
 

@@ -9,6 +9,7 @@ resource; outside the scope the answer is the 404 of an unknown code.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 import jwt
@@ -50,6 +51,26 @@ TABLE = [
 ]
 
 
+# The routes TABLE walks, as the OpenAPI document names them; with the ROWS of the other
+# test_api_*.py modules (each walks its own routes) they must be every route there is.
+ROWS = [
+    ("GET", "/api/v1/members/{code}/statement", "member statement"),
+    ("GET", "/api/v1/members/{code}/receipts", "member receipts"),
+    ("POST", "/api/v1/members/{code}/payment-requests", "create payment request"),
+    ("GET", "/api/v1/payment-requests/{reference}", "payment request"),
+    ("GET", "/api/v1/payment-requests/{reference}/qr.png", "QR png"),
+    ("GET", "/api/v1/payment-requests/{reference}/qr.svg", "QR svg"),
+    ("GET", "/api/v1/orgs/{code}/balance", "org balance"),
+    ("GET", "/api/v1/orgs/{code}/members", "org members"),
+]
+WALKED_ELSEWHERE = (
+    "tests.http.test_api_findings",
+    "tests.http.test_api_structure",
+    "tests.http.test_api_money",
+    "tests.http.test_api_audit",
+)
+
+
 def caller(role: str) -> dict[str, str]:
     if role == "member":
         return auth("member", "HN-BD-01", member="M0")
@@ -83,6 +104,25 @@ def test_every_endpoint_answers_every_role_inside_and_outside_its_scope(
                 elif want >= 400:
                     assert got.headers["content-type"] == "application/problem+json"
     assert wrong == []
+
+
+def test_every_route_of_the_api_is_walked_by_some_role_by_scope_table(
+    client: TestClient,
+) -> None:
+    """Webhooks carry no bearer token (each gateway authenticates its own way:
+    tests/http/test_api_stories.py); every other route is in a walked table."""
+    walked = {(m, p) for m, p, _ in ROWS}
+    for name in WALKED_ELSEWHERE:
+        walked |= {(m, p) for m, p, _ in importlib.import_module(name).ROWS}
+    doc = client.get("/openapi.json").json()
+    routes = {
+        (method.upper(), path)
+        for path, ops in doc["paths"].items()
+        for method in ops
+        if not path.startswith("/api/v1/webhooks/")
+    }
+    assert routes - walked == set(), "routes no table walks"
+    assert walked - routes == set(), "walked routes the API does not have"
 
 
 def test_outside_the_scope_looks_exactly_like_a_code_that_does_not_exist(

@@ -40,7 +40,7 @@ KnownAt = Annotated[
 
 
 @router.get("/{code}/statement", response_model=MemberStatement)
-def statement(
+async def statement(
     code: MemberCode, svc: Svc, who: Caller, as_of: AsOf = None, known_at: KnownAt = None
 ) -> dict[str, Any]:
     """Các tháng của đảng viên / A member's months: assessed, paid, outstanding, paid through."""

@@ -24,7 +24,7 @@ READERS = ("treasurer", "auditor", "inspector", "admin")
 
 
 @router.get("/{code}/balance", response_model=Balance)
-def balance(
+async def balance(
     code: OrgCode,
     svc: Svc,
     who: Caller,

@@ -1,0 +1,184 @@
+"""What the treasurer's money endpoints read and write: cash, statements, reconciliation,
+suspense, remittances.
+
+Rule: money is integer đồng (never zero or negative in a request), months `YYYY-MM`;
+request bodies refuse unknown fields. Items the ledger keeps open-ended (a suspense
+item's notes, a resolution's detail) allow extra keys, so nothing the ledger says is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.http.schemas import AppliedMonth, Code, Period
+
+# strict: "70.000" is 70,000 đ to a Vietnamese reader, so a string is never read as a number
+Amount = Annotated[
+    int, Field(strict=True, gt=0, le=10**15, description="Số tiền (đồng) / amount in đồng")
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Months = Annotated[list[Period], Field(min_length=1, max_length=60)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- cash ----------------------------------------------------------------------------------
+class CashReceiptCreate(Strict):
+    """Cash a treasurer received in hand. `months`: only these months (default: oldest owed
+    first, any excess kept as credit)."""
+
+    member: Code
+    amount: Amount
+    receipt: Text = Field(description="Số biên lai / receipt number (keys the payment)")
+    months: Months | None = None
+
+
+class CashReceipt(BaseModel):
+    reference: str
+    member: str
+    amount: int
+    months: list[AppliedMonth]
+    to_credit: int
+    duplicate: bool
+
+
+class CashDepositCreate(Strict):
+    amount: Amount
+    slip: Text = Field(description="Số giấy nộp tiền / deposit slip number")
+
+
+class CashDeposit(BaseModel):
+    reference: str = Field(description="Mã ghi trên giấy nộp tiền / code to write on the slip")
+    org: str
+    amount: int
+    account: str
+    seen_on_statement: bool
+
+
+# -- statements ----------------------------------------------------------------------------
+class StatementImport(BaseModel):
+    new: int
+    already: int
+    matched: int
+    cleared: int
+    proposed: int
+    suspense: int
+    flagged: int
+    lines: int
+    layout: str
+    account: str
+    closing_balance: int | None = None
+
+
+class BadLine(BaseModel):
+    line: int
+    detail_vi: str
+    detail_en: str
+
+
+# -- suspense ------------------------------------------------------------------------------
+class Proposal(BaseModel):
+    member: str
+    months: list[str]
+    amount: int
+    by: str
+
+
+class SuspenseItem(BaseModel):
+    """`number` is the item's place in the organisation's queue (the `n` of `id` `ORG/n`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    number: int
+    transaction: str
+    direction: str
+    amount: int
+    value_date: str
+    narrative: str
+    resolution: dict[str, Any] | None = None
+    proposal: Proposal | None = None
+
+
+class SuspenseResolve(Strict):
+    """Exactly one of: `member` (with `months`, default the oldest owed), `refund: true`,
+    `not_dues` (the reason)."""
+
+    member: Code | None = None
+    months: Months | None = None
+    refund: bool = False
+    not_dues: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class Resolution(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    how: Literal["member", "refund", "not_dues"]
+    member: str | None = None
+    payment: str | None = None
+    reference: str | None = Field(
+        None, description="Mã ghi vào nội dung chuyển khoản hoàn trả / the refund's memo code"
+    )
+    reason: str | None = None
+
+
+# -- reconciliation ------------------------------------------------------------------------
+class InTransit(BaseModel):
+    child: str
+    period: str
+    amount: int
+
+
+class AccountReconciliation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    account: str
+    bin: str
+    holder_kind: str
+    opening: dict[str, Any] | None = None
+    lines: int
+    statements: int
+    as_of: str | None = None
+    statement_closing: int | None = None
+    ledger_balance: int | None = None
+    difference: int | None = None
+    not_on_statement: list[dict[str, Any]]
+    balance_breaks: list[dict[str, Any]]
+    reversed: list[dict[str, Any]]
+
+
+class Reconciliation(BaseModel):
+    org: str
+    matched: dict[str, int]
+    proposed: list[SuspenseItem]
+    suspense: list[SuspenseItem]
+    flagged: list[SuspenseItem]
+    in_transit: list[InTransit]
+    accounts: list[AccountReconciliation]
+
+
+# -- remittances ---------------------------------------------------------------------------
+class RemittanceCreate(Strict):
+    """`via`: `portal` (received at once) or `bank` (a transfer, in transit until the
+    parent's statement shows its code)."""
+
+    period: Period
+    via: Literal["portal", "bank"] = "portal"
+
+
+class Remittance(BaseModel):
+    org: str
+    parent: str
+    period: str
+    amount: int = Field(description="Nộp lần này / remitted now (0: nothing left to remit)")
+    payable: int
+    remitted_before: int
+    via: str
+    reference: str | None = Field(None, description="Mã ghi vào nội dung chuyển khoản (bank)")
+    payload: str | None = Field(None, description="VietQR đến tài khoản cấp trên (bank)")
+    in_transit: int
