@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.auth import Principal, bearer, decode_token
+from api.http.idempotency import run_once
 from api.http.schemas import Problem
 from api.http.services import Services
 
@@ -39,6 +41,27 @@ async def raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(raw_body)]
 PageNo = Annotated[int, Query(ge=1, le=1_000_000, description="Trang / page, from 1")]
 PageSize = Annotated[int, Query(ge=1, le=200, description="Số dòng / rows per page")]
+
+
+def once(
+    svc: Services,
+    who: Principal,
+    request: Request,
+    body: bytes,
+    key: str | None,
+    call: Callable[[], Response],
+) -> Response:
+    """Run a write once per (caller, Idempotency-Key): `api.http.idempotency.run_once`
+    with the caller's subject and the request's method and path."""
+    return run_once(
+        svc.idempotency,
+        subject=who.sub,
+        key=key,
+        method=request.method,
+        path=request.url.path,
+        body=body,
+        call=call,
+    )
 
 
 def page_of(items: list[Any], page: int, size: int) -> dict[str, Any]:

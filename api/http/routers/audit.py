@@ -14,7 +14,6 @@ Each runs under the app's lock: writes wait while the log is read.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request
@@ -23,8 +22,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from api.audit import Report, make_seal, verify
 from api.audit_verdict import database_name, seal_of, verdict
 from api.http.auth import Principal, check_org, require_role
-from api.http.deps import PROBLEMS, Caller, PageNo, PageSize, RawBody, Svc, page_of
-from api.http.idempotency import HEADER, run_once
+from api.http.deps import PROBLEMS, Caller, PageNo, PageSize, RawBody, Svc, once, page_of
+from api.http.idempotency import HEADER
 from api.http.problems import Forbidden, ledger_problem
 from api.http.routers.orgs import OrgCode
 from api.http.schemas import PERIOD_PATTERN
@@ -84,7 +83,7 @@ def verify_with_seals(
             report = verify(svc.ledger, seals, snapshots=wanted.snapshots)
         return JSONResponse(report_body(report))
 
-    return _once(svc, who, request, raw, idempotency_key, check)
+    return once(svc, who, request, raw, idempotency_key, check)
 
 
 @router.post(
@@ -113,7 +112,7 @@ def make_a_seal(
         )
         return ledger_problem(refusal, request.url.path, report=report_body(report))
 
-    return _once(svc, who, request, raw, idempotency_key, seal)
+    return once(svc, who, request, raw, idempotency_key, seal)
 
 
 @router.get("/api/v1/audit/replay", response_model=ReplayResult)
@@ -185,22 +184,3 @@ def require_whole_tree(svc: Services, who: Principal) -> None:
             "Only a caller whose scope is the whole tree may use this endpoint",
             field="scope",
         )
-
-
-def _once(
-    svc: Services,
-    who: Principal,
-    request: Request,
-    raw: bytes,
-    key: str | None,
-    call: Callable[[], Response],
-) -> Response:
-    return run_once(
-        svc.idempotency,
-        subject=who.sub,
-        key=key,
-        method=request.method,
-        path=request.url.path,
-        body=raw,
-        call=call,
-    )

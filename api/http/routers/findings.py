@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 
 from api.findings_export import FORMATS, MEDIA_TYPES, render
 from api.http.auth import Principal, check_org, require_role
-from api.http.deps import PROBLEMS, Caller, PageNo, PageSize, RawBody, Svc, page_of
-from api.http.idempotency import HEADER, run_once
+from api.http.deps import PROBLEMS, Caller, PageNo, PageSize, RawBody, Svc, once, page_of
+from api.http.idempotency import HEADER
 from api.http.schemas import PERIOD_PATTERN, Code, Page
 from api.http.services import Services
 from ledger.errors import NotFound
@@ -172,12 +172,4 @@ def review(
         location = str(request.url_for("finding", finding_id=found["id"]))
         return JSONResponse(shown, status_code=201, headers={"Location": location})
 
-    return run_once(
-        svc.idempotency,
-        subject=who.sub,
-        key=idempotency_key,
-        method=request.method,
-        path=request.url.path,
-        body=raw,
-        call=record,
-    )
+    return once(svc, who, request, raw, idempotency_key, record)

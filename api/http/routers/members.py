@@ -15,8 +15,8 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.http.auth import check_member, require_role
-from api.http.deps import PROBLEMS, Caller, PageNo, PageSize, RawBody, Svc, page_of
-from api.http.idempotency import HEADER, run_once
+from api.http.deps import PROBLEMS, Caller, PageNo, PageSize, RawBody, Svc, once, page_of
+from api.http.idempotency import HEADER
 from api.http.queries import receipts
 from api.http.routers.payment_requests import public_request
 from api.http.schemas import (
@@ -99,15 +99,7 @@ def create_payment_request(
         location = str(request.url_for("payment_request", reference=public["reference"]))
         return JSONResponse(public, status_code=201, headers={"Location": location})
 
-    return run_once(
-        svc.idempotency,
-        subject=who.sub,
-        key=idempotency_key,
-        method=request.method,
-        path=request.url.path,
-        body=raw,
-        call=create,
-    )
+    return once(svc, who, request, raw, idempotency_key, create)
 
 
 @router.get("/{code}/receipts", response_model=Page[Receipt])

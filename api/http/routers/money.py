@@ -11,7 +11,7 @@ handler calls what the CLI calls (`api/cli/cash.py`, `statement.py`, `reconcile.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
@@ -19,8 +19,8 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.http.auth import Principal, check_org, member_branch, member_not_found, require_role
-from api.http.deps import PROBLEMS, Caller, PageNo, PageSize, RawBody, Svc, page_of
-from api.http.idempotency import HEADER, dumps, run_once
+from api.http.deps import PROBLEMS, Caller, PageNo, PageSize, RawBody, Svc, once, page_of
+from api.http.idempotency import HEADER, dumps
 from api.http.problems import ledger_problem
 from api.http.schemas import AppliedMonth, Code, Page
 from api.http.schemas_money import (
@@ -75,25 +75,6 @@ def _fields(**renamed: str) -> Iterator[None]:
         raise
 
 
-def _once(
-    svc: Services,
-    who: Principal,
-    request: Request,
-    key: str | None,
-    body: bytes,
-    call: Callable[[], Response],
-) -> Response:
-    return run_once(
-        svc.idempotency,
-        subject=who.sub,
-        key=key,
-        method=request.method,
-        path=request.url.path,
-        body=body,
-        call=call,
-    )
-
-
 # -- cash ----------------------------------------------------------------------------------
 @router.post(
     "/{code}/cash/receipts",
@@ -129,7 +110,7 @@ def receive_cash(
         )
         return JSONResponse(out.model_dump(mode="json"), status_code=200 if r.duplicate else 201)
 
-    return _once(svc, who, request, idempotency_key, raw, receive)
+    return once(svc, who, request, raw, idempotency_key, receive)
 
 
 @router.post(
@@ -156,7 +137,7 @@ def deposit_cash(
         out = CashDeposit.model_validate(summary).model_dump(mode="json")
         return JSONResponse(out, status_code=201, headers={"Location": location})
 
-    return _once(svc, who, request, idempotency_key, raw, deposit)
+    return once(svc, who, request, raw, idempotency_key, deposit)
 
 
 # -- statements ----------------------------------------------------------------------------
@@ -231,7 +212,7 @@ def upload_statement(
 
     # A multipart body differs on every send (its boundary): the key covers the file itself.
     same = dumps({"query": sorted(request.query_params.multi_items()), "file": name})
-    return _once(svc, who, request, idempotency_key, same + upload.content, import_)
+    return once(svc, who, request, same + upload.content, idempotency_key, import_)
 
 
 # -- reconciliation and suspense -----------------------------------------------------------
@@ -305,7 +286,7 @@ def resolve(
             )
         return _resolved(result)
 
-    return _once(svc, who, request, idempotency_key, raw, run)
+    return once(svc, who, request, raw, idempotency_key, run)
 
 
 @router.post("/{code}/suspense/{number}/confirm", response_model=Resolution, responses=CONFLICT)
@@ -326,7 +307,7 @@ def confirm(
         with svc.lock, _fields(id="number"):
             return _resolved(svc.ledger.confirm_proposal(f"{code}/{number}"))
 
-    return _once(svc, who, request, idempotency_key, raw, run)
+    return once(svc, who, request, raw, idempotency_key, run)
 
 
 # -- remittances ---------------------------------------------------------------------------
@@ -367,7 +348,7 @@ def remit(
         )
         return JSONResponse(out.model_dump(mode="json"), status_code=201 if r.amount else 200)
 
-    return _once(svc, who, request, idempotency_key, raw, run)
+    return once(svc, who, request, raw, idempotency_key, run)
 
 
 # -- the dues book -------------------------------------------------------------------------

@@ -10,7 +10,6 @@ at most once per Idempotency-Key.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -20,8 +19,8 @@ from fastapi.responses import JSONResponse, Response
 from api.csv_ops import upload_text
 from api.http.auth import Principal, check_member, check_org, member_branch, member_not_found
 from api.http.auth import require_role as require
-from api.http.deps import PROBLEMS, Caller, RawBody, Svc
-from api.http.idempotency import HEADER, run_once
+from api.http.deps import PROBLEMS, Caller, RawBody, Svc, once
+from api.http.idempotency import HEADER
 from api.http.problems import problem, status_of
 from api.http.routers.payment_requests import public_request
 from api.http.schemas import PERIOD_PATTERN, Code, PaymentRequestPublic
@@ -70,25 +69,6 @@ CSV_BODY = {
         },
     }
 }
-
-
-def once(
-    svc: Services,
-    who: Principal,
-    request: Request,
-    raw: bytes,
-    key: str | None,
-    call: Callable[[], Response],
-) -> Response:
-    return run_once(
-        svc.idempotency,
-        subject=who.sub,
-        key=key,
-        method=request.method,
-        path=request.url.path,
-        body=raw,
-        call=call,
-    )
 
 
 def writer_in(svc: Services, who: Principal, org: str) -> str:
