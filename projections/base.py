@@ -18,6 +18,7 @@ a catch-up never trusts rows another process may have changed.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -27,8 +28,10 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.projection import Projection
+from psycopg.rows import tuple_row
 
 from projections.store import Row, Table, Views, Write
 
@@ -262,55 +265,99 @@ class ReadModels:
         top = self.log_top()
         if top == self._seen_top:
             return 0
-        seen = self._catch_up_retrying(page, flush_every)
+        seen = self._catch_up_retrying(page, flush_every, top)
         self._seen_top = top
         return seen
 
-    def _catch_up_retrying(self, page: int, flush_every: int) -> int:
+    def _catch_up_retrying(self, page: int, flush_every: int, top: int) -> int:
         for _attempt in range(5):
             try:
-                return self._catch_up(page, flush_every)
+                return self._catch_up(page, flush_every, top)
             except IntegrityError:
                 for m in self.models:
                     m.reset()
-        return self._catch_up(page, flush_every)
+        return self._catch_up(page, flush_every, top)
 
-    def _catch_up(self, page: int, flush_every: int) -> int:
+    def _read_log(self, first: int, last: int) -> Sequence[Notification]:
+        """The notifications with ids `first` to `last` (inclusive) of the topics the
+        models handle, in order. A window of ids, not `LIMIT`: with a topic filter and an
+        open upper bound PostgreSQL sorted the whole rest of the log for every page. On
+        PostgreSQL one plain query with binary results and tuple rows (the library's
+        `select_notifications` builds a dict per row); elsewhere the library's own."""
+        recorder = self.app.recorder
+        datastore = recorder.datastore
+        topics = sorted(self._topics)
+        if not isinstance(datastore, PostgresDatastore):
+            return list(
+                recorder.select_notifications(
+                    start=first, limit=last - first + 1, stop=last, topics=topics
+                )
+            )
+        sql = (
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            f'FROM "{datastore.schema}".{recorder.events_table_name} '
+            "WHERE notification_id >= %s AND notification_id <= %s AND topic = ANY(%s) "
+            "ORDER BY notification_id"
+        )
+        with (
+            datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as c,
+        ):
+            c.execute(sql, [first, last, topics], prepare=True)  # type: ignore[arg-type]
+            return [
+                Notification(id=i, originator_id=o, originator_version=v, topic=t, state=bytes(b))
+                for i, o, v, t, b in c.fetchall()
+            ]
+
+    def _catch_up(self, page: int, flush_every: int, top: int) -> int:
+        """Read the log from the lowest position to `top`, skipping topics no model
+        handles (in the query). While some model is built from scratch, the cyclic
+        garbage collector is paused: the rows held in memory are lists and tuples of
+        numbers and text, which form no cycles, and collecting them over and over as
+        they grow was a fifth of a rebuild. The tables of a model built from scratch are
+        analysed at the end."""
         positions = self.positions()
         for m in self.models:
             m.fresh = positions[m.name] == 0
             m.reset()
+        paused = any(m.fresh for m in self.models) and gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            seen = self._read_and_process(positions, page, flush_every, top)
+            # Tables just filled have no planner statistics yet: without them PostgreSQL
+            # chose nested loops for a province's balance (37 ms instead of 5 ms).
+            self.views.analyze([t for m in self.models if m.fresh for t in m.tables])
+            return seen
+        finally:
+            for m in self.models:
+                m.fresh = False
+                m.reset()
+            if paused:
+                gc.enable()
+
+    def _read_and_process(
+        self, positions: dict[str, int], page: int, flush_every: int, top: int
+    ) -> int:
         start = min(positions.values()) + 1
-        recorder, mapper = self.app.recorder, self.app.mapper
+        mapper = self.app.mapper
         seen = 0
         pending = 0
-        last = start - 1
-        while True:
-            notifications = recorder.select_notifications(start=start, limit=page)
-            if not notifications:
-                break
+        while start <= top:
+            last = min(start + page - 1, top)
+            notifications = self._read_log(start, last)
             seen += len(notifications)
             for n in notifications:
-                if n.topic not in self._topics:
-                    continue
                 event = mapper.to_domain_event(n)
                 tracking = Tracking(self.app.name, n.id)
                 for m in self.models:
                     if n.id > positions[m.name]:
                         m.process_event(event, tracking)
-            last = notifications[-1].id
             start = last + 1
             pending += 1
-            if pending >= flush_every:
+            if pending >= flush_every or start > top:
                 self._flush(positions, last)
                 pending = 0
-            if len(notifications) < page:
-                break
-        if pending:
-            self._flush(positions, last)
-        for m in self.models:
-            m.fresh = False
-            m.reset()
         return seen
 
     def _flush(self, positions: dict[str, int], last: int) -> None:
@@ -320,7 +367,8 @@ class ReadModels:
                 positions[m.name] = last
 
     def rebuild(self, names: Iterable[str] | None = None, *, processes: bool = True) -> int:
-        """Drop the named read models (default: all) and build them again from the log.
+        """Drop the named read models (default: all) and build them again from the log;
+        returns the log position reached (its last notification id).
 
         On PostgreSQL, with `processes`, each group of models (`REBUILD_GROUPS`) is built by
         its own process from the same log, each decoding only the events its models handle:
@@ -345,8 +393,9 @@ class ReadModels:
         if processes and self.views.pg and len(groups) > 1:
             self._rebuild_in_processes(groups)
             self.catch_up()  # anything recorded meanwhile, and the other models
-            return int(self.app.recorder.max_notification_id() or 0)
-        return self.catch_up(flush_every=REBUILD_PAGES)
+        else:
+            self.catch_up(flush_every=REBUILD_PAGES)
+        return max(self._seen_top, 0)
 
     def _rebuild_in_processes(self, groups: list[list[type[ReadModel]]]) -> None:
         context = multiprocessing.get_context("fork")

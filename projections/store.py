@@ -115,6 +115,10 @@ class Views:
     def drop(self, tables: Iterable[Table], name: str) -> None:
         raise NotImplementedError
 
+    def analyze(self, tables: Iterable[Table]) -> None:
+        """Refresh the query planner's statistics of `tables` (after a bulk build)."""
+        raise NotImplementedError
+
     def max_notification_sql(self, events_table: str) -> str:
         """The query of the last notification id in the application's log."""
         return f"SELECT MAX({'notification_id' if self.pg else 'rowid'}) FROM {events_table}"
@@ -177,6 +181,13 @@ class SQLiteViews(SQLiteTrackingRecorder, Views):
             for t in tables:
                 c.execute(f"DROP TABLE IF EXISTS {t.name}")
             c.execute("DELETE FROM tracking WHERE application_name = ?", [name])
+
+    def analyze(self, tables: Iterable[Table]) -> None:
+        names = [t.name for t in tables]
+        if names:
+            with self.datastore.transaction(commit=True) as c:
+                for name in names:
+                    c.execute(f"ANALYZE {name}")
 
     def close(self) -> None:
         if self._owns:
@@ -272,6 +283,13 @@ class PostgresViews(PostgresTrackingRecorder, Views):
                 f'DELETE FROM "{self.schema}".rm_tracking WHERE application_name = %s',  # type: ignore[call-overload]
                 [name],
             )
+
+    def analyze(self, tables: Iterable[Table]) -> None:
+        names = [t.name for t in tables]
+        if names:
+            with self.datastore.get_connection() as conn:  # autocommit: one statement each
+                for name in names:
+                    conn.execute(f'ANALYZE "{self.schema}".{name}')  # type: ignore[arg-type]
 
     def close(self) -> None:
         if self._owns:
