@@ -66,6 +66,12 @@ class PostgresBulkReader:
             "WHERE originator_id = k.id AND originator_version > k.v "
             "ORDER BY originator_version) e"
         ).format(s=schema, t=Identifier(events.events_table_name))
+        self._topics_sql = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, v) CROSS JOIN LATERAL ("
+            "SELECT originator_id, originator_version, topic FROM {s}.{t} "
+            "WHERE originator_id = k.id AND originator_version > k.v) e"
+        ).format(s=schema, t=Identifier(events.events_table_name))
         self._snap_sql = (
             SQL(
                 "SELECT s.originator_id, s.originator_version, s.topic, s.state "
@@ -116,6 +122,24 @@ class PostgresBulkReader:
             )
         return out
 
+    def topics_after(self, versions: dict[UUID, int]) -> list[tuple[UUID, int, str]]:
+        items = list(versions.items())
+        out: list[tuple[UUID, int, str]] = []
+        for i in range(0, len(items), CHUNK):
+            chunk = items[i : i + CHUNK]
+            with (
+                self.events.datastore.get_connection() as conn,
+                conn.transaction(),
+                conn.cursor() as curs,
+            ):
+                curs.execute("SET LOCAL jit = off")
+                curs.execute(self._topics_sql, ([k for k, _ in chunk], [v for _, v in chunk]))
+                out += [
+                    (r["originator_id"], r["originator_version"], r["topic"])
+                    for r in curs.fetchall()
+                ]
+        return out
+
 
 class SQLiteBulkReader:
     SQLITE_CHUNK = 500  # below SQLite's default limit on host parameters
@@ -158,6 +182,30 @@ class SQLiteBulkReader:
     def events_after(self, versions: dict[UUID, int]) -> list[StoredEvent]:
         rows = self._rows(self.events, list(versions), "ASC")
         return [r for r in rows if r.originator_version > versions[r.originator_id]]
+
+    def topics_after(self, versions: dict[UUID, int]) -> list[tuple[UUID, int, str]]:
+        recorder = self.events
+        ids = list(versions)
+        out: list[tuple[UUID, int, str]] = []
+        for i in range(0, len(ids), self.SQLITE_CHUNK):
+            chunk = ids[i : i + self.SQLITE_CHUNK]
+            where = " OR ".join("(originator_id = ? AND originator_version > ?)" for _ in chunk)
+            sql = (
+                "SELECT originator_id, originator_version, topic "
+                f"FROM {recorder.events_table_name} WHERE {where}"
+            )
+            params = [p for x in chunk for p in (x.hex, versions[x])]
+            with recorder.datastore.transaction(commit=False) as c:
+                c.execute(sql, params)
+                out += [
+                    (
+                        recorder.convert_originator_id(r["originator_id"]),
+                        r["originator_version"],
+                        r["topic"],
+                    )
+                    for r in c.fetchall()
+                ]
+        return out
 
 
 def bulk_reader_for(events: AggregateRecorder, snapshots: AggregateRecorder | None) -> Any:

@@ -31,6 +31,9 @@ class StoredEventReader(Protocol):
     def events_after(self, versions: dict[UUID, int]) -> list[StoredEvent]:
         """Every event of each id with a version above the given one (any order)."""
 
+    def topics_after(self, versions: dict[UUID, int]) -> list[tuple[UUID, int, str]]:
+        """(id, version, topic) of the same events, without their state: what changed."""
+
 
 class RecorderReader:
     """The portable reader: one recorder query per aggregate."""
@@ -52,6 +55,12 @@ class RecorderReader:
         for i, v in versions.items():
             out.extend(self.events.select_events(i, gt=v or None))
         return out
+
+    def topics_after(self, versions: dict[UUID, int]) -> list[tuple[UUID, int, str]]:
+        return [
+            (UUID(str(s.originator_id)), s.originator_version, s.topic)
+            for s in self.events_after(versions)
+        ]
 
 
 def _version(stored: StoredEvent) -> int:

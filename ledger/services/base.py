@@ -107,6 +107,9 @@ class LedgerBase(Application[UUID]):
         snapshot_recorder = self.snapshots.recorder if self.snapshots else None
         self.reader: StoredEventReader = reader or RecorderReader(self.recorder, snapshot_recorder)
         self.identity_cipher = identity_cipher
+        # Indexes derived from many aggregates, kept between commands while what they were
+        # built from has not changed in a way that matters to them (see their users).
+        self.derived: dict[str, Any] = {}
 
     def save(
         self,

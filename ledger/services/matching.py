@@ -38,6 +38,8 @@ import unicodedata
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from ledger.account_index import AccountIndex, account_index_id
 from ledger.bank_transaction import BankTransaction, account_key, fact_id, transaction_id
 from ledger.errors import InvalidInput, LedgerError
@@ -57,6 +59,21 @@ from ledger.services.requests import RequestCommands, paid_into_target
 from ledger.suspense import SuspenseQueue, queue_id
 
 TOKEN = re.compile(r"[0-9A-Z]+")
+# Register events that leave the name index as it was: they change what members owe or
+# paid, not who is on the register or under what code or name. Any other event
+# (Started, Enrolled, Left, TransferredIn) rebuilds it.
+NAME_INDEX_KEEPS = frozenset(
+    get_topic(e)
+    for e in (
+        Register.MonthAssessed,  # type: ignore[attr-defined]
+        Register.PaymentRecorded,  # type: ignore[attr-defined]
+        Register.PaymentReversed,  # type: ignore[attr-defined]
+        Register.Adjusted,  # type: ignore[attr-defined]
+        Register.CreditTransferred,  # type: ignore[attr-defined]
+        Register.FactsChanged,  # type: ignore[attr-defined]
+        Register.ExemptionRecorded,  # type: ignore[attr-defined]
+    )
+)
 MAX_NAME_WORDS = 6  # Vietnamese full names run to five or six words
 
 
@@ -287,18 +304,46 @@ class MatchingCommands(RequestCommands):
         unit of work (names and codes do not change while a statement is matched)."""
         key = f"names/{owner}"
         if key not in uow.cache:
-            codes: dict[str, list[Any]] = {}
-            names: dict[str, list[Any]] = {}
-            branches = [b.code for b in self.branches(self.current_period(), owner)]
-            registers = uow.load_many([register_id(c) for c in branches], Register)
-            for register in registers.values():
-                for code, rec in register.members.items():
-                    if rec["until"] is None:
-                        who = (register.branch_code, code)
-                        codes.setdefault(fold(code), []).append(who)
-                        names.setdefault(fold(rec["name"]), []).append(who)
-            uow.cache[key] = {"codes": codes, "names": names}
+            branches = tuple(b.code for b in self.branches(self.current_period(), owner))
+            uow.cache[key] = self._kept_name_index(uow, owner, branches)
         index: dict[str, dict[str, list[Any]]] = uow.cache[key]
+        return index
+
+    def _kept_name_index(
+        self, uow: UnitOfWork, owner: str, branches: tuple[str, ...]
+    ) -> dict[str, dict[str, list[Any]]]:
+        """The name index, kept between commands: notifications arrive one line at a time,
+        and building it reads every register under the owner (half a second for a
+        committee of 8,000 members). It is reused while the owner's branches are the same
+        and no register among them has recorded an event that changes who is on it or
+        under what code or name: one query for the topics of the registers' events since
+        (payments and assessments, which keep it, are the usual ones). A proposal is still
+        checked against the member's register as it is now."""
+        ids = [register_id(c) for c in branches]
+        kept = self.derived.get(f"names/{owner}")
+        if kept is not None and kept[0] == branches:
+            versions: dict[UUID, int] = kept[1]
+            newer = self.reader.topics_after(versions)
+            if all(topic in NAME_INDEX_KEEPS for _, _, topic in newer):
+                if newer:
+                    versions = dict(versions)
+                    for i, version, _ in newer:
+                        versions[i] = max(versions[i], version)
+                    self.derived[f"names/{owner}"] = (branches, versions, kept[2])
+                index: dict[str, dict[str, list[Any]]] = kept[2]
+                return index
+        registers = uow.load_many(ids, Register)
+        codes: dict[str, list[Any]] = {}
+        names: dict[str, list[Any]] = {}
+        for register in registers.values():
+            for code, rec in register.members.items():
+                if rec["until"] is None:
+                    who = (register.branch_code, code)
+                    codes.setdefault(fold(code), []).append(who)
+                    names.setdefault(fold(rec["name"]), []).append(who)
+        index = {"codes": codes, "names": names}
+        built = {i: registers[i].version if i in registers else 0 for i in ids}
+        self.derived[f"names/{owner}"] = (branches, built, index)
         return index
 
     # -- outgoing -------------------------------------------------------------------

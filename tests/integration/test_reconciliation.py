@@ -11,6 +11,7 @@ from dataclasses import replace
 from itertools import count
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -355,6 +356,57 @@ class TestRule3AProposalWaitsForTheTreasurer:
         [item] = branch.suspense_items("HN-BD-01")
         assert item.get("proposal") is None and item["amount"] == 50_000
         assert branch.reconcile("HN-BD-01")["proposed"] == []
+
+    def test_the_name_index_is_kept_between_notifications_until_a_register_changes_hands(
+        self, branch: DuesLedger, frozen: Any
+    ) -> None:
+        """Notifications come one line at a time; the index of names under the account's
+        organisation is kept between them while payments are all that happened, and built
+        again once a member joins (who then gets proposals)."""
+        branch.record_bank_transaction(line(70_000, "TRAN THI HOA CHUYEN TIEN"))
+        kept = branch.derived["names/HN-BD-01"][2]
+        branch.pay("M0", 70_000, reference="R0")  # a register event that keeps the index
+        branch.record_bank_transaction(line(70_000, "M2 NOP DANG PHI"))
+        assert branch.derived["names/HN-BD-01"][2] is kept
+        sau = {**member_row("M6", "HN-BD-01"), "full_name": "Lê Văn Sáu"}
+        branch.import_members([(2, sau)])
+        frozen.move_to("2027-01-10 10:00:00+07:00")
+        branch.open_month("2027-01")
+        owed = month_of(branch, "M6", "2027-01")["outstanding"]
+        tx, _ = branch.record_bank_transaction(line(owed, "LE VAN SAU DANG PHI"))
+        assert branch.derived["names/HN-BD-01"][2] is not kept
+        assert item_of(branch, "HN-BD-01", tx)["proposal"] == {
+            "member": "M6",
+            "months": ["2027-01"],
+            "amount": owed,
+            "by": "name",
+        }
+
+    def test_every_register_event_either_keeps_the_name_index_or_rebuilds_it(self) -> None:
+        """A new kind of register event must be placed on one side on purpose."""
+        from eventsourcing.utils import get_topic
+
+        from ledger.register import Register
+        from ledger.services.matching import NAME_INDEX_KEEPS
+
+        events = {
+            get_topic(v)
+            for v in vars(Register).values()
+            if isinstance(v, type)
+            and issubclass(v, Register.Event)  # type: ignore[misc]
+            and v not in (Register.Event, Register.Created)  # the library's bases
+        }
+        rebuilds = {
+            get_topic(e)
+            for e in (
+                Register.Started,  # type: ignore[attr-defined]
+                Register.Enrolled,  # type: ignore[attr-defined]
+                Register.Left,  # type: ignore[attr-defined]
+                Register.TransferredIn,  # type: ignore[attr-defined]
+            )
+        }
+        assert NAME_INDEX_KEEPS | rebuilds == events
+        assert not NAME_INDEX_KEEPS & rebuilds
 
 
 class TestRule4UnexplainedMoneyWaitsInSuspense:
@@ -718,3 +770,27 @@ class TestARemittanceCodeSeenTwice:
             "already received",
         )
         assert branch.balance("HN-BD", "2026-12")["received_from_children"] == sent.amount
+
+
+def test_every_reader_tells_the_same_topics_after_given_versions(branch: DuesLedger) -> None:
+    """`topics_after` (what the name index checks) agrees with `events_after` and with the
+    portable one-aggregate-at-a-time reader, for registers with and without new events."""
+    from ledger.ids import register_id
+    from ledger.loading import RecorderReader
+    from ledger.register import Register
+
+    branch.pay("M0", 70_000, reference="R0")
+    ids = [register_id(c) for c in ("HN-BD-01", "HN-BD-02", "NO-SUCH-BRANCH")]
+    registers = branch.load_many(ids, Register)
+    versions = {i: (registers[i].version - 2 if i in registers else 0) for i in ids}
+    versions[ids[0]] = 1
+    portable = RecorderReader(branch.recorder, None)
+    want = sorted(
+        (UUID(str(s.originator_id)), s.originator_version, s.topic)
+        for s in branch.reader.events_after(versions)
+    )
+    assert len(want) > 2 and {t for _, _, t in want} > {"ledger.register:Register.PaymentRecorded"}
+    assert sorted(branch.reader.topics_after(versions)) == want
+    assert sorted(portable.topics_after(versions)) == want
+    latest = {i: r.version for i, r in registers.items()}
+    assert branch.reader.topics_after(latest) == []
