@@ -66,11 +66,14 @@ class PostgresBulkReader:
             "WHERE originator_id = k.id AND originator_version > k.v "
             "ORDER BY originator_version) e"
         ).format(s=schema, t=Identifier(events.events_table_name))
+        # ORDER BY keeps the subquery a lookup per id: without it PostgreSQL pulled it up
+        # into a hash join over every event in the store.
         self._topics_sql = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic "
             "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, v) CROSS JOIN LATERAL ("
             "SELECT originator_id, originator_version, topic FROM {s}.{t} "
-            "WHERE originator_id = k.id AND originator_version > k.v) e"
+            "WHERE originator_id = k.id AND originator_version > k.v "
+            "ORDER BY originator_version) e"
         ).format(s=schema, t=Identifier(events.events_table_name))
         self._snap_sql = (
             SQL(
