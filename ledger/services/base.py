@@ -8,6 +8,7 @@ shape it had in the month asked about.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
@@ -86,6 +87,10 @@ class UnitOfWork:
         return [a for a in self.loaded.values() if a.pending_events]
 
 
+# Derived indexes kept between commands, at most (one per collecting organisation in use).
+DERIVED_LIMIT = 64
+
+
 class LedgerBase(Application[UUID]):
     name = "dangphi"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
@@ -108,8 +113,17 @@ class LedgerBase(Application[UUID]):
         self.reader: StoredEventReader = reader or RecorderReader(self.recorder, snapshot_recorder)
         self.identity_cipher = identity_cipher
         # Indexes derived from many aggregates, kept between commands while what they were
-        # built from has not changed in a way that matters to them (see their users).
+        # built from has not changed in a way that matters to them (see their users); the
+        # least recently kept go first beyond DERIVED_LIMIT, so memory stays bounded.
         self.derived: dict[str, Any] = {}
+        self._derived_lock = threading.Lock()
+
+    def keep_derived(self, key: str, value: Any) -> None:
+        with self._derived_lock:
+            self.derived.pop(key, None)
+            self.derived[key] = value
+            while len(self.derived) > DERIVED_LIMIT:
+                del self.derived[next(iter(self.derived))]
 
     def save(
         self,

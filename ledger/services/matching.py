@@ -329,7 +329,7 @@ class MatchingCommands(RequestCommands):
                     versions = dict(versions)
                     for i, version, _ in newer:
                         versions[i] = max(versions[i], version)
-                    self.derived[f"names/{owner}"] = (branches, versions, kept[2])
+                    self.keep_derived(f"names/{owner}", (branches, versions, kept[2]))
                 index: dict[str, dict[str, list[Any]]] = kept[2]
                 return index
         registers = uow.load_many(ids, Register)
@@ -343,7 +343,7 @@ class MatchingCommands(RequestCommands):
                     names.setdefault(fold(rec["name"]), []).append(who)
         index = {"codes": codes, "names": names}
         built = {i: registers[i].version if i in registers else 0 for i in ids}
-        self.derived[f"names/{owner}"] = (branches, built, index)
+        self.keep_derived(f"names/{owner}", (branches, built, index))
         return index
 
     # -- outgoing -------------------------------------------------------------------

@@ -794,3 +794,17 @@ def test_every_reader_tells_the_same_topics_after_given_versions(branch: DuesLed
     assert sorted(portable.topics_after(versions)) == want
     latest = {i: r.version for i, r in registers.items()}
     assert branch.reader.topics_after(latest) == []
+
+
+def test_derived_indexes_kept_between_commands_are_bounded(branch: DuesLedger) -> None:
+    """The least recently kept index goes first: a process serving many organisations'
+    notifications does not grow without bound."""
+    from ledger.services.base import DERIVED_LIMIT
+
+    for i in range(DERIVED_LIMIT + 5):
+        branch.keep_derived(f"test/{i}", i)
+    branch.keep_derived("test/5", "again")  # kept again: now the most recent
+    branch.keep_derived("test/extra", None)
+    assert len(branch.derived) == DERIVED_LIMIT
+    assert "test/0" not in branch.derived and "test/6" not in branch.derived
+    assert branch.derived["test/5"] == "again" and "test/7" in branch.derived
