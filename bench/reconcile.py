@@ -12,7 +12,7 @@ each branch, paid month by month with the same request's code),
 pay-on-behalf batches of five members of group B for each month, and group C
 named in narratives only. Then it
 writes one statement of N lines (default 200,000) plus K more (default
-5,000) as banks print them:
+500) as banks print them:
 
     rule 1, member request   the code in a bank's memo (spaced, dotted, lower case, prefixes)
     rule 1, batch            a batch's code, the batch's whole amount
@@ -249,7 +249,7 @@ def verify(app: DuesLedger, plan: Plan, lines: int, world: dict[str, Any]) -> No
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--lines", type=int, default=200_000)
-    p.add_argument("--naive-sample", type=int, default=5_000)
+    p.add_argument("--naive-sample", type=int, default=500)
     p.add_argument("--members", type=int, default=8_000)
     p.add_argument("--months", type=int, default=24)
     p.add_argument("--chunk", type=int, default=2_000)
