@@ -342,7 +342,12 @@ class MatchingCommands(RequestCommands):
                     codes.setdefault(fold(code), []).append(who)
                     names.setdefault(fold(rec["name"]), []).append(who)
         index = {"codes": codes, "names": names}
-        built = {i: registers[i].version if i in registers else 0 for i in ids}
+        # The stored versions: changes this unit of work has not saved yet are checked
+        # next time, once saved (or never, if the save fails).
+        built = {
+            i: registers[i].version - len(registers[i].pending_events) if i in registers else 0
+            for i in ids
+        }
         self.keep_derived(f"names/{owner}", (branches, built, index))
         return index
 
