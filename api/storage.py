@@ -187,28 +187,11 @@ class SQLiteBulkReader:
         return [r for r in rows if r.originator_version > versions[r.originator_id]]
 
     def topics_after(self, versions: dict[UUID, int]) -> list[tuple[UUID, int, str]]:
-        recorder = self.events
-        ids = list(versions)
-        out: list[tuple[UUID, int, str]] = []
-        for i in range(0, len(ids), self.SQLITE_CHUNK):
-            chunk = ids[i : i + self.SQLITE_CHUNK]
-            where = " OR ".join("(originator_id = ? AND originator_version > ?)" for _ in chunk)
-            sql = (
-                "SELECT originator_id, originator_version, topic "
-                f"FROM {recorder.events_table_name} WHERE {where}"
-            )
-            params = [p for x in chunk for p in (x.hex, versions[x])]
-            with recorder.datastore.transaction(commit=False) as c:
-                c.execute(sql, params)
-                out += [
-                    (
-                        recorder.convert_originator_id(r["originator_id"]),
-                        r["originator_version"],
-                        r["topic"],
-                    )
-                    for r in c.fetchall()
-                ]
-        return out
+        # A local file: reading the states too costs little here (PostgreSQL's skips them).
+        return [
+            (UUID(str(s.originator_id)), s.originator_version, s.topic)
+            for s in self.events_after(versions)
+        ]
 
 
 def bulk_reader_for(events: AggregateRecorder, snapshots: AggregateRecorder | None) -> Any:
