@@ -1,37 +1,85 @@
 """Suspense queue: an organisation's money that nobody has explained yet, and how each was resolved.
 
 Rule: every unexplained bank line held in an organisation's suspense account
-gets an item here (`ORG/n`), written with the hold itself; nothing leaves
-suspense without a `Resolved` event saying how (assigned to a member's dues,
-a refund to make, or not dues, with a reason) and the postings that move it.
+gets an item here, written with the hold itself; nothing leaves suspense
+without a `Resolved` event saying how (assigned to a member's dues, a refund
+to make, or not dues, with a reason) and the postings that move it.
+
+An organisation has one queue per value date of the lines it holds, so
+holding one more line reads that day's items, not every item since the
+organisation began: item `ORG/YYYYMMDD-n` is the n-th of that day. The
+days an organisation has queues for are listed in its `SuspenseDays`. Items
+held before queues were kept by day (`ORG/n`) stay in the organisation's
+first queue, which has no day, and resolve as before.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from ledger.errors import Conflict, NotFound
+from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.ids import NAMESPACE
 from ledger.postings import Posting
 
 HOW = ("member", "refund", "not_dues", "reversed")
 
 
-def queue_id(org_code: str) -> UUID:
-    return uuid5(NAMESPACE, f"suspense/{org_code}")
+ITEM_TAIL = re.compile(r"(?:(\d{4})(\d{2})(\d{2})-)?([1-9]\d{0,8})")
+
+
+def queue_id(org_code: str, day: str | None = None) -> UUID:
+    """The queue of `org_code`'s lines held on `day` (YYYY-MM-DD); without a day, the queue
+    that held every line before queues were kept by day."""
+    if day is None:
+        return uuid5(NAMESPACE, f"suspense/{org_code}")
+    return uuid5(NAMESPACE, f"suspense/{org_code}/{day}")
+
+
+def days_id(org_code: str) -> UUID:
+    return uuid5(NAMESPACE, f"suspense-days/{org_code}")
+
+
+def item_key(org_code: str, day: str | None, n: int) -> str:
+    """`ORG/YYYYMMDD-n` (one path segment after the organisation, so it fits a URL), or
+    `ORG/n` for an item of the queue without a day."""
+    return f"{org_code}/{n}" if day is None else f"{org_code}/{day.replace('-', '')}-{n}"
+
+
+def parse_item_id(item_id: str) -> tuple[str, str | None]:
+    """(organisation, day or None) of an item id; a clear error for anything else."""
+    org, _, tail = item_id.strip().rpartition("/")
+    found = ITEM_TAIL.fullmatch(tail)
+    if not org or found is None:
+        raise InvalidInput(
+            f"Mã khoản tạm giữ không hợp lệ: {item_id!r} (dạng TỔCHỨC/YYYYMMDD-n)",
+            f"Invalid suspense item id {item_id!r} (expected ORG/YYYYMMDD-n, or ORG/n)",
+            field="id",
+        )
+    year, month, day, _ = found.groups()
+    return org, (f"{year}-{month}-{day}" if year else None)
 
 
 class SuspenseQueue(Aggregate):
+    # v2: a queue per organisation and value date. A v1 snapshot (the only queue an
+    # organisation had) is that organisation's queue without a day.
+    class_version = 2
+
     @staticmethod
-    def create_id(org_code: str, **_: Any) -> UUID:
-        return queue_id(org_code)
+    def create_id(org_code: str, day: str | None = None, **_: Any) -> UUID:
+        return queue_id(org_code, day)
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["day"] = None
 
     @event("Started")
-    def __init__(self, org_code: str) -> None:
+    def __init__(self, org_code: str, day: str | None = None) -> None:
         self.org_code = org_code
+        self.day = day
         self.items: list[dict[str, Any]] = []
         # positions in `items` (plain numbers, so a snapshot restores them as they were)
         self.by_id: dict[str, int] = {}
@@ -41,7 +89,7 @@ class SuspenseQueue(Aggregate):
     def add(
         self, transaction: str, direction: str, amount: int, value_date: str, narrative: str
     ) -> None:
-        item_id = f"{self.org_code}/{len(self.items) + 1}"
+        item_id = item_key(self.org_code, self.day, len(self.items) + 1)
         item: dict[str, Any] = {
             "id": item_id,
             "transaction": transaction,
@@ -92,3 +140,31 @@ class SuspenseQueue(Aggregate):
         self, item_id: str, how: str, detail: dict[str, Any], postings: list[Posting]
     ) -> None:
         self.item(item_id)["resolution"] = {"how": how, **detail}
+
+
+def _upcast_started_v1_v2(state: dict[str, Any]) -> None:
+    """v1 (one queue per organisation) had no `day`."""
+    state["day"] = None
+
+
+# v2 adds `day`: queues are kept per organisation and value date.
+SuspenseQueue.Started.class_version = 2  # type: ignore[attr-defined]
+SuspenseQueue.Started.upcast_v1_v2 = staticmethod(_upcast_started_v1_v2)  # type: ignore[attr-defined]
+
+
+class SuspenseDays(Aggregate):
+    """The days an organisation has a suspense queue for: an event per new day, so listing
+    the organisation's suspense reads a short list, then those days' queues."""
+
+    @staticmethod
+    def create_id(org_code: str, **_: Any) -> UUID:
+        return days_id(org_code)
+
+    @event("Started")
+    def __init__(self, org_code: str) -> None:
+        self.org_code = org_code
+        self.days: list[str] = []
+
+    @event("DayAdded")
+    def add(self, day: str) -> None:
+        self.days.append(day)

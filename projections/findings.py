@@ -52,7 +52,7 @@ from ledger.reference_code import find_codes
 from ledger.register import Register
 from ledger.remittance import Remittance
 from ledger.roll import Roll
-from ledger.suspense import SuspenseQueue
+from ledger.suspense import SuspenseQueue, item_key
 from projections.base import VIETNAM, ReadModel, collect_handlers, handles, recorded_at
 from projections.store import Table, Views
 from projections.tree import subtree_at
@@ -924,7 +924,7 @@ class FindingsModel(ReadModel):
 
     @handles(SuspenseQueue.Started)  # type: ignore[attr-defined]
     def _queue(self, e: Any, pos: int, at: str) -> None:
-        self._put_ref(e.originator_id, "queue", {"org": e.org_code, "n": 0})
+        self._put_ref(e.originator_id, "queue", {"org": e.org_code, "day": e.day, "n": 0})
 
     @handles(SuspenseQueue.ItemAdded)  # type: ignore[attr-defined]
     def _item(self, e: Any, pos: int, at: str) -> None:
@@ -934,7 +934,8 @@ class FindingsModel(ReadModel):
         queue["n"] += 1
         self._put_ref(e.originator_id, "queue", queue)
         if e.direction == "out":
-            self._put_ref(f"item:{queue['org']}/{queue['n']}", "item", {"tx": e.transaction})
+            key = item_key(queue["org"], queue.get("day"), queue["n"])
+            self._put_ref(f"item:{key}", "item", {"tx": e.transaction})
 
     @handles(SuspenseQueue.Resolved)  # type: ignore[attr-defined]
     def _resolved(self, e: Any, pos: int, at: str) -> None:

@@ -53,7 +53,7 @@ def list_items(
 @suspense_app.command("confirm")
 def confirm(
     ctx: typer.Context,
-    item_id: Annotated[str, typer.Argument(help="ID, e.g. HN-BD-01/3")],
+    item_id: Annotated[str, typer.Argument(help="ID, e.g. HN-BD-01/20261203-1")],
 ) -> None:
     """Xác nhận đề xuất khớp / Confirm the ledger's proposed match for an item."""
     result = ledger(ctx).confirm_proposal(item_id)
@@ -67,7 +67,7 @@ def confirm(
 @suspense_app.command("resolve")
 def resolve(
     ctx: typer.Context,
-    item_id: Annotated[str, typer.Argument(help="ID, e.g. HN-BD-01/3")],
+    item_id: Annotated[str, typer.Argument(help="ID, e.g. HN-BD-01/20261203-1")],
     member: Annotated[str | None, typer.Option("--member", help="Ghi cho đảng viên.")] = None,
     months: Annotated[
         str | None, typer.Option("--months", help="YYYY-MM,... (mặc định: tháng nợ cũ nhất).")

@@ -89,12 +89,14 @@ class Proposal(BaseModel):
 
 
 class SuspenseItem(BaseModel):
-    """`number` is the item's place in the organisation's queue (the `n` of `id` `ORG/n`)."""
+    """`number` is what follows `ORG/` in `id`, as the item's URLs take it: `YYYYMMDD-n`, the
+    n-th item held on that value date (or `n` for an item held before queues were kept by
+    day)."""
 
     model_config = ConfigDict(extra="allow")
 
     id: str
-    number: int
+    number: str
     transaction: str
     direction: str
     amount: int

@@ -56,7 +56,7 @@ from ledger.remittance import Remittance, receipt_postings
 from ledger.roll import Roll
 from ledger.services.base import UnitOfWork
 from ledger.services.requests import RequestCommands, paid_into_target
-from ledger.suspense import SuspenseQueue, queue_id
+from ledger.suspense import SuspenseDays, SuspenseQueue, days_id, queue_id
 
 TOKEN = re.compile(r"[0-9A-Z]+")
 # Register events that leave the name index as it was: they change what members owe or
@@ -184,9 +184,9 @@ class MatchingCommands(RequestCommands):
             "request", request.code, {"status_at_receipt": status, "held": held, "refused": refused}
         )
         if held:  # the treasurer splits it, like any money in suspense
-            item = self._queue_item(uow, branch, tx, held)
+            queue, item = self._queue_item(uow, branch, tx, held)
             why = "refused" if refused else "excess"
-            self._queue(uow, branch).note(item, {"request": request.code, "why": why})
+            queue.note(item, {"request": request.code, "why": why})
 
     def _named_months(
         self, uow: UnitOfWork, request: PaymentRequest, member: str, periods: list[str]
@@ -226,11 +226,10 @@ class MatchingCommands(RequestCommands):
         take = min(tx.amount, int(transfer["amount"]) - int(transfer.get("received", 0)))
         if take <= 0:  # all of it arrived already: this is more money, unexplained
             self._hold_in_suspense(uow, tx, parent, None)
-            held = self._queue(uow, parent).item_for(str(tx.id))
+            queue = self._queue(uow, parent, tx.value_date)
+            held = queue.item_for(str(tx.id))
             if held is not None:
-                self._queue(uow, parent).note(
-                    held["id"], {"request": request.code, "why": "already received"}
-                )
+                queue.note(held["id"], {"request": request.code, "why": "already received"})
             return None
         excess = tx.amount - take
         percent = self.policy().book.retained_percent(self.get_org(parent).org_type, period)
@@ -251,8 +250,8 @@ class MatchingCommands(RequestCommands):
         request.receive(str(tx.id), tx.amount, tx.value_date, status, [], excess, [])
         tx.match("remittance", request.code, {"child": child, "period": period, "held": excess})
         if excess:
-            item = self._queue_item(uow, parent, tx, excess)
-            self._queue(uow, parent).note(item, {"request": request.code, "why": "excess"})
+            queue, item = self._queue_item(uow, parent, tx, excess)
+            queue.note(item, {"request": request.code, "why": "excess"})
         return None
 
     def _clear(
@@ -431,7 +430,7 @@ class MatchingCommands(RequestCommands):
             if not all(p is not None and self._reversible(uow, p) for p in payments):
                 return False
             if transfer["held"]:  # what it left in suspense must still be there to give back
-                item = self._queue(uow, collector(request)).item_for(str(original.id))
+                _, item = self._held_item(uow, collector(request), original)
                 if item is None or item["resolution"] is not None:
                     return False
             for p in payments:
@@ -441,9 +440,8 @@ class MatchingCommands(RequestCommands):
                 self._release_held(uow, collector(request), original, tx, int(transfer["held"]))
             request.reverse(str(original.id), str(tx.id), original.amount)
         elif held is not None and matched is None:
-            queue = self._queue(uow, owner)
-            item = queue.item_for(str(original.id))
-            if item is None:
+            queue, item = self._held_item(uow, owner, original)
+            if queue is None or item is None:
                 return False
             resolution = item["resolution"]
             if resolution is None:
@@ -469,13 +467,12 @@ class MatchingCommands(RequestCommands):
     def _release_held(
         self, uow: UnitOfWork, org: str, original: BankTransaction, tx: BankTransaction, held: int
     ) -> None:
-        queue = self._queue(uow, org)
-        item = queue.item_for(str(original.id))
+        queue, item = self._held_item(uow, org, original)
         bank = bank_account(org, tx.account_number)
         postings = check_balanced(
             [debit(acct(org, "liabilities", "suspense"), held), credit(bank, held)]
         )
-        if item is not None and item["resolution"] is None:
+        if queue is not None and item is not None and item["resolution"] is None:
             queue.resolve(item["id"], "reversed", {"by": str(tx.id)}, postings)
 
     def _reversible(self, uow: UnitOfWork, payment: Payment) -> bool:
@@ -528,22 +525,43 @@ class MatchingCommands(RequestCommands):
                 credit(bank, tx.amount),
             ]
         tx.hold(org, tx.direction == "out", check_balanced(postings))
-        item = self._queue_item(uow, org, tx, tx.amount)
+        queue, item = self._queue_item(uow, org, tx, tx.amount)
         if proposal is not None:
-            self._queue(uow, org).note(item, {"proposal": proposal})
+            queue.note(item, {"proposal": proposal})
             uow.notes[tx.id] = "proposed"
 
-    def _queue(self, uow: UnitOfWork, org: str) -> SuspenseQueue:
-        queue = uow.get(queue_id(org), SuspenseQueue)
+    def _queue(self, uow: UnitOfWork, org: str, value_date: str) -> SuspenseQueue:
+        """`org`'s queue for the line's value date (started, and listed, if new)."""
+        day = value_date[:10]
+        queue = uow.get(queue_id(org, day), SuspenseQueue)
         if queue is None:
-            queue = SuspenseQueue(org_code=org)
+            queue = SuspenseQueue(org_code=org, day=day)
             uow.add(queue)
+            days = uow.get(days_id(org), SuspenseDays)
+            if days is None:
+                days = SuspenseDays(org_code=org)
+                uow.add(days)
+            days.add(day)
         return queue
 
-    def _queue_item(self, uow: UnitOfWork, org: str, tx: BankTransaction, amount: int) -> str:
-        queue = self._queue(uow, org)
+    def _queue_item(
+        self, uow: UnitOfWork, org: str, tx: BankTransaction, amount: int
+    ) -> tuple[SuspenseQueue, str]:
+        queue = self._queue(uow, org, tx.value_date)
         queue.add(str(tx.id), tx.direction, amount, tx.value_date, tx.narrative)
-        return str(queue.items[-1]["id"])
+        return queue, str(queue.items[-1]["id"])
+
+    def _held_item(
+        self, uow: UnitOfWork, org: str, tx: BankTransaction
+    ) -> tuple[SuspenseQueue | None, dict[str, Any] | None]:
+        """The item that holds `tx` in `org`'s suspense: in the queue of its value date, or
+        (held before queues were kept by day) in the organisation's queue without a day."""
+        for queue_key in (queue_id(org, tx.value_date[:10]), queue_id(org)):
+            queue = uow.get(queue_key, SuspenseQueue)
+            item = queue.item_for(str(tx.id)) if queue is not None else None
+            if queue is not None and item is not None:
+                return queue, item
+        return None, None
 
 
 def collector(request: PaymentRequest) -> str:

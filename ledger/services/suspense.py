@@ -10,27 +10,43 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.errors import Conflict, InvalidInput
+from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.period import Period
 from ledger.postings import Posting, acct, check_balanced, credit, debit
 from ledger.services.base import LedgerBase, UnitOfWork
-from ledger.suspense import SuspenseQueue, queue_id
+from ledger.suspense import SuspenseDays, SuspenseQueue, days_id, parse_item_id, queue_id
 
 
 class SuspenseCommands(LedgerBase):
     def suspense_items(
         self, org_code: str, *, include_resolved: bool = False
     ) -> list[dict[str, Any]]:
+        """The organisation's items: those held before queues were kept by day, then each
+        day's, oldest day first (within a day, in the order they were held)."""
         self.get_org(org_code)
-        queue = self.get_or_none(queue_id(org_code), SuspenseQueue)
-        if queue is None:
-            return []
-        return list(queue.items if include_resolved else queue.open_items())
+        days = self.get_or_none(days_id(org_code), SuspenseDays)
+        ids = [queue_id(org_code)] + [
+            queue_id(org_code, d) for d in sorted(days.days if days else [])
+        ]
+        queues = self.load_many(ids, SuspenseQueue)
+        items: list[dict[str, Any]] = []
+        for i in ids:
+            queue = queues.get(i)
+            if queue is not None:
+                items += queue.items if include_resolved else queue.open_items()
+        return items
+
+    def _item_queue(self, uow: UnitOfWork | None, item_id: str) -> tuple[str, SuspenseQueue | None]:
+        """The organisation of `item_id` and the queue that holds it (None if there is none)."""
+        org, day = parse_item_id(item_id)
+        key = queue_id(org, day)
+        if uow is not None:
+            return org, uow.get(key, SuspenseQueue)
+        return org, self.get_or_none(key, SuspenseQueue)
 
     def confirm_proposal(self, item_id: str) -> dict[str, Any]:
         """Apply what the ledger proposed for this item (the member and months it named)."""
-        org = item_id.rsplit("/", 1)[0]
-        queue = self.get_or_none(queue_id(org), SuspenseQueue)
+        _, queue = self._item_queue(None, item_id)
         item = queue.item(item_id) if queue is not None else None
         proposal = item.get("proposal") if item is not None else None
         if item is None or not proposal:
@@ -82,12 +98,13 @@ class SuspenseCommands(LedgerBase):
                 "Choose exactly one resolution: --member, --refund or --not-dues",
                 field="resolution",
             )
-        org = item_id.rsplit("/", 1)[0]
         uow = UnitOfWork(self)
-        queue = uow.get(queue_id(org), SuspenseQueue)
+        org, queue = self._item_queue(uow, item_id)
         if queue is None:
             self.get_org(org)
-            queue = SuspenseQueue(org_code=org)
+            raise NotFound(
+                f"Không có khoản tạm giữ {item_id}", f"No suspense item {item_id}", field="id"
+            )
         item = queue.item(item_id)
         if item["resolution"] is not None:
             raise Conflict(

@@ -125,9 +125,9 @@ class TestAStatementOfB1:
     ) -> None:
         items = as_json(branch, "suspense list --org B1")
         assert [(i["id"], i["direction"], i["amount"]) for i in items] == [
-            ("B1/1", "in", M2_OWES),
-            ("B1/2", "in", 55_000),
-            ("B1/3", "out", 11_000),
+            ("B1/20261215-1", "in", M2_OWES),
+            ("B1/20261215-2", "in", 55_000),
+            ("B1/20261215-3", "out", 11_000),
         ]
         assert items[0]["proposal"] == {
             "member": "M2",
@@ -138,26 +138,31 @@ class TestAStatementOfB1:
         assert "proposal" not in items[1] and "proposal" not in items[2]
         assert outstanding(branch, "M2") == M2_OWES  # proposed, not applied
 
-        confirmed = ok(branch, "suspense confirm B1/1")
-        assert "M2" in confirmed.stdout and "Confirmed B1/1" in confirmed.stdout
+        confirmed = ok(branch, "suspense confirm B1/20261215-1")
+        assert "M2" in confirmed.stdout and "Confirmed B1/20261215-1" in confirmed.stdout
         assert outstanding(branch, "M2") == 0
-        assert [i["id"] for i in as_json(branch, "suspense list --org B1")] == ["B1/2", "B1/3"]
-        [done] = [i for i in as_json(branch, "suspense list --org B1 --all") if i["id"] == "B1/1"]
+        assert [i["id"] for i in as_json(branch, "suspense list --org B1")] == [
+            "B1/20261215-2",
+            "B1/20261215-3",
+        ]
+        [done] = [
+            i for i in as_json(branch, "suspense list --org B1 --all") if i["id"] == "B1/20261215-1"
+        ]
         assert done["resolution"]["how"] == "member" and done["resolution"]["member"] == "M2"
-        refused(branch, "suspense confirm B1/1")  # applied once only
+        refused(branch, "suspense confirm B1/20261215-1")  # applied once only
 
     def test_reconcile_counts_the_matches_and_the_statement_agrees_with_the_ledger(
         self, branch: str, imported: dict[str, Any]
     ) -> None:
         before = as_json(branch, "reconcile --org B1")
         assert before["matched"] == {"request": 1}
-        assert [i["id"] for i in before["proposed"]] == ["B1/1"]
-        ok(branch, "suspense confirm B1/1")
+        assert [i["id"] for i in before["proposed"]] == ["B1/20261215-1"]
+        ok(branch, "suspense confirm B1/20261215-1")
         report = as_json(branch, "reconcile --org B1")
         assert report["matched"] == {"request": 1}
         assert report["proposed"] == []
-        assert [(i["id"], i["amount"]) for i in report["suspense"]] == [("B1/2", 55_000)]
-        assert [(i["id"], i["amount"]) for i in report["flagged"]] == [("B1/3", 11_000)]
+        assert [(i["id"], i["amount"]) for i in report["suspense"]] == [("B1/20261215-2", 55_000)]
+        assert [(i["id"], i["amount"]) for i in report["flagged"]] == [("B1/20261215-3", 11_000)]
         [account] = report["accounts"]
         assert account["opening"]["amount"] == OPENING
         assert (account["account"], account["lines"], account["as_of"]) == (
@@ -229,7 +234,9 @@ class TestMoneyOnItsWay:
         assert (counts["new"], counts["flagged"], counts["suspense"]) == (1, 0, 0)
         report = as_json(branch, "reconcile --org B1")
         assert report["matched"] == {"remittance": 1, "request": 1}
-        assert [i["id"] for i in report["flagged"]] == ["B1/3"]  # the fee, not the remittance
+        assert [i["id"] for i in report["flagged"]] == [
+            "B1/20261215-3"
+        ]  # the fee, not the remittance
         [account] = report["accounts"]
         assert account["ledger_balance"] == account["statement_closing"] == B1_CLOSING - payable
         assert account["difference"] == 0
@@ -278,16 +285,16 @@ class TestMoneyOnItsWay:
 class TestBadInputIsRefusedAndWritesNothing:
     def test_an_unknown_suspense_item(self, branch: str, imported: dict[str, Any]) -> None:
         before = snapshot(branch)
-        result = refused(branch, "suspense confirm B1/99")
-        assert "B1/99" in result.stderr
-        refused(branch, "suspense resolve B1/99 --member M2")
+        result = refused(branch, "suspense confirm B1/20261215-99")
+        assert "B1/20261215-99" in result.stderr
+        refused(branch, "suspense resolve B1/20261215-99 --member M2")
         assert snapshot(branch) == before
 
     def test_confirming_an_item_without_a_proposal(
         self, branch: str, imported: dict[str, Any]
     ) -> None:
         before = snapshot(branch)
-        for item in ("B1/2", "B1/3"):  # money in with no proposal; money out
+        for item in ("B1/20261215-2", "B1/20261215-3"):  # money in with no proposal; money out
             result = refused(branch, f"suspense confirm {item}")
             assert "no proposal" in result.stderr
         assert snapshot(branch) == before

@@ -112,8 +112,8 @@ class TestTheSuspenseQueue:
             statement(tmp_path, "s.csv", ['15/12/2026,FT040,,"72,346",,CK DANG PHI NGUYEN VAN AN']),
         )
         [item] = self.queue(branch)
-        assert (item["id"], item["amount"]) == ("B1/1", 72_346)
-        assert run(branch, "suspense", "resolve", "B1/1", "--member", "M1").exit_code == 0
+        assert (item["id"], item["amount"]) == ("B1/20261215-1", 72_346)
+        assert run(branch, "suspense", "resolve", "B1/20261215-1", "--member", "M1").exit_code == 0
         assert self.queue(branch) == []
         member = json.loads(ok(branch, "member statement M1 --json").stdout)
         assert member["months"][0]["outstanding"] == 0
@@ -126,11 +126,14 @@ class TestTheSuspenseQueue:
             '15/12/2026,FT051,,"5,000",,LAI TIEN GUI',
         ]
         imported(branch, statement(tmp_path, "s.csv", lines))
-        assert run(branch, "suspense", "resolve", "B1/1", "--refund").exit_code == 0
+        assert run(branch, "suspense", "resolve", "B1/20261215-1", "--refund").exit_code == 0
         assert (
-            run(branch, "suspense", "resolve", "B1/2", "--not-dues", "lãi tiền gửi").exit_code == 0
+            run(
+                branch, "suspense", "resolve", "B1/20261215-2", "--not-dues", "lãi tiền gửi"
+            ).exit_code
+            == 0
         )
-        again = run(branch, "suspense", "resolve", "B1/1", "--refund")
+        again = run(branch, "suspense", "resolve", "B1/20261215-1", "--refund")
         assert again.exit_code == 2 and "already resolved" in again.output
         everything = json.loads(
             run(branch, "suspense", "list", "--org", "B1", "--all", "--json").stdout
@@ -139,8 +142,11 @@ class TestTheSuspenseQueue:
 
     def test_a_resolution_must_say_exactly_one_thing(self, branch: str, tmp_path: Path) -> None:
         imported(branch, statement(tmp_path, "s.csv", ['15/12/2026,FT060,,"10,000",,X']))
-        assert run(branch, "suspense", "resolve", "B1/1").exit_code == 2
+        assert run(branch, "suspense", "resolve", "B1/20261215-1").exit_code == 2
         assert (
-            run(branch, "suspense", "resolve", "B1/1", "--refund", "--not-dues", "x").exit_code == 2
+            run(
+                branch, "suspense", "resolve", "B1/20261215-1", "--refund", "--not-dues", "x"
+            ).exit_code
+            == 2
         )
-        assert run(branch, "suspense", "resolve", "B1/9", "--refund").exit_code == 2
+        assert run(branch, "suspense", "resolve", "B1/20261215-9", "--refund").exit_code == 2

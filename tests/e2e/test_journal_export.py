@@ -106,7 +106,7 @@ def history(branch: str, tmp_path: Path) -> str:
     )
     code = pay_request_code(branch, "M1")
     import_statement(branch, write_statement(tmp_path / "b1.csv", OPENING, b1_lines(code)))
-    ok(branch, "suspense confirm B1/1")
+    ok(branch, "suspense confirm B1/20261215-1")
     ok(branch, "cash receive --member M3 --amount 5000 --receipt BL-0001")
     ok(branch, f"pay --member M4 --amount {M4_PAID} --reference VCB-M4")
     ok(branch, "month close --period 2026-12 --org HN-BD")

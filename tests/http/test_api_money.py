@@ -202,9 +202,9 @@ ACCOUNT_OF = {B1: B1_ACCOUNT[1], B2: B2_ACCOUNT[1]}
 _serial = iter(range(1, 1000))
 
 
-def _open_item(client: TestClient, org: str, proposal: bool) -> int:
+def _open_item(client: TestClient, org: str, proposal: bool) -> str:
     found = (i for i in items(client, org) if (i.get("proposal") is not None) == proposal)
-    return next((int(i["number"]) for i in found), 1)
+    return next((str(i["number"]) for i in found), "20261215-1")
 
 
 def _lines_of(org: str) -> list[Line]:
@@ -329,7 +329,7 @@ class TestWhoMayDoWhat:
 
     def test_without_a_token_every_money_endpoint_is_401(self, client: TestClient) -> None:
         for method, template, _ in ROWS:
-            path = template.format(code=B1, number=1)
+            path = template.format(code=B1, number="20261215-1")
             got = client.request(method, path)
             assert got.status_code == 401, (path, got.text)
 
@@ -344,7 +344,9 @@ class TestWhoMayDoWhat:
         problem(other_branch, 404, "member")
         upload(client, statement_csv(_lines_of(B1)), headers=treasurer())
         to_m3 = client.post(
-            f"/api/v1/orgs/{B1}/suspense/2/resolve", json={"member": "M3"}, headers=treasurer()
+            f"/api/v1/orgs/{B1}/suspense/20261214-2/resolve",
+            json={"member": "M3"},
+            headers=treasurer(),
         )
         problem(to_m3, 404, "member")
         assert outstanding(client, "M3") == 2 * DUES
@@ -378,25 +380,27 @@ class TestATreasurersMonthEnd:
         report = client.get(f"/api/v1/orgs/{B1}/reconciliation", headers=treasurer()).json()
         assert report["matched"] == {"request": 1}
         assert [(i["id"], i["number"], i["proposal"]["member"]) for i in report["proposed"]] == [
-            (f"{B1}/1", 1, "M2")
+            (f"{B1}/20261215-1", "20261215-1", "M2")
         ]
-        assert [(i["number"], i["amount"]) for i in report["suspense"]] == [(2, 55_000)]
-        assert [(i["number"], i["amount"]) for i in report["flagged"]] == [(3, 11_000)]
+        assert [(i["number"], i["amount"]) for i in report["suspense"]] == [("20261215-2", 55_000)]
+        assert [(i["number"], i["amount"]) for i in report["flagged"]] == [("20261215-3", 11_000)]
         [account] = report["accounts"]
         assert (account["statement_closing"], account["ledger_balance"]) == (CLOSING, CLOSING)
         assert account["difference"] == 0
 
-        confirmed = client.post(f"/api/v1/orgs/{B1}/suspense/1/confirm", headers=treasurer())
+        confirmed = client.post(
+            f"/api/v1/orgs/{B1}/suspense/20261215-1/confirm", headers=treasurer()
+        )
         assert confirmed.status_code == 200, confirmed.text
         assert (confirmed.json()["how"], confirmed.json()["member"]) == ("member", "M2")
         assert outstanding(client, "M2") == DUES  # November paid from suspense
         gift = client.post(
-            f"/api/v1/orgs/{B1}/suspense/2/resolve",
+            f"/api/v1/orgs/{B1}/suspense/20261215-2/resolve",
             json={"not_dues": "Tiền ủng hộ quỹ chi bộ"},
             headers=treasurer(),
         )
         fee = client.post(
-            f"/api/v1/orgs/{B1}/suspense/3/resolve",
+            f"/api/v1/orgs/{B1}/suspense/20261215-3/resolve",
             json={"not_dues": "Phí ngân hàng"},
             headers=treasurer(),
         )
@@ -570,7 +574,8 @@ class TestStatementUpload:
 # -- suspense --------------------------------------------------------------------------------
 @pytest.fixture
 def queue(client: TestClient) -> TestClient:
-    """HN-BD-01's December statement uploaded: items 1 (proposal M2), 2 (in), 3 (out)."""
+    """HN-BD-01's December statement uploaded: items of 15 December 1 (proposal M2), 2 (in),
+    3 (out)."""
     assert upload(client, statement_csv(december_lines(request_code(client)))).status_code == 200
     return client
 
@@ -583,7 +588,7 @@ class TestSuspense:
         assert (page["total"], page["size"], [i["id"] for i in page["items"]]) == (
             3,
             2,
-            [f"{B1}/1", f"{B1}/2"],
+            [f"{B1}/20261215-1", f"{B1}/20261215-2"],
         )
         assert page["items"][0]["proposal"] == {
             "member": "M2",
@@ -592,24 +597,28 @@ class TestSuspense:
             "by": "code",
         }
         second = queue.get(f"/api/v1/orgs/{B1}/suspense?page=2&size=2", headers=treasurer())
-        assert [(i["number"], i["direction"]) for i in second.json()["items"]] == [(3, "out")]
+        assert [(i["number"], i["direction"]) for i in second.json()["items"]] == [
+            ("20261215-3", "out")
+        ]
 
     def test_a_refund_gives_the_code_for_the_transfers_memo(self, queue: TestClient) -> None:
         got = queue.post(
-            f"/api/v1/orgs/{B1}/suspense/2/resolve", json={"refund": True}, headers=treasurer()
+            f"/api/v1/orgs/{B1}/suspense/20261215-2/resolve",
+            json={"refund": True},
+            headers=treasurer(),
         )
         assert got.status_code == 200, got.text
         assert got.json()["how"] == "refund" and is_valid(got.json()["reference"])
-        assert [i["number"] for i in items(queue)] == [1, 3]
+        assert [i["number"] for i in items(queue)] == ["20261215-1", "20261215-3"]
 
     def test_money_can_be_assigned_to_a_member_and_months(self, queue: TestClient) -> None:
         got = queue.post(
-            f"/api/v1/orgs/{B1}/suspense/2/resolve",
+            f"/api/v1/orgs/{B1}/suspense/20261215-2/resolve",
             json={"member": "M2", "months": ["2026-12"]},
             headers=treasurer(),
         )
         assert got.status_code == 200, got.text
-        assert (got.json()["member"], got.json()["payment"]) == ("M2", f"SUSPENSE:{B1}/2")
+        assert (got.json()["member"], got.json()["payment"]) == ("M2", f"SUSPENSE:{B1}/20261215-2")
         december = [
             m
             for m in queue.get("/api/v1/members/M2/statement", headers=admin()).json()["months"]
@@ -622,25 +631,49 @@ class TestSuspense:
         before = state(queue)
         url = f"/api/v1/orgs/{B1}/suspense"
         t = treasurer()
-        problem(queue.post(f"{url}/2/resolve", json={}, headers=t), 422, "resolution")
+        problem(queue.post(f"{url}/20261215-2/resolve", json={}, headers=t), 422, "resolution")
         both = {"refund": True, "not_dues": "x"}
-        problem(queue.post(f"{url}/2/resolve", json=both, headers=t), 422, "resolution")
-        problem(queue.post(f"{url}/2/resolve", json={"not_dues": " "}, headers=t), 422, "not_dues")
-        problem(queue.post(f"{url}/3/resolve", json={"refund": True}, headers=t), 409, "resolution")
-        problem(queue.post(f"{url}/2/confirm", headers=t), 409, "number")
-        problem(queue.post(f"{url}/99/resolve", json={"refund": True}, headers=t), 404, "number")
+        problem(queue.post(f"{url}/20261215-2/resolve", json=both, headers=t), 422, "resolution")
+        problem(
+            queue.post(f"{url}/20261215-2/resolve", json={"not_dues": " "}, headers=t),
+            422,
+            "not_dues",
+        )
+        problem(
+            queue.post(f"{url}/20261215-3/resolve", json={"refund": True}, headers=t),
+            409,
+            "resolution",
+        )
+        problem(queue.post(f"{url}/20261215-2/confirm", headers=t), 409, "number")
+        problem(
+            queue.post(f"{url}/20261215-99/resolve", json={"refund": True}, headers=t),
+            404,
+            "number",
+        )
+        problem(
+            queue.post(f"{url}/20261216-1/resolve", json={"refund": True}, headers=t), 404, "number"
+        )
         problem(queue.post(f"{url}/0/confirm", headers=t), 422, "number")
-        problem(queue.post(f"{url}/2/resolve", json={"member": "NOPE"}, headers=t), 404, "member")
-        problem(queue.post(f"{url}/2/resolve", json={"colour": "red"}, headers=t), 422, "colour")
+        problem(queue.post(f"{url}/2026-12-15-1/confirm", headers=t), 422, "number")
+        problem(
+            queue.post(f"{url}/20261215-2/resolve", json={"member": "NOPE"}, headers=t),
+            404,
+            "member",
+        )
+        problem(
+            queue.post(f"{url}/20261215-2/resolve", json={"colour": "red"}, headers=t),
+            422,
+            "colour",
+        )
         assert state(queue) == before
 
     def test_an_item_is_resolved_once_and_a_retry_with_its_key_is_replayed(
         self, queue: TestClient
     ) -> None:
         key = {**treasurer(), "Idempotency-Key": "confirm-1"}
-        first = queue.post(f"/api/v1/orgs/{B1}/suspense/1/confirm", headers=key)
-        retry = queue.post(f"/api/v1/orgs/{B1}/suspense/1/confirm", headers=key)
-        again = queue.post(f"/api/v1/orgs/{B1}/suspense/1/confirm", headers=treasurer())
+        first = queue.post(f"/api/v1/orgs/{B1}/suspense/20261215-1/confirm", headers=key)
+        retry = queue.post(f"/api/v1/orgs/{B1}/suspense/20261215-1/confirm", headers=key)
+        again = queue.post(f"/api/v1/orgs/{B1}/suspense/20261215-1/confirm", headers=treasurer())
 
         assert (first.status_code, retry.status_code) == (200, 200)
         assert retry.json() == first.json() and retry.headers["idempotent-replayed"] == "true"

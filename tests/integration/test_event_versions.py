@@ -1,7 +1,8 @@
-"""Old event shapes still load: a bank line recorded before statements kept balances.
+"""Old event shapes still load: a bank line recorded before statements kept balances, and
+the suspense queue an organisation had before queues were kept by day.
 
-`BankTransaction.Recorded` v2 added `balance`; a v1 event (as stored before) is
-upcast on reading. Runs on SQLite and PostgreSQL (the `ledger` fixture)."""
+`BankTransaction.Recorded` v2 added `balance`, `SuspenseQueue.Started` v2 (and the
+queue's snapshot) `day`; a v1 event (as stored before) is upcast on reading. Runs on SQLite and PostgreSQL (the `ledger` fixture)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,47 @@ def test_a_version_1_bank_line_loads_with_no_balance(ledger: DuesLedger) -> None
     rebuilt = event.mutate(None)
     assert isinstance(rebuilt, BankTransaction)
     assert (rebuilt.id, rebuilt.amount, rebuilt.balance) == (fact_id(fact), 55_000, None)
+
+
+def test_a_version_1_suspense_queue_is_the_organisations_queue_without_a_day(
+    ledger: DuesLedger,
+) -> None:
+    """`SuspenseQueue.Started` v2 added `day` (queues kept per value date); the queue
+    stored before (v1 events, and a v1 snapshot) is the one without a day, items `ORG/n`."""
+    from ledger.suspense import SuspenseQueue, queue_id
+
+    small_ledger(ledger)
+    queue = SuspenseQueue(org_code="HN-BD-01")
+    queue.add("tx-1", "in", 10_000, "2026-12-15", "IBFT A")
+    ledger.save(queue)
+    [started, added] = ledger.recorder.select_events(queue_id("HN-BD-01"))
+    state = json.loads(started.state)
+    assert state.pop("class_version") == 2 and state.pop("day") is None
+    old = ledger.mapper.to_domain_event(
+        StoredEvent(
+            originator_id=started.originator_id,
+            originator_version=started.originator_version,
+            topic=started.topic,
+            state=json.dumps(state).encode(),
+        )
+    )
+    assert old.day is None  # type: ignore[attr-defined]
+    rebuilt = ledger.mapper.to_domain_event(added).mutate(old.mutate(None))
+    assert isinstance(rebuilt, SuspenseQueue)
+    assert (rebuilt.day, rebuilt.items[0]["id"]) == (None, "HN-BD-01/1")
+
+    # a snapshot of it, as snapshots stored the aggregate's state before v2
+    taken = SuspenseQueue.Snapshot.take(rebuilt)  # type: ignore[attr-defined]
+    stored = ledger.mapper.to_stored_event(taken)
+    v1 = json.loads(stored.state)
+    assert v1["state"].pop("class_version") == 2 and v1["state"].pop("day") is None
+    again = ledger.mapper.to_domain_event(
+        StoredEvent(
+            originator_id=stored.originator_id,
+            originator_version=stored.originator_version,
+            topic=stored.topic,
+            state=json.dumps(v1).encode(),
+        )
+    ).mutate(None)
+    assert isinstance(again, SuspenseQueue)
+    assert (again.day, again.item("HN-BD-01/1")["amount"]) == (None, 10_000)

@@ -733,21 +733,108 @@ class TestALongSuspenseQueue:
     def test_items_are_found_after_the_queue_is_read_back_from_a_snapshot(
         self, branch: DuesLedger
     ) -> None:
-        """The queue is snapshotted every 100 events; its item index survives the snapshot."""
+        """A day's queue is snapshotted every 100 events; its item index survives the snapshot."""
         facts = [statement_line(n, 1_000 + n, f"CHUYEN TIEN LAN {n}") for n in range(1, 131)]
         branch.import_statement("HN-BD-01", facts, chunk=20)
         assert branch.snapshots is not None
         from ledger.suspense import queue_id
 
         # saved in 7 chunks, the queue crossed 100 events once: one snapshot, at the end
-        [snapshot] = list(branch.snapshots.get(queue_id("HN-BD-01")))
+        [snapshot] = list(branch.snapshots.get(queue_id("HN-BD-01", "2026-12-15")))
         assert snapshot.originator_version == 131  # Started + 130 items
-        branch.resolve_suspense("HN-BD-01/125", not_dues="chuyển nhầm / sent by mistake")
+        item = "HN-BD-01/20261215-125"
+        branch.resolve_suspense(item, not_dues="chuyển nhầm / sent by mistake")
         items = {i["id"]: i for i in branch.suspense_items("HN-BD-01", include_resolved=True)}
         assert len(items) == 130
-        assert items["HN-BD-01/125"]["amount"] == 1_125
-        assert items["HN-BD-01/125"]["resolution"]["how"] == "not_dues"
+        assert items[item]["amount"] == 1_125
+        assert items[item]["resolution"]["how"] == "not_dues"
         assert len(branch.suspense_items("HN-BD-01")) == 129
+
+
+class TestSuspenseIsKeptByDay:
+    def test_lines_are_held_in_their_value_dates_queue_and_listed_oldest_day_first(
+        self, branch: DuesLedger
+    ) -> None:
+        for day, amount in (("2026-12-16", 16_000), ("2026-12-14", 14_000), ("2026-12-16", 16_001)):
+            branch.record_bank_transaction(line(amount, "CHUYEN TIEN", value_date=day))
+        items = branch.suspense_items("HN-BD-01")
+        assert [(i["id"], i["amount"]) for i in items] == [
+            ("HN-BD-01/20261214-1", 14_000),
+            ("HN-BD-01/20261216-1", 16_000),
+            ("HN-BD-01/20261216-2", 16_001),
+        ]
+        branch.resolve_suspense("HN-BD-01/20261216-2", not_dues="lãi tiền gửi")
+        assert [i["amount"] for i in branch.suspense_items("HN-BD-01")] == [14_000, 16_000]
+        assert branch.account_balances()[SUSPENSE] == -30_000
+
+    def test_holding_a_line_reads_only_its_own_days_queue(
+        self, branch: DuesLedger, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from ledger.suspense import SuspenseQueue, queue_id
+
+        branch.import_statement(
+            "HN-BD-01", [statement_line(n, 1_000 + n, f"CHUYEN TIEN {n}") for n in range(1, 41)]
+        )
+        read: list[UUID] = []
+        get_or_none = branch.get_or_none
+
+        def spy(aggregate_id: UUID, cls: Any) -> Any:
+            if cls is SuspenseQueue:
+                read.append(aggregate_id)
+            return get_or_none(aggregate_id, cls)
+
+        monkeypatch.setattr(branch, "get_or_none", spy)
+        branch.record_bank_transaction(line(9_000, "CHUYEN TIEN", value_date="2026-12-16"))
+        branch.record_bank_transaction(line(9_001, "CHUYEN TIEN", value_date="2026-12-16"))
+        assert read == [queue_id("HN-BD-01", "2026-12-16")] * 2  # never the 40 of the 15th
+
+    def test_an_item_held_before_queues_were_kept_by_day_still_resolves_and_reverses(
+        self, branch: DuesLedger
+    ) -> None:
+        """Held as the ledger did before (one queue per organisation, item `ORG/n`)."""
+        from ledger.bank_transaction import fact_id
+        from ledger.postings import credit, debit
+        from ledger.suspense import SuspenseQueue
+
+        def held_the_old_way(fact: BankTransactionFact, queue: SuspenseQueue) -> BankTransaction:
+            tx = BankTransaction.record(
+                fact_id(fact), recorded_at="2026-12-15T10:00:00+07:00", **fact.as_dict()
+            )
+            tx.hold("HN-BD-01", False, [debit(BANK, fact.amount), credit(SUSPENSE, fact.amount)])
+            queue.add(str(tx.id), "in", fact.amount, fact.value_date, fact.narrative)
+            return tx
+
+        old = SuspenseQueue(org_code="HN-BD-01")
+        first = held_the_old_way(line(30_000, "IBFT A", reference="FT26349000601"), old)
+        second = held_the_old_way(line(40_000, "IBFT B", reference="FT26349000602"), old)
+        branch.save(first, second, old)
+        branch.record_bank_transaction(line(50_000, "IBFT C"))  # a new line: the day's queue
+
+        assert [i["id"] for i in branch.suspense_items("HN-BD-01")] == [
+            "HN-BD-01/1",
+            "HN-BD-01/2",
+            "HN-BD-01/20261215-1",
+        ]
+        branch.resolve_suspense("HN-BD-01/1", not_dues="chuyển nhầm")
+        back, _ = branch.record_bank_transaction(
+            line(40_000, "HOAN TRA GD FT26349000602", direction="out", reference="FT26349000603")
+        )
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        everything = {i["id"]: i for i in branch.suspense_items("HN-BD-01", include_resolved=True)}
+        assert everything["HN-BD-01/1"]["resolution"]["how"] == "not_dues"
+        assert everything["HN-BD-01/2"]["resolution"] == {"how": "reversed", "by": str(back.id)}
+        assert [i["id"] for i in branch.suspense_items("HN-BD-01")] == ["HN-BD-01/20261215-1"]
+        assert branch.account_balances()[SUSPENSE] == -50_000
+
+    def test_an_item_id_that_is_not_one_is_refused_by_name(self, branch: DuesLedger) -> None:
+        from ledger.errors import InvalidInput, NotFound
+
+        for bad in ("HN-BD-01/2026-12-15-1", "HN-BD-01/x", "/3", "HN-BD-01/20261215-0"):
+            with pytest.raises(InvalidInput) as refused:
+                branch.resolve_suspense(bad, not_dues="x")
+            assert refused.value.field == "id" and bad in refused.value.message_en
+        with pytest.raises(NotFound):
+            branch.resolve_suspense("HN-BD-01/20261231-1", not_dues="x")
 
 
 class TestARemittanceCodeSeenTwice:

@@ -43,7 +43,14 @@ from ledger.errors import ImportRejected, LedgerError
 
 router = APIRouter(prefix="/api/v1/orgs", tags=["money"], responses=PROBLEMS)
 OrgCode = Annotated[Code, Path(description="Mã tổ chức đảng / organisation code")]
-ItemNo = Annotated[int, Path(ge=1, le=10**9, description="Số thứ tự khoản / item number n")]
+ItemNo = Annotated[
+    str,
+    Path(
+        pattern=r"^(\d{8}-)?[1-9]\d{0,8}$",
+        description="Khoản tạm giữ / item: `YYYYMMDD-n` (the n-th held on that value date), "
+        "or `n` for an item held before queues were kept by day",
+    ),
+]
 IdempotencyKey = Annotated[str | None, Header(alias=HEADER)]
 READERS = ("treasurer", "auditor", "inspector", "admin")
 WRITERS = ("treasurer", "admin")
@@ -217,7 +224,7 @@ def upload_statement(
 
 # -- reconciliation and suspense -----------------------------------------------------------
 def _item(item: dict[str, Any]) -> dict[str, Any]:
-    return {**item, "number": int(str(item["id"]).rsplit("/", 1)[1])}
+    return {**item, "number": str(item["id"]).rsplit("/", 1)[1]}
 
 
 @router.get("/{code}/reconciliation", response_model=Reconciliation)
@@ -268,7 +275,7 @@ def resolve(
     raw: RawBody,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Xử lý khoản tạm giữ / Resolve item `ORG/n`: to a member's dues, a refund to make
+    """Xử lý khoản tạm giữ / Resolve item `ORG/YYYYMMDD-n`: to a member's dues, a refund to make
     (its memo code in `reference`), or not dues with a reason."""
     _writer(svc, who, code)
     if body.member is not None:
@@ -299,7 +306,7 @@ def confirm(
     raw: RawBody,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Xác nhận đề xuất / Apply the ledger's proposal for item `ORG/n` (409 if it has none
+    """Xác nhận đề xuất / Apply the ledger's proposal for item `ORG/YYYYMMDD-n` (409 if it has none
     or is already resolved)."""
     _writer(svc, who, code)
 
