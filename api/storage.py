@@ -75,6 +75,10 @@ class PostgresBulkReader:
             "WHERE originator_id = k.id AND originator_version > k.v "
             "ORDER BY originator_version) e"
         ).format(s=schema, t=Identifier(events.events_table_name))
+        self._first_sql = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {s}.{t} "
+            "WHERE originator_id = ANY(%s::uuid[]) AND originator_version = 1"
+        ).format(s=schema, t=Identifier(events.events_table_name))
         self._snap_sql = (
             SQL(
                 "SELECT s.originator_id, s.originator_version, s.topic, s.state "
@@ -125,6 +129,12 @@ class PostgresBulkReader:
             )
         return out
 
+    def first_events(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        out: list[StoredEvent] = []
+        for i in range(0, len(ids), CHUNK):
+            out += self._query(self.events, self._first_sql, (list(ids[i : i + CHUNK]),))
+        return out
+
     def topics_after(self, versions: dict[UUID, int]) -> list[tuple[UUID, int, str]]:
         items = list(versions.items())
         out: list[tuple[UUID, int, str]] = []
@@ -152,14 +162,15 @@ class SQLiteBulkReader:
         self.snapshots = snapshots
 
     def _rows(
-        self, recorder: SQLiteAggregateRecorder, ids: Sequence[UUID], order: str
+        self, recorder: SQLiteAggregateRecorder, ids: Sequence[UUID], order: str, where: str = ""
     ) -> list[StoredEvent]:
         out: list[StoredEvent] = []
         for i in range(0, len(ids), self.SQLITE_CHUNK):
             chunk = [x.hex for x in ids[i : i + self.SQLITE_CHUNK]]
             sql = (
                 f"SELECT originator_id, originator_version, topic, state FROM {recorder.events_table_name} "
-                f"WHERE originator_id IN ({','.join('?' * len(chunk))}) ORDER BY originator_id, originator_version {order}"
+                f"WHERE originator_id IN ({','.join('?' * len(chunk))}){where} "
+                f"ORDER BY originator_id, originator_version {order}"
             )
             with recorder.datastore.transaction(commit=False) as c:
                 c.execute(sql, chunk)
@@ -185,6 +196,9 @@ class SQLiteBulkReader:
     def events_after(self, versions: dict[UUID, int]) -> list[StoredEvent]:
         rows = self._rows(self.events, list(versions), "ASC")
         return [r for r in rows if r.originator_version > versions[r.originator_id]]
+
+    def first_events(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        return self._rows(self.events, ids, "ASC", " AND originator_version = 1")
 
     def topics_after(self, versions: dict[UUID, int]) -> list[tuple[UUID, int, str]]:
         # A local file: reading the states too costs little here (PostgreSQL's skips them).

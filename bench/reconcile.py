@@ -38,6 +38,7 @@ record nothing). Results: docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import random
 import sys
@@ -254,6 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--months", type=int, default=24)
     p.add_argument("--chunk", type=int, default=2_000)
     p.add_argument("--db", default=os.environ.get("DANGPHI_BENCH_DB", DEFAULT_DB))
+    p.add_argument(
+        "--profile-naive",
+        metavar="FILE",
+        help="write a cProfile of the naive lines to FILE (their rate is then not comparable)",
+    )
     args = p.parse_args(argv)
     print(f"date     {datetime.now(UTC).isoformat(timespec='seconds')}")
     print(f"machine  {machine()}")
@@ -305,10 +311,17 @@ def run(args: argparse.Namespace, url: str) -> int:
     )
 
     load = os.getloadavg()[0]
+    profiler = cProfile.Profile() if args.profile_naive else None
     t0, c0 = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.enable()
     for fact in naive:
         app.record_bank_transaction(fact)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile_naive)
+        print(f"profile  the naive lines, with the profiler on: {args.profile_naive}")
     naive_rate = len(naive) / seconds if naive else 0.0
     print(
         f"NAIVE    record_bank_transaction per line: {len(naive):,} lines in {seconds:.2f} s = "

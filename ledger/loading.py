@@ -34,6 +34,9 @@ class StoredEventReader(Protocol):
     def topics_after(self, versions: dict[UUID, int]) -> list[tuple[UUID, int, str]]:
         """(id, version, topic) of the same events, without their state: what changed."""
 
+    def first_events(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        """The first event (version 1) of each id that has one: which exist, and as what."""
+
 
 class RecorderReader:
     """The portable reader: one recorder query per aggregate."""
@@ -61,6 +64,12 @@ class RecorderReader:
             (UUID(str(s.originator_id)), s.originator_version, s.topic)
             for s in self.events_after(versions)
         ]
+
+    def first_events(self, ids: Sequence[UUID]) -> list[StoredEvent]:
+        out: list[StoredEvent] = []
+        for i in ids:
+            out.extend(self.events.select_events(i, limit=1))
+        return out
 
 
 def _version(stored: StoredEvent) -> int:

@@ -883,6 +883,50 @@ def test_every_reader_tells_the_same_topics_after_given_versions(branch: DuesLed
     assert branch.reader.topics_after(latest) == []
 
 
+def test_every_reader_tells_the_same_first_events(branch: DuesLedger) -> None:
+    """`first_events` (which lines a statement import finds recorded) gives each existing
+    aggregate's version 1, on the storage's reader and the portable one alike."""
+    from ledger.ids import register_id
+    from ledger.loading import RecorderReader
+
+    branch.pay("M0", 70_000, reference="R0")
+    ids = [register_id(c) for c in ("HN-BD-01", "HN-BD-02", "NO-SUCH-BRANCH")]
+    portable = RecorderReader(branch.recorder, None)
+
+    def rows(reader: Any) -> list[tuple[UUID, int, str, bytes]]:
+        return sorted(
+            (UUID(str(s.originator_id)), s.originator_version, s.topic, bytes(s.state))
+            for s in reader.first_events(ids)
+        )
+
+    got = rows(branch.reader)
+    assert [(i, v) for i, v, _, _ in got] == sorted((i, 1) for i in ids[:2])
+    assert {t for _, _, t, _ in got} == {"ledger.register:Register.Started"}
+    assert got == rows(portable)
+
+
+class TestImportingAgain:
+    def test_a_statement_again_records_nothing_and_marks_a_gateways_line_seen_once(
+        self, branch: DuesLedger
+    ) -> None:
+        """A line a gateway reported first is marked as shown by the statement, once; lines
+        the statement itself recorded are not touched again."""
+        ref = "FT26349000777"
+        webhook, _ = branch.record_bank_transaction(line(33_000, "IBFT X", reference=ref))
+        facts = [
+            statement_line(1, 1_001, "CHUYEN TIEN 1"),
+            replace(statement_line(2, 33_000, "IBFT X"), reference=ref, external_id=ref),
+        ]
+        first = branch.import_statement("HN-BD-01", facts)
+        assert (first["new"], first["already"]) == (1, 1)
+        before = events(branch)
+        again = branch.import_statement("HN-BD-01", facts)
+        assert (again["new"], again["already"]) == (0, 2)
+        assert events(branch) == before  # nothing recorded, the gateway's line marked once
+        seen = branch.get_or_none(webhook.id, BankTransaction)
+        assert seen is not None and seen.on_statement == "statement:generic"
+
+
 def test_derived_indexes_kept_between_commands_are_bounded(branch: DuesLedger) -> None:
     """The least recently kept index goes first: a process serving many organisations'
     notifications does not grow without bound."""
