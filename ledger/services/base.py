@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
@@ -29,7 +29,7 @@ from ledger.period import Period, period_of
 from ledger.policy import DuesPolicy
 from ledger.policy_defaults import DEFAULT_POLICY
 from ledger.register import Register
-from ledger.suspense import SuspenseQueue
+from ledger.suspense import SuspenseDays, SuspenseQueue
 from ledger.transcoding import LedgerTranscoder
 
 A = TypeVar("A", bound=Aggregate)
@@ -45,6 +45,7 @@ class UnitOfWork:
         self.notes: dict[UUID, str] = {}  # what a command noticed, for its caller's report
         self.cache: dict[str, Any] = {}  # things derived from what it loaded (an index, say)
         self.missing: set[UUID] = set()  # ids a bulk load found nothing for
+        self.kept: set[UUID] = set()  # aggregates to keep for the next command once saved
 
     def get(self, aggregate_id: UUID, cls: type[A]) -> A | None:
         cached = self.loaded.get(aggregate_id)
@@ -96,7 +97,8 @@ class LedgerBase(Application[UUID]):
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         Register: 6,
         Organisation: 50,
-        SuspenseQueue: 100,  # one per organisation, an event per unexplained line
+        SuspenseQueue: 100,  # one per organisation and day, an event per unexplained line
+        SuspenseDays: 100,  # one per organisation, an event per day with unexplained money
     }
 
     def __init__(
@@ -124,6 +126,38 @@ class LedgerBase(Application[UUID]):
             self.derived[key] = value
             while len(self.derived) > DERIVED_LIMIT:
                 del self.derived[next(iter(self.derived))]
+
+    def get_kept(self, uow: UnitOfWork, aggregate_id: UUID, cls: type[A]) -> A | None:
+        """`uow.get`, for a large aggregate that one-line commands touch again and again (a
+        day's suspense queue): the copy the last command saved is taken over, brought up to
+        date with any events stored since (by another process, say: one query for the
+        events after its version), instead of loaded and decoded again. Kept again by
+        `keep_saved` once this command's save succeeds; a command that fails never puts
+        its changed copy back."""
+        if aggregate_id in uow.loaded or aggregate_id in uow.missing:
+            return uow.get(aggregate_id, cls)
+        with self._derived_lock:
+            kept = self.derived.pop(f"aggregate/{aggregate_id}", None)
+        uow.kept.add(aggregate_id)
+        if not isinstance(kept, cls) or kept.pending_events:
+            return uow.get(aggregate_id, cls)
+        newer = sorted(
+            self.reader.events_after({aggregate_id: kept.version}),
+            key=lambda stored: stored.originator_version,
+        )
+        aggregate: Any = kept
+        for stored in newer:
+            event: Any = self.mapper.to_domain_event(stored)
+            aggregate = event.mutate(aggregate)
+        uow.loaded[aggregate_id] = aggregate
+        return cast(A, aggregate)
+
+    def keep_saved(self, uow: UnitOfWork) -> None:
+        """After a successful save: keep the aggregates `get_kept` gave this command."""
+        for aggregate_id in uow.kept:
+            aggregate = uow.loaded.get(aggregate_id)
+            if aggregate is not None and not aggregate.pending_events:
+                self.keep_derived(f"aggregate/{aggregate_id}", aggregate)
 
     def save(
         self,

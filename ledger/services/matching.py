@@ -103,6 +103,7 @@ class MatchingCommands(RequestCommands):
         uow = UnitOfWork(self)
         tx = self.match_line(uow, fact, tx_id)
         self.save(*uow.pending())
+        self.keep_saved(uow)
         return tx, True
 
     def match_line(
@@ -533,7 +534,7 @@ class MatchingCommands(RequestCommands):
     def _queue(self, uow: UnitOfWork, org: str, value_date: str) -> SuspenseQueue:
         """`org`'s queue for the line's value date (started, and listed, if new)."""
         day = value_date[:10]
-        queue = uow.get(queue_id(org, day), SuspenseQueue)
+        queue = self.get_kept(uow, queue_id(org, day), SuspenseQueue)
         if queue is None:
             queue = SuspenseQueue(org_code=org, day=day)
             uow.add(queue)
@@ -557,7 +558,7 @@ class MatchingCommands(RequestCommands):
         """The item that holds `tx` in `org`'s suspense: in the queue of its value date, or
         (held before queues were kept by day) in the organisation's queue without a day."""
         for queue_key in (queue_id(org, tx.value_date[:10]), queue_id(org)):
-            queue = uow.get(queue_key, SuspenseQueue)
+            queue = self.get_kept(uow, queue_key, SuspenseQueue)
             item = queue.item_for(str(tx.id)) if queue is not None else None
             if queue is not None and item is not None:
                 return queue, item

@@ -82,20 +82,23 @@ class StatementCommands(MatchingCommands):
         counts: Counter[str] = Counter()
         uow = UnitOfWork(self)
         with self.snapshots_at_the_end():
-            for start in range(0, len(facts), chunk):
-                self._prefetch(uow, facts[start : start + chunk])
-                for fact, tx_id in zip(
-                    facts[start : start + chunk], ids[start : start + chunk], strict=True
-                ):
-                    if tx_id in known:
-                        counts["already"] += 1
-                        continue
+            new: list[tuple[BankTransactionFact, UUID]] = []
+            for fact, tx_id in zip(facts, ids, strict=True):
+                if tx_id in known:  # recorded before, or earlier in this file
+                    counts["already"] += 1
+                else:
                     known.add(tx_id)
+                    new.append((fact, tx_id))
+            for start in range(0, len(new), chunk):
+                part = new[start : start + chunk]
+                self._prefetch(uow, [fact for fact, _ in part])
+                for fact, tx_id in part:
                     tx = self.match_line(uow, fact, tx_id)
                     counts["new"] += 1
                     counts[_outcome(uow, tx)] += 1
                 self.save(*uow.pending())
                 uow.forget(BankTransaction)
+            self.keep_saved(uow)  # only now: a later chunk's failed save must not leave a copy
         if facts and len(numbers) == 1:
             self._record_statement(org_code, facts, opening_balance, closing_balance, counts)
         keys = ("new", "already", "matched", "cleared", "proposed", "suspense", "flagged")

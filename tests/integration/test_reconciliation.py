@@ -786,7 +786,42 @@ class TestSuspenseIsKeptByDay:
         monkeypatch.setattr(branch, "get_or_none", spy)
         branch.record_bank_transaction(line(9_000, "CHUYEN TIEN", value_date="2026-12-16"))
         branch.record_bank_transaction(line(9_001, "CHUYEN TIEN", value_date="2026-12-16"))
-        assert read == [queue_id("HN-BD-01", "2026-12-16")] * 2  # never the 40 of the 15th
+        # never the 40 of the 15th; the 16th's once (the second line takes the kept copy)
+        assert read == [queue_id("HN-BD-01", "2026-12-16")]
+
+    def test_a_kept_queue_catches_up_with_another_process_and_a_failed_line_leaves_no_trace(
+        self, branch: DuesLedger, db_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The day's queue is kept between notifications. Another process (a second
+        application on the same store) adding to it is caught up with; a line whose save
+        fails does not leave its item in the kept copy."""
+        from api.bootstrap import build_ledger
+        from api.settings import load_settings
+
+        other = build_ledger(load_settings(db_url))
+        try:
+            branch.record_bank_transaction(line(1_000, "CHUYEN TIEN"))  # item 1, kept
+            other.record_bank_transaction(line(2_000, "CHUYEN TIEN"))  # item 2, elsewhere
+            branch.record_bank_transaction(line(3_000, "CHUYEN TIEN"))  # item 3, caught up
+
+            def refuse(*_: Any, **__: Any) -> Any:
+                raise RuntimeError("the database went away")
+
+            monkeypatch.setattr(branch, "_record", refuse)  # events collected, not stored
+            with pytest.raises(RuntimeError):
+                branch.record_bank_transaction(line(4_000, "CHUYEN TIEN"))
+            monkeypatch.undo()
+            branch.record_bank_transaction(line(5_000, "CHUYEN TIEN"))
+            items = [(i["id"], i["amount"]) for i in other.suspense_items("HN-BD-01")]
+            assert items == [
+                ("HN-BD-01/20261215-1", 1_000),
+                ("HN-BD-01/20261215-2", 2_000),
+                ("HN-BD-01/20261215-3", 3_000),
+                ("HN-BD-01/20261215-4", 5_000),
+            ]
+            assert branch.suspense_items("HN-BD-01") == other.suspense_items("HN-BD-01")
+        finally:
+            other.close()
 
     def test_an_item_held_before_queues_were_kept_by_day_still_resolves_and_reverses(
         self, branch: DuesLedger
