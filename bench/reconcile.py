@@ -256,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--chunk", type=int, default=2_000)
     p.add_argument("--db", default=os.environ.get("DANGPHI_BENCH_DB", DEFAULT_DB))
     p.add_argument(
+        "--profile-import",
+        metavar="FILE",
+        help="write a cProfile of the timed import to FILE (its rate is then not comparable)",
+    )
+    p.add_argument(
         "--profile-naive",
         metavar="FILE",
         help="write a cProfile of the naive lines to FILE (their rate is then not comparable)",
@@ -291,9 +296,16 @@ def run(args: argparse.Namespace, url: str) -> int:
     print("lines    " + ", ".join(f"{k} {v:,}" for k, v in mix.most_common()))
 
     load = os.getloadavg()[0]
+    profiler = cProfile.Profile() if args.profile_import else None
     t0, c0 = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.enable()
     counts = app.import_statement(COMMITTEE, fast, chunk=args.chunk)
     seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile_import)
+        print(f"profile  the timed import, with the profiler on: {args.profile_import}")
     fast_rate = len(fast) / seconds
     print(
         f"FAST     import_statement: {len(fast):,} lines in {seconds:.2f} s = "

@@ -300,8 +300,12 @@ class LedgerBase(Application[UUID]):
         index = self.get_or_none(roots_id(), RootIndex)
         return [] if index is None else list(index.codes)
 
-    def subtree(self, period: Period, code: str | None = None) -> list[Organisation]:
-        """Every organisation active in `period` under `code` (default: all roots), top down."""
+    def subtree(
+        self, period: Period, code: str | None = None, visited: dict[UUID, int] | None = None
+    ) -> list[Organisation]:
+        """Every organisation active in `period` under `code` (default: all roots), top down.
+        `visited`, if given, gets the id and version of every organisation read (active or
+        not): what the answer was derived from."""
         level = [code] if code is not None else self.root_codes()
         if code is not None:
             self.get_org(code)
@@ -315,11 +319,15 @@ class LedgerBase(Application[UUID]):
                 if org is None or c in seen:
                     continue
                 seen.add(c)
+                if visited is not None:
+                    visited[org.id] = org.version
                 if org.is_active_at(period):
                     out.append(org)
                 next_level.extend(org.children_at(period))
             level = next_level
         return out
 
-    def branches(self, period: Period, code: str | None = None) -> list[Organisation]:
-        return [o for o in self.subtree(period, code) if o.org_type in MEMBER_TYPES]
+    def branches(
+        self, period: Period, code: str | None = None, visited: dict[UUID, int] | None = None
+    ) -> list[Organisation]:
+        return [o for o in self.subtree(period, code, visited) if o.org_type in MEMBER_TYPES]

@@ -61,7 +61,8 @@ from ledger.suspense import SuspenseDays, SuspenseQueue, days_id, queue_id
 TOKEN = re.compile(r"[0-9A-Z]+")
 # Register events that leave the name index as it was: they change what members owe or
 # paid, not who is on the register or under what code or name. Any other event
-# (Started, Enrolled, Left, TransferredIn) rebuilds it.
+# (Started, Enrolled, Left, TransferredIn), or any event of an organisation under the
+# owner (the tree may have changed), rebuilds it.
 NAME_INDEX_KEEPS = frozenset(
     get_topic(e)
     for e in (
@@ -304,24 +305,22 @@ class MatchingCommands(RequestCommands):
         unit of work (names and codes do not change while a statement is matched)."""
         key = f"names/{owner}"
         if key not in uow.cache:
-            branches = tuple(b.code for b in self.branches(self.current_period(), owner))
-            uow.cache[key] = self._kept_name_index(uow, owner, branches)
+            uow.cache[key] = self._kept_name_index(uow, owner)
         index: dict[str, dict[str, list[Any]]] = uow.cache[key]
         return index
 
-    def _kept_name_index(
-        self, uow: UnitOfWork, owner: str, branches: tuple[str, ...]
-    ) -> dict[str, dict[str, list[Any]]]:
+    def _kept_name_index(self, uow: UnitOfWork, owner: str) -> dict[str, dict[str, list[Any]]]:
         """The name index, kept between commands: notifications arrive one line at a time,
-        and building it reads every register under the owner (half a second for a
-        committee of 8,000 members). It is reused while the owner's branches are the same
-        and no register among them has recorded an event that changes who is on it or
-        under what code or name: one query for the topics of the registers' events since
-        (payments and assessments, which keep it, are the usual ones). A proposal is still
-        checked against the member's register as it is now."""
-        ids = [register_id(c) for c in branches]
+        and building it reads every organisation and register under the owner (half a
+        second for a committee of 8,000 members). It is reused in the same month while no
+        organisation under the owner has recorded any event (the tree may have changed)
+        and no register among them has recorded one that changes who is on it or under
+        what code or name: one query for the topics of their events since (payments and
+        assessments, which keep it, are the usual ones). A proposal is still checked
+        against the member's register as it is now."""
+        period = self.current_period()
         kept = self.derived.get(f"names/{owner}")
-        if kept is not None and kept[0] == branches:
+        if kept is not None and kept[0] == period:
             versions: dict[UUID, int] = kept[1]
             newer = self.reader.topics_after(versions)
             if all(topic in NAME_INDEX_KEEPS for _, _, topic in newer):
@@ -329,9 +328,11 @@ class MatchingCommands(RequestCommands):
                     versions = dict(versions)
                     for i, version, _ in newer:
                         versions[i] = max(versions[i], version)
-                    self.keep_derived(f"names/{owner}", (branches, versions, kept[2]))
+                    self.keep_derived(f"names/{owner}", (period, versions, kept[2]))
                 index: dict[str, dict[str, list[Any]]] = kept[2]
                 return index
+        visited: dict[UUID, int] = {}
+        ids = [register_id(b.code) for b in self.branches(period, owner, visited)]
         registers = uow.load_many(ids, Register)
         codes: dict[str, list[Any]] = {}
         names: dict[str, list[Any]] = {}
@@ -348,7 +349,7 @@ class MatchingCommands(RequestCommands):
             i: registers[i].version - len(registers[i].pending_events) if i in registers else 0
             for i in ids
         }
-        self.keep_derived(f"names/{owner}", (branches, built, index))
+        self.keep_derived(f"names/{owner}", (period, visited | built, index))
         return index
 
     # -- outgoing -------------------------------------------------------------------

@@ -706,6 +706,28 @@ class TestACommitteeCollectsForBranchesWithoutAnAccount:
         assert not any(k.startswith("HN-BD-01:assets:bank") for k in balances)
         assert sum(balances.values()) == 0
 
+    def test_the_kept_name_index_reads_no_organisation_until_the_tree_changes(
+        self, committee: DuesLedger, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Reused, the index costs one query; a branch attached under the committee (an
+        event on an organisation under it) has it built again, tree and all."""
+        committee.record_bank_transaction(line(70_000, "CHUYEN TIEN", account=PARENT_ACCOUNT))
+        kept = committee.derived["names/HN-BD"][2]
+        walks: list[str | None] = []
+        subtree = committee.subtree
+
+        def spy(period: str, code: str | None = None, visited: Any = None) -> Any:
+            walks.append(code)
+            return subtree(period, code, visited)
+
+        monkeypatch.setattr(committee, "subtree", spy)
+        committee.record_bank_transaction(line(71_000, "CHUYEN TIEN", account=PARENT_ACCOUNT))
+        assert walks == [] and committee.derived["names/HN-BD"][2] is kept
+        new_branch = {"code": "HN-BD-03", "name": "Chi bộ 3", "type": "branch"}
+        committee.import_orgs([(2, {**new_branch, "parent_code": "HN-BD"})])
+        committee.record_bank_transaction(line(72_000, "CHUYEN TIEN", account=PARENT_ACCOUNT))
+        assert walks == ["HN-BD"] and committee.derived["names/HN-BD"][2] is not kept
+
     def test_a_branch_with_its_own_account_still_uses_it(self, committee: DuesLedger) -> None:
         committee.add_account("HN-BD-01", BIN, BRANCH_ACCOUNT, "CHI BO KHU PHO 1", "organisation")
         request = committee.member_request("M0")
