@@ -78,10 +78,10 @@ class UnitOfWork:
             return self.app.get_member(code)  # raises NotFound, bilingual
         return found
 
-    def forget(self, cls: type[Aggregate]) -> None:
-        """Drop saved aggregates of one kind (a long import keeps only what it shares)."""
+    def forget(self, *classes: type[Aggregate]) -> None:
+        """Drop saved aggregates of these kinds (a long import keeps only what it shares)."""
         self.loaded = {
-            i: a for i, a in self.loaded.items() if a.pending_events or not isinstance(a, cls)
+            i: a for i, a in self.loaded.items() if a.pending_events or not isinstance(a, classes)
         }
 
     def pending(self) -> list[Aggregate]:

@@ -97,7 +97,9 @@ class StatementCommands(MatchingCommands):
                     counts["new"] += 1
                     counts[_outcome(uow, tx)] += 1
                 self.save(*uow.pending())
-                uow.forget(BankTransaction)
+                # each line's own: kept, they made every later chunk's `pending` and
+                # `forget` walk every payment of the import so far
+                uow.forget(BankTransaction, Payment)
             self.keep_saved(uow)  # only now: a later chunk's failed save must not leave a copy
         if facts and len(numbers) == 1:
             self._record_statement(org_code, facts, opening_balance, closing_balance, counts)
@@ -145,14 +147,14 @@ class StatementCommands(MatchingCommands):
         loaded = uow.load_many([member_id(c) for c in sorted(members)], Member)
         branches = {b for m in loaded.values() for _, b in m.branches}
         registers = uow.load_many([register_id(b) for b in sorted(branches)], Register)
-        rolls = {
-            roll_id(str(i[0]), str(i[1]))
-            for r in registers.values()
-            for c in members
-            if c in r.members
-            for i in r.members[c]["unpaid"]
+        months = {
+            (str(i[0]), str(i[1]))
+            for m in loaded.values()
+            for _, b in m.branches
+            if (reg := registers.get(register_id(b))) is not None and m.code in reg.members
+            for i in reg.members[m.code]["unpaid"]
         }
-        uow.load_many(sorted(rolls), Roll)
+        uow.load_many([roll_id(b, p) for b, p in sorted(months)], Roll)
 
     def _record_statement(
         self,
