@@ -16,6 +16,7 @@ first queue, which has no day, and resolve as before.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -28,7 +29,7 @@ from ledger.postings import Posting
 HOW = ("member", "refund", "not_dues", "reversed")
 
 
-ITEM_TAIL = re.compile(r"(?:(\d{4})(\d{2})(\d{2})-)?([1-9]\d{0,8})")
+ITEM_TAIL = re.compile(r"(?:([0-9]{4})([0-9]{2})([0-9]{2})-)?([1-9][0-9]{0,8})")
 
 
 def queue_id(org_code: str, day: str | None = None) -> UUID:
@@ -51,16 +52,24 @@ def item_key(org_code: str, day: str | None, n: int) -> str:
 
 def parse_item_id(item_id: str) -> tuple[str, str | None]:
     """(organisation, day or None) of an item id; a clear error for anything else."""
-    org, _, tail = item_id.strip().rpartition("/")
+    org, _, tail = item_id.rpartition("/")
     found = ITEM_TAIL.fullmatch(tail)
-    if not org or found is None:
+    day = None
+    if found is not None and found.group(1):
+        day = f"{found.group(1)}-{found.group(2)}-{found.group(3)}"
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            found = None
+    if not org or org != org.strip() or found is None:
         raise InvalidInput(
-            f"Mã khoản tạm giữ không hợp lệ: {item_id!r} (dạng TỔCHỨC/YYYYMMDD-n)",
-            f"Invalid suspense item id {item_id!r} (expected ORG/YYYYMMDD-n, or ORG/n)",
+            f"Mã khoản tạm giữ không hợp lệ: {item_id!r} (dạng TỔCHỨC/YYYYMMDD-n, "
+            "hoặc TỔCHỨC/n với khoản cũ)",
+            f"Invalid suspense item id {item_id!r} (expected ORG/YYYYMMDD-n, or ORG/n for "
+            "an item held before queues were kept by day)",
             field="id",
         )
-    year, month, day, _ = found.groups()
-    return org, (f"{year}-{month}-{day}" if year else None)
+    return org, day
 
 
 class SuspenseQueue(Aggregate):

@@ -176,7 +176,7 @@ def collect_handlers(cls: type[ReadModel]) -> dict[type, Handler]:
 
 
 # Read models rebuilt together in one process (they share the events they decode).
-REBUILD_GROUPS = [["tree", "balances"], ["statements"], ["findings"]]
+REBUILD_GROUPS = [["tree", "balances"], ["statements"], ["findings", "bank"]]
 
 
 def _rebuild_group(app_class: type, env: dict[str, str], models: list[type[ReadModel]]) -> None:

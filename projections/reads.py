@@ -25,13 +25,20 @@ from ledger.errors import InvalidInput, NotFound
 from ledger.period import add_months, parse_period
 from ledger.register import Register
 from projections.balances import FIGURES, BalancesModel, N
+from projections.bank import BankLinesModel, BankLinesReader
 from projections.base import VIETNAM, ReadModel, ReadModels
 from projections.findings import FindingsModel
 from projections.statements import StatementsModel
 from projections.store import Row
 from projections.tree import TreeModel, TreeReader, subtree_at
 
-MODELS: list[type[ReadModel]] = [TreeModel, BalancesModel, StatementsModel, FindingsModel]
+MODELS: list[type[ReadModel]] = [
+    TreeModel,
+    BalancesModel,
+    StatementsModel,
+    FindingsModel,
+    BankLinesModel,
+]
 NAMES = [m.name for m in MODELS]
 
 # The figures `balance` shows for the organisation itself (same names as the core's query):
@@ -108,6 +115,12 @@ class Reads:
 
     def catch_up(self) -> int:
         return self.models.catch_up()
+
+    def reconcile(self, org_code: str) -> dict[str, Any]:
+        """The ledger's `reconcile`, its bank lines read from `rm_bank_lines` (its
+        suspense items, statements and remittances from the ledger, as before)."""
+        report: dict[str, Any] = self.app.reconcile(org_code, lines=BankLinesReader(self))
+        return report
 
     def close(self) -> None:
         self.models.close()

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli.context import ledger, out
+from api.cli.context import out, reads
 from api.cli.render import dong, print_json, say, table
 
 
@@ -23,7 +23,7 @@ def reconcile(
     as_json: Annotated[bool, typer.Option("--json", help="In JSON.")] = False,
 ) -> None:
     """Đối chiếu ngân hàng / Bank reconciliation for an organisation."""
-    report = ledger(ctx).reconcile(org)
+    report = reads(ctx).reconcile(org)  # bank lines from the read model, caught up first
     if as_json:
         print_json(report)
         return

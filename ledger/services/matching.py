@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -592,3 +593,11 @@ def check_fact(fact: BankTransactionFact) -> None:
             f"Invalid bank transaction: {fact.external_id!r} (direction, amount and id are required)",
             field="transaction",
         )
+    try:  # the line is filed (suspense, reports) under its value date
+        date.fromisoformat(str(fact.value_date)[:10])
+    except ValueError:
+        raise InvalidInput(
+            f"Ngày giao dịch không hợp lệ: {fact.value_date!r} ({fact.external_id!r})",
+            f"Invalid value date {fact.value_date!r} on {fact.external_id!r} (YYYY-MM-DD)",
+            field="value_date",
+        ) from None

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 from uuid import UUID
 
 from ledger.account_index import AccountIndex, account_index_id
@@ -100,7 +102,9 @@ class StatementCommands(MatchingCommands):
                 # each line's own: kept, they made every later chunk's `pending` and
                 # `forget` walk every payment of the import so far
                 uow.forget(BankTransaction, Payment)
-            self.keep_saved(uow)  # only now: a later chunk's failed save must not leave a copy
+        # only now, all saved and snapshotted: a later chunk's failed save must not leave a
+        # kept copy, and the snapshots taken at the end read these objects
+        self.keep_saved(uow)
         if facts and len(numbers) == 1:
             self._record_statement(org_code, facts, opening_balance, closing_balance, counts)
         keys = ("new", "already", "matched", "cleared", "proposed", "suspense", "flagged")
@@ -215,27 +219,20 @@ class StatementCommands(MatchingCommands):
         self.save(index)
 
     # -- reconciling -----------------------------------------------------------------
-    def reconcile(self, org_code: str) -> dict[str, Any]:
+    def reconcile(self, org_code: str, lines: BankLines | None = None) -> dict[str, Any]:
         """What was matched, proposed and held, and each account's balance against its
-        last statement. (It reads the event log; the read models of issue 5 will serve it.)"""
+        last statement. `lines`: where the accounts' bank lines are read; by default from
+        the event log (every event read: the reference the read model is tested against;
+        `Reads.reconcile` passes the read model's)."""
         org = self.get_org(org_code)
-        numbers = {a["account_number"] for a in org.accounts}
-        lines: dict[str, list[BankTransaction]] = {n: [] for n in numbers}
-        for tx in self._transactions(numbers):
-            lines[tx.account_number].append(tx)
-        matched: Counter[str] = Counter()
-        for txs in lines.values():
-            for tx in txs:
-                if tx.matched is not None:
-                    matched[str(tx.matched["how"])] += 1
+        numbers = sorted({a["account_number"] for a in org.accounts})
+        source = lines if lines is not None else LoadedBankLines(self._transactions(set(numbers)))
         items = self.suspense_items(org_code)  # type: ignore[attr-defined]
         proposed = [i for i in items if i.get("proposal")]
-        accounts = [
-            self._account_report(org_code, a, lines[a["account_number"]]) for a in org.accounts
-        ]
+        accounts = [self._account_report(org_code, a, source) for a in org.accounts]
         return {
             "org": org_code,
-            "matched": dict(sorted(matched.items())),
+            "matched": dict(sorted(source.matched(numbers).items())),
             "proposed": proposed,
             "suspense": [i for i in items if not i.get("proposal") and i["direction"] == "in"],
             "flagged": [i for i in items if i["direction"] == "out"],
@@ -254,43 +251,38 @@ class StatementCommands(MatchingCommands):
         return sorted(found.values(), key=lambda t: (t.value_date, t.recorded_at))
 
     def _account_report(
-        self, org_code: str, account: dict[str, Any], txs: list[BankTransaction]
+        self, org_code: str, account: dict[str, Any], source: BankLines
     ) -> dict[str, Any]:
         number = account["account_number"]
         index = self.get_or_none(account_index_id(number), AccountIndex)
         statements = [s for s in (index.statements if index else []) if s["org"] == org_code]
         opening = index.opening if index is not None else None
         last = max(statements, key=lambda s: (s["last"], s["first"])) if statements else None
+        as_of = None if last is None or last["closing"] is None else str(last["last"])
+        covered = [(str(s["first"]), str(s["last"])) for s in statements]
+        lines = source.account(number, as_of, covered)
         report: dict[str, Any] = {
             "account": number,
             "bin": account["bin"],
             "holder_kind": account["holder_kind"],
             "opening": opening,
-            "lines": len(txs),
+            "lines": lines.count,
             "statements": len(statements),
         }
         base = int(opening["amount"]) if opening else 0
-        if last is None or last["closing"] is None:
+        if last is None or as_of is None:
             report.update(statement_closing=None, ledger_balance=None, difference=None)
         else:
-            on = last["last"]
-            ledger = base + sum(t.signed_amount for t in txs if t.value_date[:10] <= on)
+            ledger = base + lines.signed_until
             report.update(
-                as_of=on,
+                as_of=as_of,
                 statement_closing=last["closing"],
                 ledger_balance=ledger,
                 difference=int(last["closing"]) - ledger,
             )
-        covered = [(s["first"], s["last"]) for s in statements]
-        report["not_on_statement"] = [
-            _line(t)
-            for t in txs
-            if not t.source.startswith("statement")
-            and t.on_statement is None
-            and any(a <= t.value_date[:10] <= b for a, b in covered)
-        ]
+        report["not_on_statement"] = lines.not_on_statement
         report["balance_breaks"] = [b for s in statements for b in s["breaks"]]
-        report["reversed"] = [_line(t) for t in txs if t.reversed_by is not None]
+        report["reversed"] = lines.reversed
         return report
 
     def _in_transit_to(self, org_code: str) -> list[dict[str, Any]]:
@@ -327,3 +319,58 @@ def _line(t: BankTransaction) -> dict[str, Any]:
         "amount": t.amount,
         "narrative": t.narrative,
     }
+
+
+@dataclass
+class AccountLines:
+    """What `reconcile` reports of one account's bank lines."""
+
+    count: int  # every line recorded on the account
+    signed_until: int  # in minus out, of the lines dated on or before `as_of` (0 without one)
+    not_on_statement: list[dict[str, Any]]  # a gateway's lines no statement showed, in its dates
+    reversed: list[dict[str, Any]]  # lines the bank reversed
+
+
+class BankLines(Protocol):
+    """Where `reconcile` reads bank lines: the event log (`LoadedBankLines`), or the read
+    model (`projections.bank.BankLinesReader`). Lists are ordered by value date, then
+    by when the ledger recorded the line."""
+
+    def matched(self, numbers: Sequence[str]) -> dict[str, int]:
+        """How many lines on these accounts were matched or cleared, by how."""
+
+    def account(
+        self, number: str, as_of: str | None, covered: Sequence[tuple[str, str]]
+    ) -> AccountLines:
+        """One account's lines: `covered` are the (first, last) days statements showed."""
+
+
+class LoadedBankLines:
+    """`BankLines` over loaded `BankTransaction` aggregates."""
+
+    def __init__(self, txs: list[BankTransaction]) -> None:
+        self.txs = txs
+
+    def matched(self, numbers: Sequence[str]) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for t in self.txs:
+            if t.account_number in numbers and t.matched is not None:
+                counts[str(t.matched["how"])] += 1
+        return dict(counts)
+
+    def account(
+        self, number: str, as_of: str | None, covered: Sequence[tuple[str, str]]
+    ) -> AccountLines:
+        txs = [t for t in self.txs if t.account_number == number]
+        return AccountLines(
+            count=len(txs),
+            signed_until=sum(t.signed_amount for t in txs if as_of and t.value_date[:10] <= as_of),
+            not_on_statement=[
+                _line(t)
+                for t in txs
+                if not t.source.startswith("statement")
+                and t.on_statement is None
+                and any(a <= t.value_date[:10] <= b for a, b in covered)
+            ],
+            reversed=[_line(t) for t in txs if t.reversed_by is not None],
+        )

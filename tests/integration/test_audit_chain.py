@@ -260,6 +260,28 @@ class TestTamperingIsNamed:
 
 
 class TestWhatIsNotTampering:
+    def test_a_snapshot_stored_in_an_older_shape(self, history: DuesLedger, raw: RawStore) -> None:
+        """A suspense queue's snapshot as stored before queues had a day (v1, no `day`, no
+        `class_version`) is upcast to what its events replay to: not tampering."""
+        from ledger.suspense import SuspenseQueue, queue_id
+
+        queue = SuspenseQueue(org_code="HN-BD-01")
+        for n in range(1, 100):  # Started + 99 items: version 100, snapshotted
+            queue.add(f"tx-{n}", "in", 1_000 + n, "2026-12-15", "CHUYEN TIEN")
+        history.save(queue)
+        rows = raw.q("SELECT originator_id, originator_version, state FROM {snapshots}")
+        wanted = canonical_id(queue_id("HN-BD-01"))
+        [(oid, version, state)] = [r for r in rows if canonical_id(r[0]) == wanted]
+        snap = json.loads(bytes(state))
+        assert snap["state"].pop("class_version") == 2 and snap["state"].pop("day") is None
+        raw.q(
+            "UPDATE {snapshots} SET state = ? WHERE originator_id = ? AND originator_version = ?",
+            (json.dumps(snap).encode(), oid, version),
+        )
+
+        assert verify(history).sound
+        assert history.suspense_items("HN-BD-01")[98]["id"] == "HN-BD-01/99"  # it still loads
+
     def test_gaps_in_notification_ids_left_by_rolled_back_writes(
         self, history: DuesLedger, raw: RawStore
     ) -> None:

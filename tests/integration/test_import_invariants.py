@@ -387,6 +387,19 @@ def check_reconciliation(run: Reconciliation) -> None:
     check_replay_records_nothing(run)
 
 
+def check_read_model_reconciles_as_the_log(app: DuesLedger) -> None:
+    """`reconcile` from the bank-lines read model (what the CLI and HTTP answer) is the
+    ledger's own report, read from the whole log, for every organisation with an account."""
+    from projections.reads import Reads
+
+    reads = Reads(app)
+    try:
+        for org, _ in ACCOUNTS:
+            assert reads.reconcile(org) == app.reconcile(org)
+    finally:
+        reads.close()
+
+
 # --- fresh ledgers, one per example ---------------------------------------------------------
 
 
@@ -434,3 +447,4 @@ class TestNothingIsCountedTwice:
     ) -> None:
         with fresh_storage() as app:
             check_reconciliation(play(app, steps))
+            check_read_model_reconciles_as_the_log(app)

@@ -525,6 +525,9 @@ class TestReversals:
             "how": "reversed",
             "by": str(back.id),
         }
+        report = read_model_report(branch, "HN-BD-01")
+        assert report["matched"] == {"reversal": 1}
+        assert [r["id"] for r in report["accounts"][0]["reversed"]] == [str(original.id)]
         assert branch.suspense_items("HN-BD-01") == []
         balances = branch.account_balances()
         assert (balances[BANK], balances[SUSPENSE]) == (0, 0)
@@ -593,8 +596,23 @@ def import_file(app: DuesLedger, path: Path) -> dict[str, int]:
 
 
 def account_report(app: DuesLedger) -> dict[str, Any]:
-    [report] = [a for a in app.reconcile("HN-BD-01")["accounts"] if a["account"] == BRANCH_ACCOUNT]
+    """The branch account's report, as the ledger reads it from the whole log; the read
+    model's (what `dangphi reconcile` and the HTTP API answer) must be the same."""
+    whole = read_model_report(app, "HN-BD-01")
+    [report] = [a for a in whole["accounts"] if a["account"] == BRANCH_ACCOUNT]
     return dict(report)
+
+
+def read_model_report(app: DuesLedger, org: str) -> dict[str, Any]:
+    from projections.reads import Reads
+
+    reads = Reads(app)
+    try:
+        report = app.reconcile(org)
+        assert reads.reconcile(org) == report
+        return report
+    finally:
+        reads.close()
 
 
 GOOD = [
@@ -886,12 +904,34 @@ class TestSuspenseIsKeptByDay:
     def test_an_item_id_that_is_not_one_is_refused_by_name(self, branch: DuesLedger) -> None:
         from ledger.errors import InvalidInput, NotFound
 
-        for bad in ("HN-BD-01/2026-12-15-1", "HN-BD-01/x", "/3", "HN-BD-01/20261215-0"):
+        bad_ids = (
+            "HN-BD-01/2026-12-15-1",
+            "HN-BD-01/x",
+            "/3",
+            "HN-BD-01/20261215-0",
+            "HN-BD-01/20261399-1",  # no such day
+            " HN-BD-01/20261215-1",
+            "HN-BD-01/２",  # a digit, but not an ASCII one
+        )
+        for bad in bad_ids:
             with pytest.raises(InvalidInput) as refused:
                 branch.resolve_suspense(bad, not_dues="x")
             assert refused.value.field == "id" and bad in refused.value.message_en
         with pytest.raises(NotFound):
             branch.resolve_suspense("HN-BD-01/20261231-1", not_dues="x")
+
+
+def test_a_line_without_a_value_date_is_refused_and_records_nothing(branch: DuesLedger) -> None:
+    """The date files the line (its suspense queue, the statement it falls in)."""
+    from ledger.errors import InvalidInput
+
+    before = events(branch)
+    for when in ("", "15/12/2026", "2026-13-01"):
+        with pytest.raises(InvalidInput) as refused:
+            branch.record_bank_transaction(line(10_000, "CHUYEN TIEN", value_date=when))
+        assert refused.value.field == "value_date"
+        assert "ngày" in refused.value.message_vi.lower()
+    assert events(branch) == before
 
 
 class TestARemittanceCodeSeenTwice:

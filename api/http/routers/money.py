@@ -46,7 +46,7 @@ OrgCode = Annotated[Code, Path(description="Mã tổ chức đảng / organisati
 ItemNo = Annotated[
     str,
     Path(
-        pattern=r"^(\d{8}-)?[1-9]\d{0,8}$",
+        pattern=r"^([0-9]{8}-)?[1-9][0-9]{0,8}$",
         description="Khoản tạm giữ / item: `YYYYMMDD-n` (the n-th held on that value date), "
         "or `n` for an item held before queues were kept by day",
     ),
@@ -234,8 +234,8 @@ def reconciliation(code: OrgCode, svc: Svc, who: Caller) -> dict[str, Any]:
     against its last statement."""
     require_role(who, *READERS)
     check_org(svc.reads, who, code, svc.period())
-    with svc.lock:
-        report = svc.ledger.reconcile(code)
+    with svc.lock:  # re-entrant: the read models catch up under it too
+        report = svc.reads.reconcile(code)
     for key in ("proposed", "suspense", "flagged"):
         report[key] = [_item(i) for i in report[key]]
     return report
