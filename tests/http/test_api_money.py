@@ -667,6 +667,46 @@ class TestSuspense:
         )
         assert state(queue) == before
 
+    def test_an_item_held_before_queues_were_kept_by_day_keeps_its_url(
+        self, client: TestClient, seeded: DuesLedger
+    ) -> None:
+        """`…/suspense/n/…`: an item of the queue without a day (written as the ledger held
+        lines before 2026-11-23) is listed and resolved by its old number."""
+        from ledger.bank_transaction import BankTransaction, fact_id
+        from ledger.ports import BankTransactionFact
+        from ledger.postings import credit, debit
+        from ledger.suspense import SuspenseQueue
+
+        fact = BankTransactionFact(
+            source="sepay",
+            external_id="SEPAY-OLD-1",
+            bin_code=None,
+            account_number=B1_ACCOUNT[1],
+            direction="in",
+            amount=33_000,
+            value_date="2026-12-10",
+            narrative="IBFT CHUYEN TIEN",
+            reference="FT26344000001",
+        )
+        tx = BankTransaction.record(
+            fact_id(fact), recorded_at="2026-12-10T10:00:00+07:00", **fact.as_dict()
+        )
+        bank, held = f"{B1}:assets:bank:{B1_ACCOUNT[1]}", f"{B1}:liabilities:suspense"
+        tx.hold(B1, False, [debit(bank, 33_000), credit(held, 33_000)])
+        old = SuspenseQueue(org_code=B1)
+        old.add(str(tx.id), "in", 33_000, fact.value_date, fact.narrative)
+        seeded.save(tx, old)
+
+        assert [(i["id"], i["number"]) for i in items(client)] == [(f"{B1}/1", "1")]
+        got = client.post(
+            f"/api/v1/orgs/{B1}/suspense/1/resolve",
+            json={"not_dues": "Lãi tiền gửi"},
+            headers=treasurer(),
+        )
+        assert got.status_code == 200, got.text
+        assert (got.json()["id"], got.json()["how"]) == (f"{B1}/1", "not_dues")
+        assert items(client) == []
+
     def test_an_item_is_resolved_once_and_a_retry_with_its_key_is_replayed(
         self, queue: TestClient
     ) -> None:
