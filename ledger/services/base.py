@@ -45,7 +45,8 @@ class UnitOfWork:
         self.notes: dict[UUID, str] = {}  # what a command noticed, for its caller's report
         self.cache: dict[str, Any] = {}  # things derived from what it loaded (an index, say)
         self.missing: set[UUID] = set()  # ids a bulk load found nothing for
-        self.kept: set[UUID] = set()  # aggregates to keep for the next command once saved
+        # aggregates to keep for the next command once saved, in the order first used
+        self.kept: dict[UUID, None] = {}
 
     def get(self, aggregate_id: UUID, cls: type[A]) -> A | None:
         cached = self.loaded.get(aggregate_id)
@@ -90,6 +91,9 @@ class UnitOfWork:
 
 # Derived indexes kept between commands, at most (one per collecting organisation in use).
 DERIVED_LIMIT = 64
+# Aggregates kept between commands (a day's suspense queue), at most: kept apart from the
+# indexes, so an import touching many days does not push out a name index.
+KEPT_LIMIT = 64
 
 
 class LedgerBase(Application[UUID]):
@@ -118,6 +122,7 @@ class LedgerBase(Application[UUID]):
         # built from has not changed in a way that matters to them (see their users); the
         # least recently kept go first beyond DERIVED_LIMIT, so memory stays bounded.
         self.derived: dict[str, Any] = {}
+        self.kept: dict[UUID, Aggregate] = {}  # see get_kept; KEPT_LIMIT, the same way
         self._derived_lock = threading.Lock()
 
     def keep_derived(self, key: str, value: Any) -> None:
@@ -137,8 +142,8 @@ class LedgerBase(Application[UUID]):
         if aggregate_id in uow.loaded or aggregate_id in uow.missing:
             return uow.get(aggregate_id, cls)
         with self._derived_lock:
-            kept = self.derived.pop(f"aggregate/{aggregate_id}", None)
-        uow.kept.add(aggregate_id)
+            kept = self.kept.pop(aggregate_id, None)
+        uow.kept[aggregate_id] = None
         if not isinstance(kept, cls) or kept.pending_events:
             return uow.get(aggregate_id, cls)
         newer = sorted(
@@ -157,7 +162,11 @@ class LedgerBase(Application[UUID]):
         for aggregate_id in uow.kept:
             aggregate = uow.loaded.get(aggregate_id)
             if aggregate is not None and not aggregate.pending_events:
-                self.keep_derived(f"aggregate/{aggregate_id}", aggregate)
+                with self._derived_lock:
+                    self.kept.pop(aggregate_id, None)
+                    self.kept[aggregate_id] = aggregate
+                    while len(self.kept) > KEPT_LIMIT:
+                        del self.kept[next(iter(self.kept))]
 
     def save(
         self,

@@ -829,6 +829,25 @@ class TestSuspenseIsKeptByDay:
         # never the 40 of the 15th; the 16th's once (the second line takes the kept copy)
         assert read == [queue_id("HN-BD-01", "2026-12-16")]
 
+    def test_kept_queues_are_bounded_apart_from_the_name_indexes(self, branch: DuesLedger) -> None:
+        """A statement spanning more days than the bound keeps the latest days' queues and
+        still keeps the name index."""
+        from ledger.services.base import KEPT_LIMIT
+        from ledger.suspense import queue_id
+
+        days = [f"2026-{m:02d}-{d:02d}" for m in (10, 11, 12) for d in range(1, 29)][:70]
+        branch.import_statement(
+            "HN-BD-01",
+            [
+                replace(statement_line(n, 1_000 + n, "CHUYEN TIEN"), value_date=day)
+                for n, day in enumerate(days, start=1)
+            ],
+        )
+        assert len(branch.kept) == KEPT_LIMIT == 64
+        assert queue_id("HN-BD-01", days[-1]) in branch.kept
+        assert queue_id("HN-BD-01", days[0]) not in branch.kept
+        assert "names/HN-BD-01" in branch.derived
+
     def test_a_kept_queue_catches_up_with_another_process_and_a_failed_line_leaves_no_trace(
         self, branch: DuesLedger, db_url: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
