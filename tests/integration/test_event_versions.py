@@ -16,6 +16,16 @@ from ledger.ports import BankTransactionFact
 from tests.builders import small_ledger
 
 
+def as_stored(stored: StoredEvent, state: dict[str, object]) -> StoredEvent:
+    """`stored` with another state: the shape an older version wrote."""
+    return StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=stored.originator_version,
+        topic=stored.topic,
+        state=json.dumps(state).encode(),
+    )
+
+
 def test_a_version_1_bank_line_loads_with_no_balance(ledger: DuesLedger) -> None:
     small_ledger(ledger)
     ledger.add_account("HN-BD-01", "970436", "1012345678", "CHI BO KHU PHO 1", "organisation")
@@ -35,13 +45,7 @@ def test_a_version_1_bank_line_loads_with_no_balance(ledger: DuesLedger) -> None
     [recorded, *_rest] = ledger.recorder.select_events(tx.id)
     state = json.loads(recorded.state)
     assert state.pop("class_version") == 2 and state.pop("balance") == 1_055_000
-    old = StoredEvent(
-        originator_id=recorded.originator_id,
-        originator_version=recorded.originator_version,
-        topic=recorded.topic,
-        state=json.dumps(state).encode(),
-    )
-    event = ledger.mapper.to_domain_event(old)  # what the store held before v2
+    event = ledger.mapper.to_domain_event(as_stored(recorded, state))  # as held before v2
     assert event.balance is None  # type: ignore[attr-defined]
     again = BankTransaction.Recorded  # type: ignore[attr-defined]
     assert isinstance(event, again)
@@ -64,14 +68,7 @@ def test_a_version_1_suspense_queue_is_the_organisations_queue_without_a_day(
     [started, added] = ledger.recorder.select_events(queue_id("HN-BD-01"))
     state = json.loads(started.state)
     assert state.pop("class_version") == 2 and state.pop("day") is None
-    old = ledger.mapper.to_domain_event(
-        StoredEvent(
-            originator_id=started.originator_id,
-            originator_version=started.originator_version,
-            topic=started.topic,
-            state=json.dumps(state).encode(),
-        )
-    )
+    old = ledger.mapper.to_domain_event(as_stored(started, state))
     assert old.day is None  # type: ignore[attr-defined]
     rebuilt = ledger.mapper.to_domain_event(added).mutate(old.mutate(None))
     assert isinstance(rebuilt, SuspenseQueue)
@@ -82,13 +79,6 @@ def test_a_version_1_suspense_queue_is_the_organisations_queue_without_a_day(
     stored = ledger.mapper.to_stored_event(taken)
     v1 = json.loads(stored.state)
     assert v1["state"].pop("class_version") == 2 and v1["state"].pop("day") is None
-    again = ledger.mapper.to_domain_event(
-        StoredEvent(
-            originator_id=stored.originator_id,
-            originator_version=stored.originator_version,
-            topic=stored.topic,
-            state=json.dumps(v1).encode(),
-        )
-    ).mutate(None)
+    again = ledger.mapper.to_domain_event(as_stored(stored, v1)).mutate(None)
     assert isinstance(again, SuspenseQueue)
     assert (again.day, again.item("HN-BD-01/1")["amount"]) == (None, 10_000)
