@@ -347,20 +347,24 @@ def run(args: argparse.Namespace, url: str) -> int:
     )
     reads = Reads(app)
     t0 = time.perf_counter()
-    events = reads.catch_up()
-    caught = time.perf_counter() - t0
+    report = reads.reconcile(COMMITTEE)  # the bank-lines model catches up first
+    first = time.perf_counter() - t0
     t0 = time.perf_counter()
     report = reads.reconcile(COMMITTEE)
     from_model = time.perf_counter() - t0
     t0 = time.perf_counter()
     if app.reconcile(COMMITTEE) != report:
         fail("the read model's reconcile differs from the ledger's")
+    from_log = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    events = reads.catch_up()
     print(
         f"REPORT   reconcile --org {COMMITTEE} (what the treasurer asks next), "
         f"{report['accounts'][0]['lines']:,} lines, {len(report['suspense']):,} suspense items: "
-        f"{from_model:.2f} s from the read model (after its catch-up over {events:,} events "
-        f"in {caught:.1f} s, once), {time.perf_counter() - t0:.2f} s reading the whole log "
-        "(the naive way); the two reports are equal"
+        f"{from_model:.2f} s from the read model ({first:.1f} s the first time, catching up "
+        f"the bank-lines model), {from_log:.2f} s reading the whole log (the naive way); "
+        f"the two reports are equal. The other read models' catch-up: {events:,} events "
+        f"in {time.perf_counter() - t0:.1f} s"
     )
     reads.close()
     ratio = fast_rate / naive_rate if naive_rate else float("inf")

@@ -123,7 +123,8 @@ class BankLinesReader:
                 f"SELECT how, COUNT(*) FROM rm_bank_lines WHERE {where} AND how IS NOT NULL "
                 "GROUP BY how",
                 params,
-            )
+            ),
+            models=self.reads.bank,
         )
         return {str(r[0]): int(r[1]) for r in rows}
 
@@ -148,6 +149,7 @@ class BankLinesReader:
                 f"AND reversed_by IS NOT NULL {ORDER}",
                 [number],
             ),
+            models=self.reads.bank,
         )
         count, total = totals[0] if totals else (0, 0)
         return AccountLines(

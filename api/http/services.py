@@ -18,6 +18,7 @@ from api.http.idempotency import IdempotencyStore
 from api.settings import Settings, jwt_signing_key
 from ledger.app import DuesLedger
 from ledger.clock import Clock
+from projections.base import ReadModels
 from projections.reads import Reads
 
 
@@ -30,12 +31,13 @@ class LockedReads(Reads):
         with lock:
             super().__init__(app)
 
-    def catch_up(self) -> int:
+    def catch_up(self, models: ReadModels | None = None) -> int:
         # Nothing new in the log (the usual case): no need to wait for the lock.
-        if self.models.log_top() == self.models.seen:
+        chosen = models or self.models
+        if chosen.log_top() == chosen.seen:
             return 0
         with self._lock:
-            return super().catch_up()
+            return super().catch_up(chosen)
 
 
 @dataclass
