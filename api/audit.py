@@ -70,19 +70,22 @@ def chain_table(events_table: str) -> str:
     return f"{events_table}_chain"
 
 
-def _field(h: Any, data: bytes) -> None:
-    h.update(len(data).to_bytes(8, "big"))
-    h.update(data)
-
-
 def digest(originator_id: str, version: int, topic: str, state: bytes) -> bytes:
     """sha256 over the event's length-prefixed fields: its content, not its position."""
-    h = hashlib.sha256()
-    _field(h, originator_id.encode())
-    h.update(version.to_bytes(8, "big", signed=True))
-    _field(h, topic.encode())
-    _field(h, state)
-    return h.digest()
+    oid, name = originator_id.encode(), topic.encode()
+    return hashlib.sha256(  # each field length-prefixed; one call, for speed
+        b"".join(
+            (
+                len(oid).to_bytes(8, "big"),
+                oid,
+                version.to_bytes(8, "big", signed=True),
+                len(name).to_bytes(8, "big"),
+                name,
+                len(state).to_bytes(8, "big"),
+                state,
+            )
+        )
+    ).digest()
 
 
 def link(previous: bytes, notification_id: int, event_digest: bytes) -> bytes:

@@ -34,6 +34,7 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 from eventsourcing.utils import retry
+from psycopg.rows import dict_row, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from api.audit import (
@@ -283,13 +284,17 @@ class DangphiPostgresRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._insert_events(curs, stored_events, **kwargs)
             self._insert_stored_events(curs, stored_events, **kwargs)  # locks the table
+            curs.row_factory = tuple_row  # (notification id, originator id, version)
             inserted = curs.fetchall()
+            curs.row_factory = dict_row
             self._extend_chain(curs, inserted, digests)
-            return [r["notification_id"] for r in inserted]
+            return [r[0] for r in inserted]
 
-    def _extend_chain(self, curs: Any, inserted: list[Any], digests: dict[Any, Digested]) -> None:
-        inserted = sorted(inserted, key=lambda r: r["notification_id"])
-        first = inserted[0]["notification_id"]
+    def _extend_chain(
+        self, curs: Any, inserted: list[tuple[int, Any, int]], digests: dict[Any, Digested]
+    ) -> None:
+        inserted = sorted(inserted)
+        first = inserted[0][0]
         curs.execute(self._chain_head)
         head = curs.fetchone()
         if head is None:
@@ -298,10 +303,7 @@ class DangphiPostgresRecorder(PostgresApplicationRecorder):
             raise chain_broken(head["notification_id"], first)
         else:
             previous = bytes(head["hash"])
-        rows = [
-            (r["notification_id"], *digests[(r["originator_id"], r["originator_version"])])
-            for r in inserted
-        ]
+        rows = [(n, *digests[(oid, version)]) for n, oid, version in inserted]
         self._insert_chain(curs, linked(previous, rows))
 
     def _backfill(self, curs: Any, before: int) -> bytes:

@@ -12,6 +12,7 @@ line the ledger holds, taken from the first statement imported.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -21,6 +22,7 @@ from ledger.ids import NAMESPACE
 from ledger.postings import Posting
 
 
+@lru_cache(maxsize=4_096)  # asked once per bank line matched
 def account_index_id(number: str) -> UUID:
     return uuid5(NAMESPACE, f"account/{number}")
 

@@ -11,6 +11,7 @@ for an expired or cancelled request is still recorded, never lost.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -27,6 +28,7 @@ TRANSFER_KINDS = ("remittance", "deposit", "refund")
 STATUSES = ("open", "paid", "partly_paid", "expired", "cancelled")
 
 
+@lru_cache(maxsize=65_536)  # matching a statement asks for the same ids many times
 def request_id(code: str) -> UUID:
     return uuid5(NAMESPACE, f"request/{code}")
 

@@ -62,6 +62,8 @@ class UnitOfWork:
     def load_many(self, ids: Sequence[UUID], cls: type[A]) -> dict[UUID, A]:
         out = {i: a for i in ids if isinstance(a := self.loaded.get(i), cls)}
         missing = [i for i in ids if i not in self.loaded and i not in self.missing]
+        if not missing:  # the usual case once a chunk is prefetched
+            return out
         found = self.app.load_many(missing, cls)
         for i, a in found.items():
             self.loaded[i] = a
@@ -94,6 +96,10 @@ DERIVED_LIMIT = 64
 # Aggregates kept between commands (a day's suspense queue), at most: kept apart from the
 # indexes, so an import touching many days does not push out a name index.
 KEPT_LIMIT = 64
+
+
+def _period_then_branch(item: list[Any]) -> tuple[str, str]:
+    return str(item[1]), str(item[0])
 
 
 class LedgerBase(Application[UUID]):
@@ -299,10 +305,12 @@ class LedgerBase(Application[UUID]):
     @staticmethod
     def unpaid_items(registers: list[Register], code: str) -> list[list[Any]]:
         """`[branch, period, amount]` still owed, each from the register of its own branch."""
-        items = [
-            list(i) for r in registers for i in r.members[code]["unpaid"] if i[0] == r.branch_code
-        ]
-        return sorted(items, key=lambda i: (i[1], i[0]))
+        items = []
+        for r in registers:
+            own = r.branch_code
+            items += [[b, p, a] for b, p, a in r.members[code]["unpaid"] if b == own]
+        items.sort(key=_period_then_branch)
+        return items
 
     # -- the tree --------------------------------------------------------------
     def root_codes(self) -> list[str]:

@@ -394,11 +394,8 @@ class MatchingCommands(RequestCommands):
     def _reversed_line(self, uow: UnitOfWork, tx: BankTransaction) -> BankTransaction | None:
         """An earlier incoming line on this account, for this amount, whose bank reference this
         line cites (in its narrative or as its own reference)."""
-        tokens = set(TOKEN.findall(f"{tx.narrative} {tx.reference or ''}".upper()))
-        for token in sorted(t for t in tokens if len(t) >= 6):
-            found = uow.get(
-                transaction_id(account_key(tx.account_number, "in"), token), BankTransaction
-            )
+        for candidate in reversal_candidates(tx.account_number, tx.narrative, tx.reference):
+            found = uow.get(candidate, BankTransaction)
             if (
                 found is not None
                 and found.id != tx.id
@@ -565,6 +562,15 @@ class MatchingCommands(RequestCommands):
             if queue is not None and item is not None:
                 return queue, item
         return None, None
+
+
+def reversal_candidates(account_number: str, narrative: str, reference: str | None) -> list[UUID]:
+    """The ids of the incoming lines an outgoing line may reverse: each word of six or more
+    letters and digits in its narrative or reference, as an incoming bank reference on the
+    same account."""
+    tokens = set(TOKEN.findall(f"{narrative} {reference or ''}".upper()))
+    key = account_key(account_number, "in")
+    return [transaction_id(key, t) for t in sorted(t for t in tokens if len(t) >= 6)]
 
 
 def collector(request: PaymentRequest) -> str:

@@ -40,7 +40,12 @@ from ledger.reference_code import find_codes
 from ledger.register import Register
 from ledger.roll import Roll
 from ledger.services.base import UnitOfWork
-from ledger.services.matching import MatchingCommands, bank_account, check_fact
+from ledger.services.matching import (
+    MatchingCommands,
+    bank_account,
+    check_fact,
+    reversal_candidates,
+)
 
 CHUNK = 2000  # lines matched and saved per transaction
 
@@ -135,6 +140,17 @@ class StatementCommands(MatchingCommands):
         """Load, in a few queries, what matching these lines will read: the requests their
         codes name, those requests' members, the members' registers and open rolls."""
         codes = {c for f in facts for c in find_codes(f.narrative)}
+        # an outgoing line may reverse an earlier incoming one: one read for all of them,
+        # not one per candidate word (found or known missing, `uow.get` asks no more)
+        uow.load_many(
+            [
+                i
+                for f in facts
+                if f.direction == "out"
+                for i in reversal_candidates(f.account_number, f.narrative, f.reference)
+            ],
+            BankTransaction,
+        )
         requests = uow.load_many([request_id(c) for c in sorted(codes)], PaymentRequest)
         # the payments settling them will be new: knowing so saves a read each
         uow.load_many(
