@@ -16,6 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.batching import record_applied
 from ledger.errors import Conflict, NotFound
 from ledger.ids import register_id
 from ledger.policy_rules import Exemption, MemberFacts
@@ -154,13 +155,38 @@ class Register(Aggregate):
     def record_payment(
         self, code: str, reference: str, applied: list[list[Any]], to_credit: int
     ) -> None:
-        rec = self.members[code]
-        for branch, period, amount in applied:
-            for item in rec["unpaid"]:
-                if item[0] == branch and item[1] == period:
-                    item[2] -= amount
-        rec["unpaid"] = [i for i in rec["unpaid"] if i[2] > 0]
-        rec["credit"] += to_credit
+        _take_payment(self.members[code], applied, to_credit)
+
+    def take_payment(
+        self, code: str, reference: str, applied: list[list[Any]], to_credit: int
+    ) -> list[Any]:
+        """What `record_payment` does, without its event yet: a bulk command records the
+        payments it took as one event when it saves (`record_taken`). Returns the item."""
+        _take_payment(self.members[code], applied, to_credit)
+        return [code, reference, applied, to_credit]
+
+    def record_taken(self, payments: list[list[Any]]) -> None:
+        """Record the payments `take_payment` already applied: one `PaymentsRecorded`, or
+        the usual `PaymentRecorded` for one (`ledger.batching`)."""
+        if len(payments) == 1:
+            code, reference, applied, to_credit = payments[0]
+            record_applied(
+                self,
+                Register.PaymentRecorded,  # type: ignore[attr-defined]
+                code=code,
+                reference=reference,
+                applied=applied,
+                to_credit=to_credit,
+            )
+        elif payments:
+            record_applied(self, Register.PaymentsRecorded, payments=payments)  # type: ignore[attr-defined]
+
+    @event("PaymentsRecorded")
+    def _payments_recorded(self, payments: list[list[Any]]) -> None:
+        """`payments`: `[code, reference, applied, to_credit]`, each what one
+        `PaymentRecorded` records, in the order they were taken."""
+        for code, _reference, applied, to_credit in payments:
+            _take_payment(self.members[code], applied, to_credit)
 
     @event("PaymentReversed")
     def reverse_payment(
@@ -200,3 +226,13 @@ class Register(Aggregate):
     @event("TransferredIn")
     def transfer_in(self, record: MemberRecord) -> None:
         self.members[record["code"]] = record
+
+
+def _take_payment(rec: MemberRecord, applied: list[list[Any]], to_credit: int) -> None:
+    """A payment on a member's record: the months it paid, less owed; the rest, credit."""
+    for branch, period, amount in applied:
+        for item in rec["unpaid"]:
+            if item[0] == branch and item[1] == period:
+                item[2] -= amount
+    rec["unpaid"] = [i for i in rec["unpaid"] if i[2] > 0]
+    rec["credit"] += to_credit

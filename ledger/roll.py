@@ -124,6 +124,29 @@ class Roll(Aggregate):
         self.retained += retained
         self.payable += payable
 
+    def apply_many(self, payments: list[tuple[str, int, str]]) -> None:
+        """Several payments (`(code, amount, reference)`, a chunk of a bank statement): one
+        `PaymentsApplied` event, or the usual `PaymentApplied` for one."""
+        if len(payments) == 1:
+            self.apply_payment(*payments[0])
+            return
+        items: list[list[Any]] = []
+        postings: list[Posting] = []
+        for code, amount, reference in payments:
+            retained, payable, allocation = self._late_allocation(amount)
+            items.append([code, amount, reference, retained, payable])
+            postings += allocation
+        self._apply_payments(items, check_balanced(postings))
+
+    @event("PaymentsApplied")
+    def _apply_payments(self, payments: list[list[Any]], postings: list[Posting]) -> None:
+        """`payments`: `[code, amount, reference, retained, payable]`, each what one
+        `PaymentApplied` records; `postings`: their late allocations together."""
+        for code, amount, _reference, retained, payable in payments:
+            self.lines[code]["paid"] += amount
+            self.retained += retained
+            self.payable += payable
+
     def reverse_payment(self, code: str, amount: int, reference: str) -> None:
         """Undo a payment the bank reversed; after closing, its allocation is undone too."""
         retained, payable, postings = self._late_allocation(amount)

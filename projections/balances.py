@@ -191,23 +191,34 @@ class BalancesModel(ReadModel):
 
     def _paid(self, e: Any, sign: int) -> None:
         _, b, p, _ = self._id(e)
-        line = self._line(b, p, e.code)
+        self._paid_line(b, p, e.code, sign * e.amount, sign * e.retained, sign * e.payable)
+        self._postings(e, p)
+
+    def _paid_line(
+        self, b: str, p: str, code: str, amount: int, retained: int, payable: int
+    ) -> None:
+        line = self._line(b, p, code)
         assert line is not None
-        amount = sign * e.amount
-        self._set_line(b, p, e.code, line, [line[0], line[1] + amount, line[2]])
+        self._set_line(b, p, code, line, [line[0], line[1] + amount, line[2]])
         self.add(
             b,
             p,
             collected=amount,
             outstanding=-amount,
-            retained=sign * e.retained,
-            payable_to_parent=sign * e.payable,
+            retained=retained,
+            payable_to_parent=payable,
         )
-        self._postings(e, p)
 
     @handles(Roll.PaymentApplied)  # type: ignore[attr-defined]
     def _applied(self, e: Any, pos: int, at: str) -> None:
         self._paid(e, 1)
+
+    @handles(Roll.PaymentsApplied)  # type: ignore[attr-defined]
+    def _applied_many(self, e: Any, pos: int, at: str) -> None:
+        _, b, p, _ = self._id(e)
+        for code, amount, _reference, retained, payable in e.payments:
+            self._paid_line(b, p, code, amount, retained, payable)
+        self._postings(e, p)
 
     @handles(Roll.PaymentReversed)  # type: ignore[attr-defined]
     def _reversed(self, e: Any, pos: int, at: str) -> None:

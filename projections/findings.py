@@ -1072,20 +1072,32 @@ class FindingsModel(ReadModel):
         return found
 
     def _move_paid(self, e: Any, sign: int, at: str) -> None:
+        self._paid_lines(e, [(e.code, sign * e.amount, sign * e.payable)], at)
+
+    def _paid_lines(self, e: Any, paid: list[tuple[str, int, int]], at: str) -> None:
+        """`paid`: (member, amount, payable), signed, on the roll `e` is an event of."""
         roll = self._roll(e)
         if roll is None:
             return
-        line = roll["lines"].get(e.code)
-        if line is not None:
-            line[1] += sign * e.amount
+        changed = False
+        for code, amount, payable in paid:
+            line = roll["lines"].get(code)
+            if line is not None:
+                line[1] += amount
+                changed = True
+            if payable:
+                b, p, t = roll["branch"], roll["period"], roll["org_type"]
+                self._payable(b, p, t, payable, vietnam_day(e), e, at)
+        if changed:
             self.put_obj("rm_fnd_rolls", (str(e.originator_id),), roll)
-        if e.payable:
-            b, p, t = roll["branch"], roll["period"], roll["org_type"]
-            self._payable(b, p, t, sign * e.payable, vietnam_day(e), e, at)
 
     @handles(Roll.PaymentApplied)  # type: ignore[attr-defined]
     def _applied(self, e: Any, pos: int, at: str) -> None:
         self._move_paid(e, 1, at)
+
+    @handles(Roll.PaymentsApplied)  # type: ignore[attr-defined]
+    def _applied_many(self, e: Any, pos: int, at: str) -> None:
+        self._paid_lines(e, [(c, a, payable) for c, a, _r, _ret, payable in e.payments], at)
 
     @handles(Roll.PaymentReversed)  # type: ignore[attr-defined]
     def _reversed(self, e: Any, pos: int, at: str) -> None:

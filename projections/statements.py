@@ -208,11 +208,22 @@ class StatementsModel(ReadModel):
 
     @handles(Roll.PaymentApplied, Roll.PaymentReversed)  # type: ignore[attr-defined]
     def _paid(self, e: Any, pos: int, at: str) -> None:
-        key, row = self._line(e)
         amount = e.amount if type(e) is Roll.PaymentApplied else -e.amount  # type: ignore[attr-defined]
+        self._paid_line(e, pos, at, e.code, amount)
+
+    @handles(Roll.PaymentsApplied)  # type: ignore[attr-defined]
+    def _paid_many(self, e: Any, pos: int, at: str) -> None:
+        for code, amount, *_ in e.payments:
+            self._paid_line(e, pos, at, code, amount)
+
+    def _paid_line(self, e: Any, pos: int, at: str, code: str, amount: int) -> None:
+        _, b, p = self._ids(e)
+        key = (b, p, code)
+        row = self.get("rm_lines", key)
+        assert row is not None, f"no line for {key}"
         row[2] += amount
         self.put("rm_lines", key, row)
-        self._move(pos, at, key[2], key[0], key[1], 0, amount)
+        self._move(pos, at, code, b, p, 0, amount)
 
     @handles(Roll.Closed)  # type: ignore[attr-defined]
     def _closed(self, e: Any, pos: int, at: str) -> None:
@@ -308,6 +319,12 @@ class StatementsModel(ReadModel):
     def _payment(self, e: Any, pos: int, at: str) -> None:
         if e.to_credit:
             self._credit(e, pos, at, e.code, int(e.to_credit))
+
+    @handles(Register.PaymentsRecorded)  # type: ignore[attr-defined]
+    def _payments(self, e: Any, pos: int, at: str) -> None:
+        for code, _reference, _applied, to_credit in e.payments:
+            if to_credit:
+                self._credit(e, pos, at, code, int(to_credit))
 
     @handles(Register.PaymentReversed)  # type: ignore[attr-defined]
     def _payment_reversed(self, e: Any, pos: int, at: str) -> None:

@@ -3,9 +3,10 @@
 Rule: members come from the statements read model (`rm_credit` says which branch
 registers hold a member, `rm_members` their branch history): the members whose
 branch this month is in the organisation's subtree, by code. Receipts come from
-the ledger itself: the `PaymentRecorded` events of the registers of every branch
-the member belonged to name the payments, each read from its `Payment` aggregate
-(a payment's own record: amount, channel, months, credit, reversal).
+the ledger itself: the `PaymentRecorded` and `PaymentsRecorded` (a statement's
+chunk) events of the registers of every branch the member belonged to name the
+payments, each read from its `Payment` aggregate (a payment's own record: amount,
+channel, months, credit, reversal).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ledger.payment import Payment
 from projections.reads import Reads
 
 CHUNK = 500
-PAYMENT_RECORDED = "Register.PaymentRecorded"
+PAYMENT_RECORDED = ("Register.PaymentRecorded", "Register.PaymentsRecorded")
 
 
 def _branch_at(history: list[list[str]], ended_from: str | None, period: str) -> str | None:
@@ -71,8 +72,11 @@ def receipts(app: DuesLedger, code: str) -> list[dict[str, Any]]:
             if not stored.topic.endswith(PAYMENT_RECORDED):
                 continue
             event: Any = app.mapper.to_domain_event(stored)
-            if event.code == code and event.reference not in references:
-                references.append(event.reference)
+            # one payment, or (a statement's chunk) several: [code, reference, ...]
+            payments = getattr(event, "payments", None) or [[event.code, event.reference]]
+            for payer, reference, *_ in payments:
+                if payer == code and reference not in references:
+                    references.append(reference)
     out = []
     for reference in references:
         payment = app.get_or_none(payment_id(reference), Payment)

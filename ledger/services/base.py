@@ -29,6 +29,7 @@ from ledger.period import Period, period_of
 from ledger.policy import DuesPolicy
 from ledger.policy_defaults import DEFAULT_POLICY
 from ledger.register import Register
+from ledger.roll import Roll
 from ledger.suspense import SuspenseDays, SuspenseQueue
 from ledger.transcoding import LedgerTranscoder
 
@@ -39,8 +40,13 @@ class UnitOfWork:
     """Aggregates loaded for one command, so several steps change the same objects
     and everything is saved in one call (one transaction)."""
 
-    def __init__(self, app: LedgerBase) -> None:
+    def __init__(self, app: LedgerBase, *, batch: bool = False) -> None:
         self.app = app
+        # `batch` (a statement import): each roll's and register's payments are recorded
+        # as one event per save, not one per payment (`flush`)
+        self.batch = batch
+        self.roll_payments: dict[UUID, tuple[Roll, list[tuple[str, int, str]]]] = {}
+        self.register_payments: dict[UUID, tuple[Register, list[list[Any]]]] = {}
         self.loaded: dict[UUID, Aggregate] = {}
         self.notes: dict[UUID, str] = {}  # what a command noticed, for its caller's report
         self.cache: dict[str, Any] = {}  # things derived from what it loaded (an index, say)
@@ -88,7 +94,39 @@ class UnitOfWork:
         }
 
     def pending(self) -> list[Aggregate]:
+        self.flush()
         return [a for a in self.loaded.values() if a.pending_events]
+
+    # -- payments on rolls and registers ----------------------------------------------
+    def apply_to_roll(self, roll: Roll, code: str, amount: int, reference: str) -> None:
+        """`roll.apply_payment`, or, batching, held until `flush` (nothing a command does
+        between reads the roll's paid amounts; a reversal flushes first)."""
+        if not self.batch:
+            roll.apply_payment(code, amount, reference)
+            return
+        self.loaded.setdefault(roll.id, roll)
+        self.roll_payments.setdefault(roll.id, (roll, []))[1].append((code, amount, reference))
+
+    def record_on_register(
+        self, register: Register, code: str, reference: str, applied: list[list[Any]], credit: int
+    ) -> None:
+        """`register.record_payment`, or, batching, applied now (the next payment reads
+        what this one left owed) and recorded with the others at `flush`."""
+        if not self.batch:
+            register.record_payment(code, reference, applied, credit)
+            return
+        self.loaded.setdefault(register.id, register)
+        item = register.take_payment(code, reference, applied, credit)
+        self.register_payments.setdefault(register.id, (register, []))[1].append(item)
+
+    def flush(self) -> None:
+        """Record the batched payments: one event per roll and per register."""
+        for roll, payments in self.roll_payments.values():
+            roll.apply_many(payments)
+        for register, items in self.register_payments.values():
+            register.record_taken(items)
+        self.roll_payments.clear()
+        self.register_payments.clear()
 
 
 # Derived indexes kept between commands, at most (one per collecting organisation in use).

@@ -69,6 +69,7 @@ NAME_INDEX_KEEPS = frozenset(
     for e in (
         Register.MonthAssessed,  # type: ignore[attr-defined]
         Register.PaymentRecorded,  # type: ignore[attr-defined]
+        Register.PaymentsRecorded,  # type: ignore[attr-defined]
         Register.PaymentReversed,  # type: ignore[attr-defined]
         Register.Adjusted,  # type: ignore[attr-defined]
         Register.CreditTransferred,  # type: ignore[attr-defined]
@@ -487,6 +488,7 @@ class MatchingCommands(RequestCommands):
     ) -> None:
         """Months owed again, credit removed, allocations undone; the money leaves the
         account it came into (or `pay_back`, where it came from suspense)."""
+        uow.flush()  # payments batched on its rolls and registers are recorded first
         member = uow.member(payment.member_code)
         for register in self.member_registers(uow, member):
             own = [a for a in payment.applied if a[0] == register.branch_code]

@@ -151,7 +151,7 @@ class PaymentCommands(LedgerBase):
         # `paid_from`: money already in the receiver's books (its suspense account, say).
         postings: list[Posting] = [debit(paid_from or money_account(receiver, channel), amount)]
         for b, p, take in applied:
-            rolls[roll_id(b, p)].apply_payment(member_code, take, reference)
+            uow.apply_to_roll(rolls[roll_id(b, p)], member_code, take, reference)
             postings += self._receivable_postings(receiver, b, member_code, take)
         postings.append(credit(acct(branch, "liabilities", "prepaid", member_code), to_credit))
         if to_credit and receiver != branch:  # the receiver holds money the member's branch owes
@@ -175,7 +175,7 @@ class PaymentCommands(LedgerBase):
             own = [a for a in applied if a[0] == register.branch_code]
             credit_here = to_credit if register.branch_code == branch else 0
             if own or credit_here:
-                register.record_payment(member_code, reference, own, credit_here)
+                uow.record_on_register(register, member_code, reference, own, credit_here)
         return PaymentResult(reference, member_code, amount, applied, to_credit, False)
 
     @staticmethod

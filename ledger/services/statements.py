@@ -87,7 +87,7 @@ class StatementCommands(MatchingCommands):
         ids = [fact_id(f) for f in facts]
         known = self._mark_seen(list(dict.fromkeys(ids)), facts[0].source if facts else "")
         counts: Counter[str] = Counter()
-        uow = UnitOfWork(self)
+        uow = UnitOfWork(self, batch=True)  # one event per roll and register per chunk
         with self.snapshots_at_the_end():
             new: list[tuple[BankTransactionFact, UUID]] = []
             for fact, tx_id in zip(facts, ids, strict=True):

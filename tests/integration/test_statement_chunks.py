@@ -1,0 +1,155 @@
+"""A statement's chunk records one event per roll and per register, not one per line.
+
+`import_statement` batches the payments of each chunk: each roll gets one
+`PaymentsApplied`, each register one `PaymentsRecorded` (the usual singular
+event where a chunk holds one payment for it). The register takes each payment
+at once (the next line reads what is still owed) and records the event without
+applying it again (`ledger.batching`); so these tests read the aggregates back
+from their events alone, and ask the read models, the member statements and the
+receipts list what the line-by-line events would have told them.
+
+Runs on SQLite and PostgreSQL (the `ledger` fixture). HN-BD-01 holds M0, M1, M2,
+each owing 70,000 đ for 2026-12.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.http.queries import receipts
+from ledger.app import DuesLedger
+from ledger.ids import register_id, roll_id
+from ledger.payment_request import PaymentRequest
+from projections.reads import Reads
+from projections.replay import replay
+from tests.builders import month_of
+from tests.integration.test_read_models import core_balances, read_balances, same, statements
+from tests.integration.test_reconciliation import (
+    books,
+    line,
+    read_model_report,
+    statement_line,
+)
+
+BRANCH = "HN-BD-01"
+MONTH = "2026-12"
+CODES = ["M0", "M1", "M2"]
+
+
+def topics(app: DuesLedger, aggregate_id: Any) -> list[str]:
+    """The event classes of one aggregate's stored events, in order (after the first)."""
+    return [s.topic.rsplit(".", 1)[1] for s in app.recorder.select_events(aggregate_id)][1:]
+
+
+def from_events(app: DuesLedger, aggregate_id: Any) -> Any:
+    """The aggregate as its stored events alone make it (no snapshot)."""
+    aggregate = None
+    for e in app.events.get(aggregate_id):
+        aggregate = e.mutate(aggregate)
+    return aggregate
+
+
+def requests(app: DuesLedger) -> dict[str, PaymentRequest]:
+    return {m: app.member_request(m) for m in CODES}
+
+
+def agree(app: DuesLedger) -> None:
+    """The read models say what the aggregates say, and replaying the log says so too."""
+    reads = Reads(app)
+    try:
+        core = core_balances(app, [BRANCH, "HN-BD"])
+        same(read_balances(reads, list(core)), core)
+        same(statements(reads, CODES), statements(app, CODES))
+        report = replay(app, reads.models)
+        assert report.ok, report.differences[:5]
+    finally:
+        reads.close()
+    read_model_report(app, BRANCH)  # the bank-lines model reconciles as the log does
+
+
+def test_a_chunk_records_one_event_per_roll_and_per_register(ledger: DuesLedger) -> None:
+    """Two chunks of two lines; M1 pays part in the first and the rest in the second, which
+    must read what the first left owed (a register that applied a payment twice in memory
+    would send the 20,000 to credit)."""
+    app = books(ledger)
+    asked = requests(app)
+    counts = app.import_statement(
+        BRANCH,
+        [
+            statement_line(1, 70_000, f"MBVCB.4525077405.{asked['M0'].code} DP 12 2026"),
+            statement_line(2, 50_000, f"IBFT {asked['M1'].code}"),
+            statement_line(3, 100_000, f"{asked['M2'].code} DONG DANG PHI"),
+            statement_line(4, 20_000, f"IBFT {asked['M1'].code} LAN 2"),
+        ],
+        chunk=2,
+    )
+    assert (counts["new"], counts["matched"]) == (4, 4)
+
+    roll, register = roll_id(BRANCH, MONTH), register_id(BRANCH)
+    assert topics(app, roll)[-2:] == ["PaymentsApplied", "PaymentsApplied"]
+    assert "PaymentApplied" not in topics(app, roll)
+    assert topics(app, register)[-2:] == ["PaymentsRecorded", "PaymentsRecorded"]
+    assert "PaymentRecorded" not in topics(app, register)
+    chunks = [e for e in app.events.get(roll) if type(e).__name__ == "PaymentsApplied"]
+    assert [(p[0], p[1]) for e in chunks for p in e.payments] == [
+        ("M0", 70_000),
+        ("M1", 50_000),
+        ("M2", 70_000),
+        ("M1", 20_000),
+    ]
+
+    # the events alone give the state the import left (the register took each payment
+    # as it came; the stored event must replay to the same)
+    stored = from_events(app, register)
+    assert stored.members == app.get_or_none(register, type(stored)).members
+    assert [stored.members[m]["unpaid"] for m in CODES] == [[], [], []]
+    assert [stored.members[m]["credit"] for m in CODES] == [0, 0, 30_000]
+    assert {m: from_events(app, roll).lines[m]["paid"] for m in CODES} == dict.fromkeys(
+        CODES, 70_000
+    )
+    for member in CODES:
+        month = month_of(app, member, MONTH)
+        assert (month["paid"], month["outstanding"]) == (70_000, 0)
+    assert [r["amount"] for r in receipts(app, "M1")] == [50_000, 20_000]
+    agree(app)
+
+
+def test_a_reversal_in_the_same_chunk_comes_after_the_payments_it_undoes(
+    ledger: DuesLedger,
+) -> None:
+    """The bank takes M0's transfer back further down the same statement: the payments
+    batched so far are recorded first, then the reversal, then the rest of the chunk."""
+    app = books(ledger)
+    asked = requests(app)
+    paid = statement_line(1, 70_000, f"IBFT {asked['M0'].code}")
+    counts = app.import_statement(
+        BRANCH,
+        [
+            paid,
+            statement_line(2, 70_000, f"IBFT {asked['M1'].code}"),
+            statement_line(3, 70_000, f"TRA SOAT HOAN TIEN GD {paid.reference}", "out"),
+            statement_line(4, 70_000, f"IBFT {asked['M2'].code}"),
+        ],
+    )
+    assert (counts["new"], counts["matched"], counts["cleared"]) == (4, 3, 1)
+
+    roll, register = roll_id(BRANCH, MONTH), register_id(BRANCH)
+    assert topics(app, roll)[-3:] == ["PaymentsApplied", "PaymentReversed", "PaymentApplied"]
+    assert topics(app, register)[-3:] == ["PaymentsRecorded", "PaymentReversed", "PaymentRecorded"]
+    stored = from_events(app, register)
+    assert stored.members == app.get_or_none(register, type(stored)).members
+    assert [month_of(app, m, MONTH)["outstanding"] for m in CODES] == [70_000, 0, 0]
+    assert app.request_status(asked["M0"].code)["status"] == "open"
+    agree(app)
+
+
+def test_a_webhook_still_records_one_event_per_payment(ledger: DuesLedger) -> None:
+    """Batching is the statement import's: a gateway's line is its own command, and its
+    roll and register record the usual singular events."""
+    app = books(ledger)
+    asked = requests(app)
+    app.record_bank_transaction(line(70_000, f"IBFT {asked['M0'].code}"))
+    app.record_bank_transaction(line(70_000, f"IBFT {asked['M1'].code}"))
+    assert topics(app, roll_id(BRANCH, MONTH))[-2:] == ["PaymentApplied", "PaymentApplied"]
+    assert topics(app, register_id(BRANCH))[-2:] == ["PaymentRecorded", "PaymentRecorded"]
+    agree(app)
