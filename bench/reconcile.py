@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import os
 import random
+import resource
 import sys
 import time
 import uuid
@@ -86,6 +88,16 @@ class Plan:
     facts: list[BankTransactionFact] = field(default_factory=list)
     expected: list[str] = field(default_factory=list)
     paid_lines: Counter[str] = field(default_factory=Counter)  # member -> lines paying them
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (Linux)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # kB on Linux
 
 
 def spaced(code: str, style: int) -> str:
@@ -297,6 +309,7 @@ def run(args: argparse.Namespace, url: str) -> int:
     print("lines    " + ", ".join(f"{k} {v:,}" for k, v in mix.most_common()))
 
     load = os.getloadavg()[0]
+    rss_before = rss_mb()
     profiler = cProfile.Profile() if args.profile_import else None
     t0, c0 = time.perf_counter(), time.process_time()
     if profiler is not None:
@@ -312,6 +325,13 @@ def run(args: argparse.Namespace, url: str) -> int:
         f"FAST     import_statement: {len(fast):,} lines in {seconds:.2f} s = "
         f"{len(fast) / seconds:,.0f} lines/s (cpu {cpu:.2f} s here; load average {load:.2f} before; "
         f"{counts})"
+    )
+    # the import runs with the cyclic collector paused: what it left for it, and the memory
+    rss_after, unreachable = rss_mb(), gc.collect()
+    print(
+        f"memory   resident {rss_before:,.0f} MB before the import, {rss_after:,.0f} MB after "
+        f"(peak of the run so far {peak_mb():,.0f} MB); the collector then found "
+        f"{unreachable:,} unreachable objects"
     )
 
     t0 = time.perf_counter()
