@@ -63,6 +63,7 @@ class BankTransaction(Aggregate):
         reference: str | None,
         recorded_at: str,
         balance: int | None,
+        matched: dict[str, Any] | None = None,
     ) -> None:
         self.source = source
         self.external_id = external_id
@@ -76,7 +77,8 @@ class BankTransaction(Aggregate):
         self.reference = reference
         self.recorded_at = recorded_at
         self.balance = balance
-        self.matched: dict[str, Any] | None = None
+        # v3: a statement import's line matched as it was recorded (`fold_match`)
+        self.matched: dict[str, Any] | None = matched
         self.suspense: dict[str, Any] | None = None
         self.reversed_by: str | None = None
         self.on_statement: str | None = (
@@ -86,6 +88,7 @@ class BankTransaction(Aggregate):
     @classmethod
     def record(cls, tx_id: UUID, **fields: Any) -> BankTransaction:
         """A new line under the id `fact_id` gave it (the library's `_create` with `id`)."""
+        fields.setdefault("matched", None)  # the event's fields are all required
         return cls._create(cls.Recorded, id=tx_id, **fields)  # type: ignore[attr-defined]
 
     @property
@@ -96,6 +99,22 @@ class BankTransaction(Aggregate):
     def match(self, how: str, target: str, detail: dict[str, Any]) -> None:
         """Settled a request (its postings are on the payments and the request)."""
         self.matched = {"how": how, "target": target, **detail}
+
+    def fold_match(self) -> None:
+        """A new line matched before it was saved (a statement import): its `Recorded` and
+        `Matched` become one `Recorded` holding the match, one event fewer for most lines
+        of a statement. The state is the same either way; a line with any other events
+        (held, cleared) keeps them as they are."""
+        events = self.pending_events
+        kinds = [type(e) for e in events]
+        if kinds != [BankTransaction.Recorded, BankTransaction.Matched]:  # type: ignore[attr-defined]
+            return
+        fields = dict(vars(events[0]))
+        fields["matched"] = dict(self.matched or {})
+        folded = BankTransaction.Recorded(**fields)  # type: ignore[attr-defined]
+        events[:] = [folded]
+        self.version = folded.originator_version
+        self.modified_on = folded.timestamp
 
     @event("Cleared")
     def clear(self, how: str, target: str, detail: dict[str, Any], postings: list[Posting]) -> None:
@@ -136,8 +155,16 @@ def _upcast_recorded_v1_v2(state: dict[str, Any]) -> None:
     state["balance"] = None
 
 
+def _upcast_recorded_v2_v3(state: dict[str, Any]) -> None:
+    """v2 (before a statement's lines were recorded with their match) had no `matched`:
+    a `Matched` event, if any, followed."""
+    state["matched"] = None
+
+
 # v2 adds `balance`: the account's balance after the line, as the statement printed it.
+# v3 adds `matched`: the match of a line recorded and matched in one (`fold_match`).
 # The event class is the one `@event("Recorded")` made; the library upcasts stored v1
-# events with `upcast_v1_v2` when it reads them.
-BankTransaction.Recorded.class_version = 2  # type: ignore[attr-defined]
+# and v2 events with `upcast_v1_v2` and `upcast_v2_v3` when it reads them.
+BankTransaction.Recorded.class_version = 3  # type: ignore[attr-defined]
 BankTransaction.Recorded.upcast_v1_v2 = staticmethod(_upcast_recorded_v1_v2)  # type: ignore[attr-defined]
+BankTransaction.Recorded.upcast_v2_v3 = staticmethod(_upcast_recorded_v2_v3)  # type: ignore[attr-defined]

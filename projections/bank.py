@@ -75,7 +75,7 @@ class BankLinesModel(ReadModel):
                 e.narrative,
                 e.recorded_at,
                 pos,  # the log's order: lines recorded in the same instant keep it
-                None,
+                e.matched["how"] if e.matched else None,  # v3: matched as it was recorded
                 None,
                 None,
             ],

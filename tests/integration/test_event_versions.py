@@ -1,8 +1,9 @@
 """Old event shapes still load: a bank line recorded before statements kept balances, and
 the suspense queue an organisation had before queues were kept by day.
 
-`BankTransaction.Recorded` v2 added `balance`, `SuspenseQueue.Started` v2 (and the
-queue's snapshot) `day`; a v1 event (as stored before) is upcast on reading. Runs on SQLite and PostgreSQL (the `ledger` fixture)."""
+`BankTransaction.Recorded` v2 added `balance` and v3 `matched`, `SuspenseQueue.Started` v2
+(and the queue's snapshot) `day`; an older event (as stored before) is upcast on reading.
+Runs on SQLite and PostgreSQL (the `ledger` fixture)."""
 
 from __future__ import annotations
 
@@ -44,14 +45,51 @@ def test_a_version_1_bank_line_loads_with_no_balance(ledger: DuesLedger) -> None
     tx, _ = ledger.record_bank_transaction(fact)
     [recorded, *_rest] = ledger.recorder.select_events(tx.id)
     state = json.loads(recorded.state)
-    assert state.pop("class_version") == 2 and state.pop("balance") == 1_055_000
+    assert state.pop("class_version") == 3 and state.pop("matched") is None
+    assert state.pop("balance") == 1_055_000
     event = ledger.mapper.to_domain_event(as_stored(recorded, state))  # as held before v2
     assert event.balance is None  # type: ignore[attr-defined]
+    assert event.matched is None  # type: ignore[attr-defined]
     again = BankTransaction.Recorded  # type: ignore[attr-defined]
     assert isinstance(event, again)
     rebuilt = event.mutate(None)
     assert isinstance(rebuilt, BankTransaction)
     assert (rebuilt.id, rebuilt.amount, rebuilt.balance) == (fact_id(fact), 55_000, None)
+    assert rebuilt.matched is None
+
+
+def test_a_version_2_bank_line_loads_unmatched_until_its_matched_event(
+    ledger: DuesLedger,
+) -> None:
+    """Before v3 a matched line was `Recorded` (v2, no `matched`) then `Matched`: read
+    back, it is matched by the second event, as before."""
+    small_ledger(ledger)
+    ledger.add_account("HN-BD-01", "970436", "1012345678", "CHI BO KHU PHO 1", "organisation")
+    ledger.open_month("2026-12")
+    code = ledger.member_request("M0").code
+    fact = BankTransactionFact(
+        source="sepay",
+        external_id="SEPAY-2",
+        bin_code=None,
+        account_number="1012345678",
+        direction="in",
+        amount=70_000,
+        value_date="2026-12-15",
+        narrative=f"IBFT {code}",
+        reference="FT26349000002",
+    )
+    tx, _ = ledger.record_bank_transaction(fact)  # a webhook: Recorded, then Matched
+    recorded, matched, *_ = ledger.recorder.select_events(tx.id)
+    state = json.loads(recorded.state)
+    assert state.pop("matched") is None
+    state["class_version"] = 2
+    first = ledger.mapper.to_domain_event(as_stored(recorded, state))  # as held before v3
+    assert first.matched is None  # type: ignore[attr-defined]
+    line = first.mutate(None)
+    assert isinstance(line, BankTransaction) and line.matched is None
+    line = ledger.mapper.to_domain_event(matched).mutate(line)
+    assert line is not None and line.matched == tx.matched
+    assert line.matched is not None and line.matched["target"] == code
 
 
 def test_a_version_1_suspense_queue_is_the_organisations_queue_without_a_day(

@@ -1,4 +1,5 @@
-"""A statement's chunk records one event per roll and per register, not one per line.
+"""A statement's chunk records one event per roll and per register, not one per line, and
+each matched line as one event.
 
 `import_statement` batches the payments of each chunk: each roll gets one
 `PaymentsApplied`, each register one `PaymentsRecorded` (the usual singular
@@ -18,6 +19,7 @@ from typing import Any
 
 from api.http.queries import receipts
 from ledger.app import DuesLedger
+from ledger.bank_transaction import BankTransaction, fact_id
 from ledger.ids import register_id, roll_id
 from ledger.payment_request import PaymentRequest
 from projections.reads import Reads
@@ -73,17 +75,20 @@ def test_a_chunk_records_one_event_per_roll_and_per_register(ledger: DuesLedger)
     would send the 20,000 to credit)."""
     app = books(ledger)
     asked = requests(app)
-    counts = app.import_statement(
-        BRANCH,
-        [
-            statement_line(1, 70_000, f"MBVCB.4525077405.{asked['M0'].code} DP 12 2026"),
-            statement_line(2, 50_000, f"IBFT {asked['M1'].code}"),
-            statement_line(3, 100_000, f"{asked['M2'].code} DONG DANG PHI"),
-            statement_line(4, 20_000, f"IBFT {asked['M1'].code} LAN 2"),
-        ],
-        chunk=2,
-    )
+    lines = [
+        statement_line(1, 70_000, f"MBVCB.4525077405.{asked['M0'].code} DP 12 2026"),
+        statement_line(2, 50_000, f"IBFT {asked['M1'].code}"),
+        statement_line(3, 100_000, f"{asked['M2'].code} DONG DANG PHI"),
+        statement_line(4, 20_000, f"IBFT {asked['M1'].code} LAN 2"),
+    ]
+    counts = app.import_statement(BRANCH, lines, chunk=2)
     assert (counts["new"], counts["matched"]) == (4, 4)
+    # each line is one event: recorded with its match (`fold_match`), not then matched
+    for fact in lines:
+        [only] = list(app.events.get(fact_id(fact)))
+        assert type(only).__name__ == "Recorded" and only.matched["how"] == "request"
+        line_now = app.get_or_none(fact_id(fact), BankTransaction)
+        assert line_now is not None and line_now.matched == only.matched
 
     roll, register = roll_id(BRANCH, MONTH), register_id(BRANCH)
     assert topics(app, roll)[-2:] == ["PaymentsApplied", "PaymentsApplied"]
