@@ -186,6 +186,9 @@ def _day(value: object) -> str | None:
 
 def _detail(event: Any, info: _Seen) -> str:
     parts = [str(v) for f in DETAIL_FIELDS if isinstance(v := getattr(event, f, None), str)]
+    payments = getattr(event, "payments", None)  # a statement chunk's, on a roll
+    if isinstance(payments, list):
+        parts += [str(p[0]) for p in payments if isinstance(p, list) and p]
     return " ".join(p for p in parts if p not in info.key.split())
 
 

@@ -161,7 +161,9 @@ class Register(Aggregate):
         self, code: str, reference: str, applied: list[list[Any]], to_credit: int
     ) -> list[Any]:
         """What `record_payment` does, without its event yet: a bulk command records the
-        payments it took as one event when it saves (`record_taken`). Returns the item."""
+        payments it took as one event when it saves (`record_taken`). Returns the item.
+        Only through `UnitOfWork.record_on_register`, whose `flush` records it: until
+        then the register's state is ahead of its events."""
         _take_payment(self.members[code], applied, to_credit)
         return [code, reference, applied, to_credit]
 

@@ -78,6 +78,8 @@ class UnitOfWork:
         return out
 
     def add(self, aggregate: Aggregate) -> None:
+        if aggregate.id in self.roll_payments or aggregate.id in self.register_payments:
+            self.flush()  # its batched payments are recorded before anything replaces it
         self.loaded[aggregate.id] = aggregate
         self.missing.discard(aggregate.id)
 
@@ -88,10 +90,14 @@ class UnitOfWork:
         return found
 
     def forget(self, *classes: type[Aggregate]) -> None:
-        """Drop saved aggregates of these kinds (a long import keeps only what it shares)."""
+        """Drop saved aggregates of these kinds (a long import keeps only what it shares).
+        Batched payments are recorded first, so what holds them is kept until saved; ids
+        found missing are asked again (another process may have recorded them since)."""
+        self.flush()
         self.loaded = {
             i: a for i, a in self.loaded.items() if a.pending_events or not isinstance(a, classes)
         }
+        self.missing.clear()
 
     def pending(self) -> list[Aggregate]:
         self.flush()

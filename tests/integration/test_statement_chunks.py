@@ -158,3 +158,36 @@ def test_a_webhook_still_records_one_event_per_payment(ledger: DuesLedger) -> No
     assert topics(app, roll_id(BRANCH, MONTH))[-2:] == ["PaymentApplied", "PaymentApplied"]
     assert topics(app, register_id(BRANCH))[-2:] == ["PaymentRecorded", "PaymentRecorded"]
     agree(app)
+
+
+def test_payments_into_a_closed_month_are_allocated_each_and_named_in_the_journal(
+    ledger: DuesLedger,
+) -> None:
+    """After closing, each payment of a chunk is allocated at once (retained and payable
+    split per payment, so each split stays exact); the journal's one transaction for
+    the roll's `PaymentsApplied` names the members it paid."""
+    import io
+
+    from api.journal import write_journal
+
+    app = books(ledger)
+    asked = requests(app)
+    app.receive_cash("M2", 70_000, "BL-M2")
+    app.close_month(MONTH, BRANCH)
+    before = app.balance(BRANCH, MONTH)
+    app.import_statement(
+        BRANCH,
+        [
+            statement_line(1, 70_000, f"IBFT {asked['M0'].code}"),
+            statement_line(2, 70_000, f"IBFT {asked['M1'].code}"),
+        ],
+    )
+    [chunk] = [e for e in app.events.get(roll_id(BRANCH, MONTH)) if hasattr(e, "payments")]
+    assert [(p[0], p[3] + p[4]) for p in chunk.payments] == [("M0", 70_000), ("M1", 70_000)]
+    after = app.balance(BRANCH, MONTH)
+    assert after["retained"] - before["retained"] == sum(p[3] for p in chunk.payments)
+    out = io.StringIO()
+    write_journal(app, out)
+    [entry] = [t for t in out.getvalue().split("\n\n") if "M0 M1" in t]
+    assert "dues_assessed" in entry and "payable_to_parent" in entry
+    agree(app)
