@@ -27,21 +27,28 @@ def as_stored(stored: StoredEvent, state: dict[str, object]) -> StoredEvent:
     )
 
 
-def test_a_version_1_bank_line_loads_with_no_balance(ledger: DuesLedger) -> None:
-    small_ledger(ledger)
-    ledger.add_account("HN-BD-01", "970436", "1012345678", "CHI BO KHU PHO 1", "organisation")
-    fact = BankTransactionFact(
+def sepay_line(
+    n: int, amount: int, narrative: str, balance: int | None = None
+) -> BankTransactionFact:
+    """An incoming SePay notification on HN-BD-01's account."""
+    return BankTransactionFact(
         source="sepay",
-        external_id="SEPAY-1",
+        external_id=f"SEPAY-{n}",
         bin_code=None,
         account_number="1012345678",
         direction="in",
-        amount=55_000,
+        amount=amount,
         value_date="2026-12-15",
-        narrative="CHUYEN TIEN",
-        reference="FT26349000001",
-        balance=1_055_000,
+        narrative=narrative,
+        reference=f"FT2634900000{n}",
+        balance=balance,
     )
+
+
+def test_a_version_1_bank_line_loads_with_no_balance(ledger: DuesLedger) -> None:
+    small_ledger(ledger)
+    ledger.add_account("HN-BD-01", "970436", "1012345678", "CHI BO KHU PHO 1", "organisation")
+    fact = sepay_line(1, 55_000, "CHUYEN TIEN", balance=1_055_000)
     tx, _ = ledger.record_bank_transaction(fact)
     [recorded, *_rest] = ledger.recorder.select_events(tx.id)
     state = json.loads(recorded.state)
@@ -67,17 +74,7 @@ def test_a_version_2_bank_line_loads_unmatched_until_its_matched_event(
     ledger.add_account("HN-BD-01", "970436", "1012345678", "CHI BO KHU PHO 1", "organisation")
     ledger.open_month("2026-12")
     code = ledger.member_request("M0").code
-    fact = BankTransactionFact(
-        source="sepay",
-        external_id="SEPAY-2",
-        bin_code=None,
-        account_number="1012345678",
-        direction="in",
-        amount=70_000,
-        value_date="2026-12-15",
-        narrative=f"IBFT {code}",
-        reference="FT26349000002",
-    )
+    fact = sepay_line(2, 70_000, f"IBFT {code}")
     tx, _ = ledger.record_bank_transaction(fact)  # a webhook: Recorded, then Matched
     recorded, matched, *_ = ledger.recorder.select_events(tx.id)
     state = json.loads(recorded.state)
