@@ -17,6 +17,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.batching import record_applied
 from ledger.errors import Conflict
 from ledger.ids import NAMESPACE
 from ledger.postings import Posting
@@ -108,6 +109,60 @@ class PaymentRequest(Aggregate):
         postings: list[Posting],
     ) -> None:
         """`shares`: `[member, amount, payment reference]` for each member paid from this transfer."""
+        self._take(transaction_id, amount, received_at, status_at_receipt, shares, held)
+
+    def take_transfer(
+        self,
+        transaction_id: str,
+        amount: int,
+        received_at: str,
+        status_at_receipt: str,
+        shares: list[list[Any]],
+        held: int,
+    ) -> list[Any]:
+        """What `receive` does for a transfer that posts nothing, without its event yet: a
+        bulk command records the transfers it took as one event when it saves
+        (`record_taken`). Returns the item. Only through `UnitOfWork.receive_on_request`,
+        whose `flush` records it: until then the request's state is ahead of its events."""
+        self._take(transaction_id, amount, received_at, status_at_receipt, shares, held)
+        return [transaction_id, amount, received_at, status_at_receipt, shares, held]
+
+    def record_taken(self, transfers: list[list[Any]]) -> None:
+        """Record the transfers `take_transfer` already applied: one `TransfersReceived`, or
+        the usual `MoneyReceived` (with no postings) for one (`ledger.batching`)."""
+        if len(transfers) == 1:
+            transaction_id, amount, received_at, status, shares, held = transfers[0]
+            record_applied(
+                self,
+                PaymentRequest.MoneyReceived,  # type: ignore[attr-defined]
+                transaction_id=transaction_id,
+                amount=amount,
+                received_at=received_at,
+                status_at_receipt=status,
+                shares=shares,
+                held=held,
+                postings=[],
+            )
+        elif transfers:
+            record_applied(self, PaymentRequest.TransfersReceived, transfers=transfers)  # type: ignore[attr-defined]
+
+    @event("TransfersReceived")
+    def _transfers_received(self, transfers: list[list[Any]]) -> None:
+        """`transfers`: `[transaction_id, amount, received_at, status_at_receipt, shares,
+        held]`, each what one `MoneyReceived` without postings records, in the order they
+        were taken (a statement's chunk paying the same request several times)."""
+        for transaction_id, amount, received_at, status, shares, held in transfers:
+            self._take(transaction_id, amount, received_at, status, shares, held)
+
+    def _take(
+        self,
+        transaction_id: str,
+        amount: int,
+        received_at: str,
+        status_at_receipt: str,
+        shares: list[list[Any]],
+        held: int,
+    ) -> None:
         self.received += amount
         self.held += held
         for member, share, _ in shares:

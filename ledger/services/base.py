@@ -25,6 +25,7 @@ from ledger.ids import member_id, org_id, register_id, roots_id
 from ledger.loading import RecorderReader, StoredEventReader, load_many
 from ledger.member import Member
 from ledger.organisation import MEMBER_TYPES, Organisation, RootIndex
+from ledger.payment_request import PaymentRequest
 from ledger.period import Period, period_of
 from ledger.policy import DuesPolicy
 from ledger.policy_defaults import DEFAULT_POLICY
@@ -47,6 +48,7 @@ class UnitOfWork:
         self.batch = batch
         self.roll_payments: dict[UUID, tuple[Roll, list[tuple[str, int, str]]]] = {}
         self.register_payments: dict[UUID, tuple[Register, list[list[Any]]]] = {}
+        self.request_transfers: dict[UUID, tuple[PaymentRequest, list[list[Any]]]] = {}
         self.loaded: dict[UUID, Aggregate] = {}
         self.notes: dict[UUID, str] = {}  # what a command noticed, for its caller's report
         self.cache: dict[str, Any] = {}  # things derived from what it loaded (an index, say)
@@ -78,7 +80,11 @@ class UnitOfWork:
         return out
 
     def add(self, aggregate: Aggregate) -> None:
-        if aggregate.id in self.roll_payments or aggregate.id in self.register_payments:
+        if (
+            aggregate.id in self.roll_payments
+            or aggregate.id in self.register_payments
+            or aggregate.id in self.request_transfers
+        ):
             self.flush()  # its batched payments are recorded before anything replaces it
         self.loaded[aggregate.id] = aggregate
         self.missing.discard(aggregate.id)
@@ -125,14 +131,41 @@ class UnitOfWork:
         item = register.take_payment(code, reference, applied, credit)
         self.register_payments.setdefault(register.id, (register, []))[1].append(item)
 
+    def receive_on_request(
+        self,
+        request: PaymentRequest,
+        transaction_id: str,
+        amount: int,
+        received_at: str,
+        status: str,
+        shares: list[list[Any]],
+        held: int,
+        postings: list[Any],
+    ) -> None:
+        """`request.receive`, or, batching a transfer that posts nothing, applied now (the
+        next line reads what the request still wants) and recorded with the others at
+        `flush`. A transfer with postings is recorded at once, after those taken before."""
+        if not self.batch or postings:
+            if request.id in self.request_transfers:
+                self.flush()  # the transfers taken before it come first in its log
+            request.receive(transaction_id, amount, received_at, status, shares, held, postings)
+            return
+        self.loaded.setdefault(request.id, request)
+        item = request.take_transfer(transaction_id, amount, received_at, status, shares, held)
+        self.request_transfers.setdefault(request.id, (request, []))[1].append(item)
+
     def flush(self) -> None:
-        """Record the batched payments: one event per roll and per register."""
+        """Record the batched payments and transfers: one event per roll, per register and
+        per request."""
         for roll, payments in self.roll_payments.values():
             roll.apply_many(payments)
         for register, items in self.register_payments.values():
             register.record_taken(items)
+        for request, transfers in self.request_transfers.values():
+            request.record_taken(transfers)
         self.roll_payments.clear()
         self.register_payments.clear()
+        self.request_transfers.clear()
 
 
 # Derived indexes kept between commands, at most (one per collecting organisation in use).

@@ -183,7 +183,9 @@ class MatchingCommands(RequestCommands):
         postings = check_balanced(
             [debit(bank, held), credit(acct(branch, "liabilities", "suspense"), held)]
         )
-        request.receive(str(tx.id), tx.amount, tx.value_date, status, shares, held, postings)
+        uow.receive_on_request(
+            request, str(tx.id), tx.amount, tx.value_date, status, shares, held, postings
+        )
         tx.match(
             "request", request.code, {"status_at_receipt": status, "held": held, "refused": refused}
         )
@@ -416,6 +418,7 @@ class MatchingCommands(RequestCommands):
         bank = bank_account(owner, tx.account_number)
         suspense = acct(owner, "liabilities", "suspense")
         matched, held = original.matched, original.suspense
+        uow.flush()  # what this chunk batched on the request, rolls and registers comes first
         if matched is not None and matched["how"] == "request":
             request = uow.get(request_id(matched["target"]), PaymentRequest)
             transfer = (

@@ -191,3 +191,60 @@ def test_payments_into_a_closed_month_are_allocated_each_and_named_in_the_journa
     [entry] = [t for t in out.getvalue().split("\n\n") if "M0 M1" in t]
     assert "dues_assessed" in entry and "payable_to_parent" in entry
     agree(app)
+
+
+def test_a_request_paid_twice_in_a_chunk_records_one_event(ledger: DuesLedger) -> None:
+    """M1 pays in two transfers on the same statement: the request takes the first at once
+    (the second's status and what is still wanted read it) and records both as one
+    `TransfersReceived`; its events alone give the same request."""
+    app = books(ledger)
+    asked = requests(app)
+    first = statement_line(1, 50_000, f"IBFT {asked['M1'].code}")
+    second = statement_line(2, 20_000, f"IBFT {asked['M1'].code} LAN 2")
+    app.import_statement(BRANCH, [first, second, statement_line(3, 70_000, asked["M0"].code)])
+    request = asked["M1"].id
+    assert topics(app, request)[-1:] == ["TransfersReceived"]
+    assert "MoneyReceived" not in topics(app, request)
+    # M0's request took one transfer: the usual event, as a webhook's would be
+    assert topics(app, asked["M0"].id)[-1:] == ["MoneyReceived"]
+    stored, now = from_events(app, request), app.get_or_none(request, PaymentRequest)
+    assert now is not None
+    assert (stored.received, stored.paid_by_member, stored.transfers) == (
+        now.received,
+        now.paid_by_member,
+        now.transfers,
+    )
+    assert [t["transaction_id"] for t in stored.transfers] == [
+        str(fact_id(first)),
+        str(fact_id(second)),
+    ]
+    assert [t["status_at_receipt"] for t in stored.transfers] == ["open", "partly_paid"]
+    status = app.request_status(asked["M1"].code)
+    assert (status["status"], status["received"]) == ("paid", 70_000)
+    agree(app)
+
+
+def test_a_reversal_in_the_chunk_follows_the_transfers_taken_before_it(
+    ledger: DuesLedger,
+) -> None:
+    """The bank takes M1's second transfer back further down the same statement: the
+    request records the transfers taken so far, then the reversal."""
+    app = books(ledger)
+    asked = requests(app)
+    second = statement_line(2, 20_000, f"IBFT {asked['M1'].code} LAN 2")
+    counts = app.import_statement(
+        BRANCH,
+        [
+            statement_line(1, 50_000, f"IBFT {asked['M1'].code}"),
+            second,
+            statement_line(3, 20_000, f"TRA SOAT HOAN TIEN GD {second.reference}", "out"),
+        ],
+    )
+    assert (counts["matched"], counts["cleared"]) == (2, 1)
+    request = asked["M1"].id
+    assert topics(app, request)[-2:] == ["TransfersReceived", "MoneyReversed"]
+    stored = from_events(app, request)
+    assert (stored.received, stored.reversed) == (50_000, [str(fact_id(second))])
+    assert app.request_status(asked["M1"].code)["status"] == "partly_paid"
+    assert month_of(app, "M1", MONTH)["outstanding"] == 20_000
+    agree(app)
