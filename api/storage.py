@@ -34,7 +34,6 @@ from eventsourcing.sqlite import (
     SQLiteTransaction,
 )
 from eventsourcing.utils import retry
-from psycopg.rows import dict_row, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from api.audit import (
@@ -225,23 +224,28 @@ class ChainBroken(PersistenceError):
 
 
 class DangphiPostgresRecorder(PostgresApplicationRecorder):
-    """The library's insert path, unpipelined, binary, and extending the hash chain.
+    """The library's insert semantics, written with `COPY`, and extending the hash chain.
 
     Same semantics as `PostgresApplicationRecorder.insert_events`: one transaction
     that takes the EXCLUSIVE table lock (so notification ids commit in order and
-    projections never skip an event), NOTIFYs, inserts with `unnest` and returns the
-    notification ids. Three differences:
+    projections never skip an event), NOTIFYs, inserts and returns the notification
+    ids. The differences:
 
     - no pipeline mode: psycopg 3.3.9 deadlocked (client and server each waiting,
       the server in ClientRead) on a multi-megabyte pipelined insert, such as
       opening a province's month in one save (cf. psycopg issue #685);
-    - the composite array parameter is sent in binary (`%b`): converting it to text
-      was about a fifth of opening a month;
+    - the rows go in with binary `COPY`, not `INSERT ... unnest(array)`: building
+      and parsing the array of composites cost more than the rows themselves. COPY
+      returns nothing, so, under the lock, the transaction first takes as many
+      numbers from the table's own sequence as it has events (one `setval`) and
+      writes them as the notification ids: what the column's default would have
+      given, as no other writer can take numbers while the lock is held. A
+      duplicate (id, version) still fails the whole transaction (IntegrityError);
     - in the same transaction, under the same lock, it appends one row per event to
-      the hash chain (`{events}_chain`, docs/audit.md): the head read here cannot
-      change before the commit, because every writer holds the lock. The events'
-      digests (hashing every state) are computed before the transaction begins, so
-      the lock is held only for the cheap links.
+      the hash chain (`{events}_chain`, docs/audit.md), also by COPY: the head read
+      here cannot change before the commit, because every writer holds the lock.
+      The events' digests (hashing every state) are computed before the
+      transaction begins, so the lock is held only for the cheap links.
 
     Chosen with `APPLICATION_RECORDER_TOPIC` (the library's own setting), so the
     library's code is used, not patched. `POSTGRES_ENABLE_DB_FUNCTIONS` stays off.
@@ -264,10 +268,26 @@ class DangphiPostgresRecorder(PostgresApplicationRecorder):
         self._chain_head = SQL(
             "SELECT notification_id, hash FROM {s}.{c} ORDER BY notification_id DESC LIMIT 1"
         ).format(s=s, c=c)
-        self._chain_insert = SQL(
-            "INSERT INTO {s}.{c} (" + CHAIN_COLUMNS + ") SELECT * FROM unnest("
-            "%b::bigint[], %b::text[], %b::bigint[], %b::text[], %b::bytea[], %b::bytea[])"
+        self._chain_copy = SQL(
+            "COPY {s}.{c} (" + CHAIN_COLUMNS + ") FROM STDIN (FORMAT BINARY)"
         ).format(s=s, c=c)
+        self._events_copy = SQL(
+            "COPY {s}.{t} (notification_id, originator_id, originator_version, topic, state) "
+            "FROM STDIN (FORMAT BINARY)"
+        ).format(s=s, t=t)
+        # numbers n - k + 1 .. n from the sequence the table's default draws on, k at once
+        self._take_ids = SQL(
+            "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), "
+            "nextval(pg_get_serial_sequence(%s, 'notification_id')) + %s - 1)"
+        )
+        self._qualified = f'"{datastore.schema}"."{events_table_name}"'
+        self._row_types = [
+            "int8",
+            "uuid" if datastore.originator_id_type == "uuid" else "text",
+            "int8",
+            "text",
+            "bytea",
+        ]
         self._unchained = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {s}.{t} WHERE notification_id > %s AND notification_id < %s "
@@ -283,10 +303,21 @@ class DangphiPostgresRecorder(PostgresApplicationRecorder):
         digests = {(e.originator_id, e.originator_version): d for e, d in digested(stored_events)}
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             self._insert_events(curs, stored_events, **kwargs)
-            self._insert_stored_events(curs, stored_events, **kwargs)  # locks the table
-            curs.row_factory = tuple_row  # (notification id, originator id, version)
-            inserted = curs.fetchall()
-            curs.row_factory = dict_row
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            q = self._qualified
+            curs.execute(self._take_ids, (q, q, len(stored_events)))
+            row = curs.fetchone()
+            assert row is not None
+            first = int(next(iter(row.values()))) - len(stored_events) + 1
+            inserted = [
+                (first + i, e.originator_id, e.originator_version)
+                for i, e in enumerate(stored_events)
+            ]
+            with curs.copy(self._events_copy) as copy:
+                copy.set_types(self._row_types)
+                for (n, oid, version), e in zip(inserted, stored_events, strict=True):
+                    copy.write_row((n, oid, version, e.topic, e.state))
             self._extend_chain(curs, inserted, digests)
             return [r[0] for r in inserted]
 
@@ -332,17 +363,19 @@ class DangphiPostgresRecorder(PostgresApplicationRecorder):
             previous, after = chained[-1].hash, found[-1]["notification_id"]
 
     def _insert_chain(self, curs: Any, rows: list[ChainRow]) -> None:
-        curs.execute(
-            self._chain_insert,
-            (
-                [r.notification_id for r in rows],
-                [r.originator_id for r in rows],
-                [r.originator_version for r in rows],
-                [r.topic for r in rows],
-                [r.digest for r in rows],
-                [r.hash for r in rows],
-            ),
-        )
+        with curs.copy(self._chain_copy) as copy:
+            copy.set_types(["int8", "text", "int8", "text", "bytea", "bytea"])
+            for r in rows:
+                copy.write_row(
+                    (
+                        r.notification_id,
+                        r.originator_id,
+                        r.originator_version,
+                        r.topic,
+                        r.digest,
+                        r.hash,
+                    )
+                )
 
 
 BACKFILL_PAGE = 5000

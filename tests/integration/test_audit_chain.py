@@ -16,10 +16,11 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
-from eventsourcing.persistence import RecordConflictError
+from eventsourcing.persistence import IntegrityError, RecordConflictError, StoredEvent
 from typer.testing import CliRunner
 
 import api.audit
@@ -321,6 +322,35 @@ class TestWhatIsNotTampering:
 
         assert raw.one("SELECT MIN({id}) FROM {events} WHERE {id} >= ?", (last,)) > last
         assert first_bad(history) == expected
+
+
+class TestOneWrite:
+    def test_gives_the_ids_it_wrote_and_a_taken_version_writes_nothing(
+        self, history: DuesLedger, raw: RawStore
+    ) -> None:
+        """A write's events and chain rows go in together (PostgreSQL: by COPY, under ids
+        taken from the sequence first), and a write holding one taken (id, version)
+        leaves neither table changed."""
+        oid, version, topic, state = raw.event(raw.event_id("Payment.Received"))
+        fresh = [StoredEvent(uuid4(), 1, topic, bytes(state)) for _ in range(3)]
+        ids = history.recorder.insert_events(fresh)
+        assert ids is not None and len(ids) == 3 and list(ids) == sorted(ids)
+        stored = {
+            (canonical_id(o), v): n
+            for n, o, v in raw.q("SELECT {id}, originator_id, originator_version FROM {events}")
+        }
+        assert [stored[(canonical_id(e.originator_id), 1)] for e in fresh] == list(ids)
+        chained = [r[0] for r in raw.q("SELECT notification_id FROM {chain} ORDER BY 1")]
+        assert chained[-3:] == list(ids)
+        assert verify(history).sound
+
+        events, links = written(history), raw.one("SELECT COUNT(*) FROM {chain}")
+        taken = StoredEvent(UUID(canonical_id(oid)), version, topic, bytes(state))
+        with pytest.raises(IntegrityError):
+            history.recorder.insert_events([StoredEvent(uuid4(), 1, topic, bytes(state)), taken])
+        assert (written(history), raw.one("SELECT COUNT(*) FROM {chain}")) == (events, links)
+        history.pay("M1", 70_000, reference="P2")  # and the next write chains on
+        assert verify(history).sound
 
 
 class TestConcurrentWriters:
