@@ -64,6 +64,8 @@ class BankTransaction(Aggregate):
         recorded_at: str,
         balance: int | None,
         matched: dict[str, Any] | None = None,
+        held: dict[str, Any] | None = None,
+        postings: list[Posting] | None = None,
     ) -> None:
         self.source = source
         self.external_id = external_id
@@ -77,9 +79,15 @@ class BankTransaction(Aggregate):
         self.reference = reference
         self.recorded_at = recorded_at
         self.balance = balance
-        # v3: a statement import's line matched as it was recorded (`fold_match`)
+        # v3: a statement import's line matched as it was recorded (`fold`)
         self.matched: dict[str, Any] | None = matched
-        self.suspense: dict[str, Any] | None = None
+        # v4: a statement import's line held in suspense as it was recorded (`fold`):
+        # `held` is what `hold` records ({org_code, flagged}), `postings` its postings
+        self.suspense: dict[str, Any] | None = (
+            None
+            if held is None
+            else {"org": held["org_code"], "flagged": held["flagged"], "resolved": False}
+        )
         self.reversed_by: str | None = None
         self.on_statement: str | None = (
             None  # a statement that showed a line first heard of elsewhere
@@ -88,7 +96,8 @@ class BankTransaction(Aggregate):
     @classmethod
     def record(cls, tx_id: UUID, **fields: Any) -> BankTransaction:
         """A new line under the id `fact_id` gave it (the library's `_create` with `id`)."""
-        fields.setdefault("matched", None)  # the event's fields are all required
+        for name, empty in (("matched", None), ("held", None), ("postings", [])):
+            fields.setdefault(name, empty)  # the event's fields are all required
         return cls._create(cls.Recorded, id=tx_id, **fields)  # type: ignore[attr-defined]
 
     @property
@@ -100,17 +109,24 @@ class BankTransaction(Aggregate):
         """Settled a request (its postings are on the payments and the request)."""
         self.matched = {"how": how, "target": target, **detail}
 
-    def fold_match(self) -> None:
-        """A new line matched before it was saved (a statement import): its `Recorded` and
-        `Matched` become one `Recorded` holding the match, one event fewer for most lines
+    def fold(self) -> None:
+        """A new line matched or held before it was saved (a statement import): its
+        `Recorded` and `Matched`, or `Recorded` and `HeldInSuspense`, become one `Recorded`
+        holding the match, or the hold and its postings: one event fewer for most lines
         of a statement. The state is the same either way; a line with any other events
-        (held, cleared) keeps them as they are."""
+        (cleared, or held and then noted) keeps them as they are."""
         events = self.pending_events
-        kinds = [type(e) for e in events]
-        if kinds != [BankTransaction.Recorded, BankTransaction.Matched]:  # type: ignore[attr-defined]
+        if len(events) != 2 or type(events[0]) is not BankTransaction.Recorded:  # type: ignore[attr-defined]
             return
+        second: Any = events[1]
         fields = dict(vars(events[0]))
-        fields["matched"] = dict(self.matched or {})
+        if type(second) is BankTransaction.Matched:  # type: ignore[attr-defined]
+            fields["matched"] = dict(self.matched or {})
+        elif type(second) is BankTransaction.HeldInSuspense:  # type: ignore[attr-defined]
+            fields["held"] = {"org_code": second.org_code, "flagged": second.flagged}
+            fields["postings"] = list(second.postings)
+        else:
+            return
         folded = BankTransaction.Recorded(**fields)  # type: ignore[attr-defined]
         events[:] = [folded]
         self.version = folded.originator_version
@@ -161,10 +177,19 @@ def _upcast_recorded_v2_v3(state: dict[str, Any]) -> None:
     state["matched"] = None
 
 
+def _upcast_recorded_v3_v4(state: dict[str, Any]) -> None:
+    """v3 (before a statement's lines were recorded with their hold) had no `held` and no
+    `postings`: a `HeldInSuspense` event, if any, followed."""
+    state["held"] = None
+    state["postings"] = []
+
+
 # v2 adds `balance`: the account's balance after the line, as the statement printed it.
-# v3 adds `matched`: the match of a line recorded and matched in one (`fold_match`).
-# The event class is the one `@event("Recorded")` made; the library upcasts stored v1
-# and v2 events with `upcast_v1_v2` and `upcast_v2_v3` when it reads them.
-BankTransaction.Recorded.class_version = 3  # type: ignore[attr-defined]
+# v3 adds `matched`: the match of a line recorded and matched in one (`fold`).
+# v4 adds `held` and `postings`: the hold of a line recorded and held in one (`fold`).
+# The event class is the one `@event("Recorded")` made; the library upcasts stored
+# v1, v2 and v3 events with `upcast_v1_v2`, `upcast_v2_v3` and `upcast_v3_v4`.
+BankTransaction.Recorded.class_version = 4  # type: ignore[attr-defined]
 BankTransaction.Recorded.upcast_v1_v2 = staticmethod(_upcast_recorded_v1_v2)  # type: ignore[attr-defined]
 BankTransaction.Recorded.upcast_v2_v3 = staticmethod(_upcast_recorded_v2_v3)  # type: ignore[attr-defined]
+BankTransaction.Recorded.upcast_v3_v4 = staticmethod(_upcast_recorded_v3_v4)  # type: ignore[attr-defined]

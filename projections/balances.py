@@ -300,7 +300,9 @@ class BalancesModel(ReadModel):
 
     @handles(BankTransaction.Recorded)  # type: ignore[attr-defined]
     def _bank_line(self, e: Any, pos: int, at: str) -> None:
-        self.put("rm_bal_ids", (str(e.originator_id),), ["bank", str(e.value_date)[:7], None, None])
+        period = str(e.value_date)[:7]
+        self.put("rm_bal_ids", (str(e.originator_id),), ["bank", period, None, None])
+        self._postings(e, period)  # v4: a line held as it was recorded carries the hold's
 
     @handles(
         BankTransaction.Matched,  # type: ignore[attr-defined]

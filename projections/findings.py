@@ -852,6 +852,9 @@ class FindingsModel(ReadModel):
                     "event": event_ref(e),
                 },
             )
+            held = getattr(e, "held", None)  # v4: held (flagged) as it was recorded
+            if held is not None:
+                self._flag(e, str(held["org_code"]), bool(held["flagged"]), at)
             return
         held = self._json("rm_fnd_accounts", (number,)) or {"regs": []}
         regs = [r for r in held["regs"] if e.bin_code is None or r["bin"] == e.bin_code]
@@ -902,8 +905,13 @@ class FindingsModel(ReadModel):
     # -- kind 3: money out without a matching remittance, expenditure or refund --------
     @handles(BankTransaction.HeldInSuspense)  # type: ignore[attr-defined]
     def _flagged(self, e: Any, pos: int, at: str) -> None:
+        self._flag(e, e.org_code, e.flagged, at)
+
+    def _flag(self, e: Any, org_code: str, flagged: bool, at: str) -> None:
+        """Kind 3 for the line `e` is of: its `HeldInSuspense`, or its `Recorded` (v4) when
+        it was held as it was recorded."""
         info = self._ref(e.originator_id)
-        if not e.flagged or info is None:
+        if not flagged or info is None:
             return
         tx, period = str(e.originator_id), info["value_date"][:7]
 
@@ -918,8 +926,8 @@ class FindingsModel(ReadModel):
             _add(ev["bank_transactions"], tx)
             _add(ev["accounts"], info["account"])
 
-        self.finding(3, e.org_code, period, tx, at, update)
-        info["finding"] = [e.org_code, period]
+        self.finding(3, org_code, period, tx, at, update)
+        info["finding"] = [org_code, period]
         self._put_ref(e.originator_id, "tx", info)
 
     @handles(SuspenseQueue.Started)  # type: ignore[attr-defined]

@@ -105,7 +105,7 @@ class StatementCommands(MatchingCommands):
                 self._prefetch(uow, [fact for fact, _ in part])
                 for fact, tx_id in part:
                     tx = self.match_line(uow, fact, tx_id)
-                    tx.fold_match()
+                    tx.fold()
                     counts["new"] += 1
                     counts[_outcome(uow, tx)] += 1
                 self.save(*uow.pending())

@@ -1,7 +1,7 @@
 """Old event shapes still load: a bank line recorded before statements kept balances, and
 the suspense queue an organisation had before queues were kept by day.
 
-`BankTransaction.Recorded` v2 added `balance` and v3 `matched`, `SuspenseQueue.Started` v2
+`BankTransaction.Recorded` v2 added `balance`, v3 `matched` and v4 `held` and `postings`, `SuspenseQueue.Started` v2
 (and the queue's snapshot) `day`; an older event (as stored before) is upcast on reading.
 Runs on SQLite and PostgreSQL (the `ledger` fixture)."""
 
@@ -52,7 +52,8 @@ def test_a_version_1_bank_line_loads_with_no_balance(ledger: DuesLedger) -> None
     tx, _ = ledger.record_bank_transaction(fact)
     [recorded, *_rest] = ledger.recorder.select_events(tx.id)
     state = json.loads(recorded.state)
-    assert state.pop("class_version") == 3 and state.pop("matched") is None
+    assert state.pop("class_version") == 4 and state.pop("matched") is None
+    assert state.pop("held") is None and state.pop("postings") == []
     assert state.pop("balance") == 1_055_000
     event = ledger.mapper.to_domain_event(as_stored(recorded, state))  # as held before v2
     assert event.balance is None  # type: ignore[attr-defined]
@@ -79,6 +80,7 @@ def test_a_version_2_bank_line_loads_unmatched_until_its_matched_event(
     recorded, matched, *_ = ledger.recorder.select_events(tx.id)
     state = json.loads(recorded.state)
     assert state.pop("matched") is None
+    assert state.pop("held") is None and state.pop("postings") == []
     state["class_version"] = 2
     first = ledger.mapper.to_domain_event(as_stored(recorded, state))  # as held before v3
     assert first.matched is None  # type: ignore[attr-defined]
@@ -87,6 +89,26 @@ def test_a_version_2_bank_line_loads_unmatched_until_its_matched_event(
     line = ledger.mapper.to_domain_event(matched).mutate(line)
     assert line is not None and line.matched == tx.matched
     assert line.matched is not None and line.matched["target"] == code
+
+
+def test_a_version_3_bank_line_loads_not_held_until_its_held_event(ledger: DuesLedger) -> None:
+    """Before v4 a line held in suspense was `Recorded` (v3, no `held`, no `postings`) then
+    `HeldInSuspense`: read back, it is held by the second event, as before."""
+    small_ledger(ledger)
+    ledger.add_account("HN-BD-01", "970436", "1012345678", "CHI BO KHU PHO 1", "organisation")
+    fact = sepay_line(3, 55_000, "CHUYEN TIEN")
+    tx, _ = ledger.record_bank_transaction(fact)  # a webhook: Recorded, then HeldInSuspense
+    recorded, held, *_ = ledger.recorder.select_events(tx.id)
+    state = json.loads(recorded.state)
+    assert state.pop("held") is None and state.pop("postings") == []
+    state["class_version"] = 3
+    first = ledger.mapper.to_domain_event(as_stored(recorded, state))  # as held before v4
+    assert (first.held, first.postings) == (None, [])  # type: ignore[attr-defined]
+    line = first.mutate(None)
+    assert isinstance(line, BankTransaction) and line.suspense is None
+    line = ledger.mapper.to_domain_event(held).mutate(line)
+    assert line is not None and line.suspense == tx.suspense
+    assert line.suspense == {"org": "HN-BD-01", "flagged": False, "resolved": False}
 
 
 def test_a_version_1_suspense_queue_is_the_organisations_queue_without_a_day(

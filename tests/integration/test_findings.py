@@ -9,6 +9,7 @@ month. The clock starts at 2026-12-15 10:00 (Vietnam) and moves forward where ti
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from io import StringIO
 from itertools import count
 from pathlib import Path
@@ -20,7 +21,7 @@ from rich.console import Console
 
 from api.demo_inspection import personal_account_branch
 from ledger.app import DuesLedger
-from ledger.bank_transaction import BankTransaction
+from ledger.bank_transaction import BankTransaction, fact_id
 from ledger.errors import InvalidInput
 from ledger.finding_review import FindingReview, review_id
 from ledger.ports import BankTransactionFact
@@ -205,6 +206,28 @@ class TestKind3UnexplainedOutflow:
         assert found["evidence"]["details"]["resolution"]["how"] == "not_dues"
         assert "Chi hội nghị" in found["explanation_vi"]
         assert_evidence_is_stored(books, found)
+
+    def test_money_out_on_a_statement_is_listed_from_its_one_event(
+        self, books: DuesLedger, findings: Findings
+    ) -> None:
+        """A statement's unexplained outgoing line is recorded and flagged in one event
+        (`Recorded` v4 holding the hold): the same finding, its evidence that event."""
+        fact = replace(
+            line(2_500_000, "CHUYEN TIEN NGUYEN VAN B", direction="out"),
+            source="statement:generic",
+        )
+        books.import_statement("HN-BD-01", [fact])
+        tx = fact_id(fact)
+        [only_event] = books.recorder.select_events(tx)
+        assert only_event.topic.endswith("Recorded")
+        found = only(findings, 3)
+        assert (found["org"], found["subject"]) == ("HN-BD-01", str(tx))
+        assert found["evidence"]["details"]["amount"] == 2_500_000
+        assert found["evidence"]["events"] == [f"{tx}@1"]
+        [item] = books.suspense_items("HN-BD-01")
+        books.resolve_suspense(item["id"], not_dues="Phí ngân hàng")
+        assert only(findings, 3)["evidence"]["details"]["resolution"]["how"] == "not_dues"
+        assert_evidence_is_stored(books, only(findings, 3))
 
     def test_a_remittance_leaving_with_its_code_is_not(
         self, books: DuesLedger, findings: Findings

@@ -83,7 +83,7 @@ def test_a_chunk_records_one_event_per_roll_and_per_register(ledger: DuesLedger)
     ]
     counts = app.import_statement(BRANCH, lines, chunk=2)
     assert (counts["new"], counts["matched"]) == (4, 4)
-    # each line is one event: recorded with its match (`fold_match`), not then matched
+    # each line is one event: recorded with its match (`fold`), not then matched
     for fact in lines:
         [only] = list(app.events.get(fact_id(fact)))
         assert type(only).__name__ == "Recorded" and only.matched["how"] == "request"
@@ -247,4 +247,33 @@ def test_a_reversal_in_the_chunk_follows_the_transfers_taken_before_it(
     assert (stored.received, stored.reversed) == (50_000, [str(fact_id(second))])
     assert app.request_status(asked["M1"].code)["status"] == "partly_paid"
     assert month_of(app, "M1", MONTH)["outstanding"] == 20_000
+    agree(app)
+
+
+def test_a_line_held_in_suspense_is_one_event_with_its_postings(ledger: DuesLedger) -> None:
+    """A statement's unexplained lines, in and out, are each one `Recorded` holding the hold
+    and its postings (v4); the queue lists them, the books hold them, and resolving one
+    works as for a line held by a webhook."""
+    from ledger.postings import acct
+
+    app = books(ledger)
+    money_in = statement_line(1, 55_000, "CHUYEN TIEN")
+    money_out = statement_line(2, 30_000, "PHI QUAN LY TAI KHOAN", "out")
+    counts = app.import_statement(BRANCH, [money_in, money_out])
+    assert (counts["suspense"], counts["flagged"]) == (1, 1)
+    for fact, flagged in ((money_in, False), (money_out, True)):
+        [only] = list(app.events.get(fact_id(fact)))
+        assert type(only).__name__ == "Recorded"
+        assert only.held == {"org_code": BRANCH, "flagged": flagged}
+        assert sum(n for _, side, n in only.postings if side == "D") == fact.amount
+        line_now = app.get_or_none(fact_id(fact), BankTransaction)
+        assert (
+            line_now is not None and line_now.suspense == from_events(app, fact_id(fact)).suspense
+        )
+    balances = app.account_balances()
+    assert balances[acct(BRANCH, "liabilities", "suspense")] == -55_000
+    assert balances[acct(BRANCH, "assets", "unexplained_outflow")] == 30_000
+    held = [i for i in app.suspense_items(BRANCH) if i["direction"] == "in"]
+    app.resolve_suspense(held[0]["id"], not_dues="Tiền ủng hộ")
+    assert app.account_balances()[acct(BRANCH, "liabilities", "suspense")] == 0
     agree(app)
