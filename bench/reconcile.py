@@ -23,7 +23,7 @@ writes one statement of N lines (default 200,000) plus K more (default
 (the exact counts are printed). The first N lines are timed through
 `app.import_statement` (what `dangphi statement import` calls: one read for
 which lines exist, matching in file order, one save per chunk of C lines,
-default 2,000). In the same run and the same schema, the K remaining lines
+default the import's own, 40,000). In the same run and the same schema, the K remaining lines
 are imported the naive way: `record_bank_transaction` for each line, one
 read and one transaction per line. Both rates are lines per second of wall
 time.
@@ -61,6 +61,7 @@ from ledger.bank_transaction import BankTransaction
 from ledger.clock import FixedClock
 from ledger.period import add_months
 from ledger.ports import BankTransactionFact
+from ledger.services.statements import CHUNK
 from projections.reads import Reads
 
 DEFAULT_DB = "postgresql://root@127.0.0.1:5432/test"
@@ -266,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--naive-sample", type=int, default=500)
     p.add_argument("--members", type=int, default=8_000)
     p.add_argument("--months", type=int, default=24)
-    p.add_argument("--chunk", type=int, default=2_000)
+    p.add_argument("--chunk", type=int, default=CHUNK)
     p.add_argument("--db", default=os.environ.get("DANGPHI_BENCH_DB", DEFAULT_DB))
     p.add_argument(
         "--profile-import",

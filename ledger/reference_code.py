@@ -86,7 +86,9 @@ def find_codes(narrative: str) -> list[str]:
     return list(_codes_in(narrative))
 
 
-@lru_cache(maxsize=8_192)  # an import looks at each narrative more than once
+# an import looks at each narrative three times (two prefetches, then matching): the cache
+# holds a whole chunk of a statement (`ledger.services.statements.CHUNK` lines)
+@lru_cache(maxsize=65_536)
 def _codes_in(narrative: str) -> tuple[str, ...]:
     found: list[str] = []
     for pattern in (_PATTERN, _LOOSE):

@@ -48,7 +48,7 @@ from ledger.services.matching import (
     reversal_candidates,
 )
 
-CHUNK = 2000  # lines matched and saved per transaction
+CHUNK = 40_000  # lines matched and saved per transaction (docs/operations.md)
 
 
 class StatementCommands(MatchingCommands):
@@ -157,17 +157,18 @@ class StatementCommands(MatchingCommands):
             BankTransaction,
         )
         requests = uow.load_many([request_id(c) for c in sorted(codes)], PaymentRequest)
-        # the payments settling them will be new: knowing so saves a read each
-        uow.load_many(
-            [
-                payment_id(f"{code}:{f.external_id}:{item[0]}")
-                for f in facts
-                for code in find_codes(f.narrative)
-                if (r := requests.get(request_id(code))) is not None
-                for item in r.items
-            ],
-            Payment,
-        )
+        # the payments settling them will be new: one query says which ids exist at all
+        # (none, unless a reference was reused), so matching asks nothing more
+        payments = [
+            payment_id(f"{code}:{f.external_id}:{item[0]}")
+            for f in facts
+            for code in find_codes(f.narrative)
+            if (r := requests.get(request_id(code))) is not None
+            for item in r.items
+        ]
+        taken = {UUID(str(s.originator_id)) for s in self.reader.first_events(payments)}
+        uow.load_many(sorted(taken), Payment)
+        uow.missing.update(i for i in payments if i not in taken and i not in uow.loaded)
         members = {str(i[0]) for r in requests.values() if r.kind in KINDS for i in r.items}
         loaded = uow.load_many([member_id(c) for c in sorted(members)], Member)
         branches = {b for m in loaded.values() for _, b in m.branches}
