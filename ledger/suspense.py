@@ -22,6 +22,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.batching import record_applied
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.ids import NAMESPACE
 from ledger.postings import Posting
@@ -98,6 +99,55 @@ class SuspenseQueue(Aggregate):
     def add(
         self, transaction: str, direction: str, amount: int, value_date: str, narrative: str
     ) -> None:
+        self._add(transaction, direction, amount, value_date, narrative)
+
+    def take_item(
+        self, transaction: str, direction: str, amount: int, value_date: str, narrative: str
+    ) -> tuple[str, list[Any]]:
+        """What `add` does, without its event yet: a bulk command records the items it took
+        as one event when it saves (`record_taken`). Returns the item's id and the batch's
+        record of it, whose last field a note in the same batch fills (`take_note`). Only
+        through `UnitOfWork.add_to_queue`, whose `flush` records it."""
+        item = self._add(transaction, direction, amount, value_date, narrative)
+        return str(item["id"]), [transaction, direction, amount, value_date, narrative, None]
+
+    def take_note(self, item_id: str, taken: list[Any], detail: dict[str, Any]) -> None:
+        """`note` for an item taken in the same batch: recorded with the item."""
+        self.item(item_id).update(detail)
+        taken[5] = {**(taken[5] or {}), **detail}
+
+    def record_taken(self, taken: list[tuple[str, list[Any]]]) -> None:
+        """Record the items `take_item` already applied: one `ItemsAdded`, or the usual
+        `ItemAdded` (then `ItemNoted`, if noted) for one (`ledger.batching`)."""
+        if len(taken) == 1:
+            item_id, (transaction, direction, amount, value_date, narrative, detail) = taken[0]
+            record_applied(
+                self,
+                SuspenseQueue.ItemAdded,  # type: ignore[attr-defined]
+                transaction=transaction,
+                direction=direction,
+                amount=amount,
+                value_date=value_date,
+                narrative=narrative,
+            )
+            if detail is not None:
+                record_applied(self, SuspenseQueue.ItemNoted, item_id=item_id, detail=detail)  # type: ignore[attr-defined]
+        elif taken:
+            record_applied(self, SuspenseQueue.ItemsAdded, items=[t for _, t in taken])  # type: ignore[attr-defined]
+
+    @event("ItemsAdded")
+    def _items_added(self, items: list[list[Any]]) -> None:
+        """`items`: `[transaction, direction, amount, value_date, narrative, note]`, each what
+        one `ItemAdded` records, and the `ItemNoted` detail that followed it, if any (a
+        statement's chunk holding several lines of the same day)."""
+        for transaction, direction, amount, value_date, narrative, detail in items:
+            item = self._add(transaction, direction, amount, value_date, narrative)
+            if detail is not None:
+                item.update(detail)
+
+    def _add(
+        self, transaction: str, direction: str, amount: int, value_date: str, narrative: str
+    ) -> dict[str, Any]:
         item_id = item_key(self.org_code, self.day, len(self.items) + 1)
         item: dict[str, Any] = {
             "id": item_id,
@@ -111,6 +161,7 @@ class SuspenseQueue(Aggregate):
         self.by_id[item_id] = len(self.items)
         self.by_transaction.setdefault(transaction, len(self.items))
         self.items.append(item)
+        return item
 
     @event("ItemNoted")
     def note(self, item_id: str, detail: dict[str, Any]) -> None:

@@ -936,14 +936,24 @@ class FindingsModel(ReadModel):
 
     @handles(SuspenseQueue.ItemAdded)  # type: ignore[attr-defined]
     def _item(self, e: Any, pos: int, at: str) -> None:
-        queue = self._ref(e.originator_id)
+        self._items(e.originator_id, [(e.transaction, e.direction)])
+
+    @handles(SuspenseQueue.ItemsAdded)  # type: ignore[attr-defined]
+    def _items_added(self, e: Any, pos: int, at: str) -> None:
+        self._items(e.originator_id, [(i[0], i[1]) for i in e.items])
+
+    def _items(self, queue_id: Any, added: list[tuple[str, str]]) -> None:
+        """Number the queue's new items as the queue does; remember the outgoing ones' lines
+        (a resolution names the item)."""
+        queue = self._ref(queue_id)
         if queue is None:
             return
-        queue["n"] += 1
-        self._put_ref(e.originator_id, "queue", queue)
-        if e.direction == "out":
-            key = item_key(queue["org"], queue.get("day"), queue["n"])
-            self._put_ref(f"item:{key}", "item", {"tx": e.transaction})
+        for transaction, direction in added:
+            queue["n"] += 1
+            if direction == "out":
+                key = item_key(queue["org"], queue.get("day"), queue["n"])
+                self._put_ref(f"item:{key}", "item", {"tx": transaction})
+        self._put_ref(queue_id, "queue", queue)
 
     @handles(SuspenseQueue.Resolved)  # type: ignore[attr-defined]
     def _resolved(self, e: Any, pos: int, at: str) -> None:

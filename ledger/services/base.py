@@ -49,6 +49,7 @@ class UnitOfWork:
         self.roll_payments: dict[UUID, tuple[Roll, list[tuple[str, int, str]]]] = {}
         self.register_payments: dict[UUID, tuple[Register, list[list[Any]]]] = {}
         self.request_transfers: dict[UUID, tuple[PaymentRequest, list[list[Any]]]] = {}
+        self.queue_items: dict[UUID, tuple[SuspenseQueue, dict[str, list[Any]]]] = {}
         self.loaded: dict[UUID, Aggregate] = {}
         self.notes: dict[UUID, str] = {}  # what a command noticed, for its caller's report
         self.cache: dict[str, Any] = {}  # things derived from what it loaded (an index, say)
@@ -84,6 +85,7 @@ class UnitOfWork:
             aggregate.id in self.roll_payments
             or aggregate.id in self.register_payments
             or aggregate.id in self.request_transfers
+            or aggregate.id in self.queue_items
         ):
             self.flush()  # its batched payments are recorded before anything replaces it
         self.loaded[aggregate.id] = aggregate
@@ -154,18 +156,50 @@ class UnitOfWork:
         item = request.take_transfer(transaction_id, amount, received_at, status, shares, held)
         self.request_transfers.setdefault(request.id, (request, []))[1].append(item)
 
+    def add_to_queue(
+        self,
+        queue: SuspenseQueue,
+        transaction: str,
+        direction: str,
+        amount: int,
+        value_date: str,
+        narrative: str,
+    ) -> str:
+        """`queue.add`, or, batching, added now (its id is known at once) and recorded with
+        the others at `flush`. Returns the item's id."""
+        if not self.batch:
+            queue.add(transaction, direction, amount, value_date, narrative)
+            return str(queue.items[-1]["id"])
+        self.loaded.setdefault(queue.id, queue)
+        item_id, taken = queue.take_item(transaction, direction, amount, value_date, narrative)
+        self.queue_items.setdefault(queue.id, (queue, {}))[1][item_id] = taken
+        return item_id
+
+    def note_on_queue(self, queue: SuspenseQueue, item_id: str, detail: dict[str, Any]) -> None:
+        """`queue.note`; an item added in the same batch is recorded with its note."""
+        batched = self.queue_items.get(queue.id)
+        if batched is not None and item_id in batched[1]:
+            queue.take_note(item_id, batched[1][item_id], detail)
+            return
+        if batched is not None:
+            self.flush()  # the items taken before it come first in its log
+        queue.note(item_id, detail)
+
     def flush(self) -> None:
-        """Record the batched payments and transfers: one event per roll, per register and
-        per request."""
+        """Record the batched payments, transfers and suspense items: one event per roll,
+        per register, per request and per queue."""
         for roll, payments in self.roll_payments.values():
             roll.apply_many(payments)
         for register, items in self.register_payments.values():
             register.record_taken(items)
         for request, transfers in self.request_transfers.values():
             request.record_taken(transfers)
+        for queue, taken in self.queue_items.values():
+            queue.record_taken(list(taken.items()))
         self.roll_payments.clear()
         self.register_payments.clear()
         self.request_transfers.clear()
+        self.queue_items.clear()
 
 
 # Derived indexes kept between commands, at most (one per collecting organisation in use).

@@ -192,7 +192,7 @@ class MatchingCommands(RequestCommands):
         if held:  # the treasurer splits it, like any money in suspense
             queue, item = self._queue_item(uow, branch, tx, held)
             why = "refused" if refused else "excess"
-            queue.note(item, {"request": request.code, "why": why})
+            uow.note_on_queue(queue, item, {"request": request.code, "why": why})
 
     def _named_months(
         self, uow: UnitOfWork, request: PaymentRequest, member: str, periods: list[str]
@@ -235,7 +235,9 @@ class MatchingCommands(RequestCommands):
             queue = self._queue(uow, parent, tx.value_date)
             held = queue.item_for(str(tx.id))
             if held is not None:
-                queue.note(held["id"], {"request": request.code, "why": "already received"})
+                uow.note_on_queue(
+                    queue, held["id"], {"request": request.code, "why": "already received"}
+                )
             return None
         excess = tx.amount - take
         percent = self.policy().book.retained_percent(self.get_org(parent).org_type, period)
@@ -257,7 +259,7 @@ class MatchingCommands(RequestCommands):
         tx.match("remittance", request.code, {"child": child, "period": period, "held": excess})
         if excess:
             queue, item = self._queue_item(uow, parent, tx, excess)
-            queue.note(item, {"request": request.code, "why": "excess"})
+            uow.note_on_queue(queue, item, {"request": request.code, "why": "excess"})
         return None
 
     def _clear(
@@ -532,7 +534,7 @@ class MatchingCommands(RequestCommands):
         tx.hold(org, tx.direction == "out", check_balanced(postings))
         queue, item = self._queue_item(uow, org, tx, tx.amount)
         if proposal is not None:
-            queue.note(item, {"proposal": proposal})
+            uow.note_on_queue(queue, item, {"proposal": proposal})
             uow.notes[tx.id] = "proposed"
 
     def _queue(self, uow: UnitOfWork, org: str, value_date: str) -> SuspenseQueue:
@@ -553,8 +555,10 @@ class MatchingCommands(RequestCommands):
         self, uow: UnitOfWork, org: str, tx: BankTransaction, amount: int
     ) -> tuple[SuspenseQueue, str]:
         queue = self._queue(uow, org, tx.value_date)
-        queue.add(str(tx.id), tx.direction, amount, tx.value_date, tx.narrative)
-        return queue, str(queue.items[-1]["id"])
+        item = uow.add_to_queue(
+            queue, str(tx.id), tx.direction, amount, tx.value_date, tx.narrative
+        )
+        return queue, item
 
     def _held_item(
         self, uow: UnitOfWork, org: str, tx: BankTransaction

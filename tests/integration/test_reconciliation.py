@@ -797,11 +797,13 @@ class TestALongSuspenseQueue:
     ) -> None:
         """A day's queue is snapshotted every 100 events; its item index survives the snapshot."""
         facts = [statement_line(n, 1_000 + n, f"CHUYEN TIEN LAN {n}") for n in range(1, 131)]
-        branch.import_statement("HN-BD-01", facts, chunk=20)
+        # a line per chunk: each item is its own `ItemAdded` (a chunk of several lines
+        # records one `ItemsAdded`), so the queue crosses 100 events
+        branch.import_statement("HN-BD-01", facts, chunk=1)
         assert branch.snapshots is not None
         from ledger.suspense import queue_id
 
-        # saved in 7 chunks, the queue crossed 100 events once: one snapshot, at the end
+        # the queue crossed 100 events once: one snapshot, at the end
         [snapshot] = list(branch.snapshots.get(queue_id("HN-BD-01", "2026-12-15")))
         assert snapshot.originator_version == 131  # Started + 130 items
         item = "HN-BD-01/20261215-125"

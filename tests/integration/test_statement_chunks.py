@@ -277,3 +277,43 @@ def test_a_line_held_in_suspense_is_one_event_with_its_postings(ledger: DuesLedg
     app.resolve_suspense(held[0]["id"], not_dues="Tiền ủng hộ")
     assert app.account_balances()[acct(BRANCH, "liabilities", "suspense")] == 0
     agree(app)
+
+
+def test_a_days_suspense_items_are_one_event_with_their_notes(ledger: DuesLedger) -> None:
+    """Four unexplained lines of one day, one naming M2 for what M2 owes: the day's queue
+    records one `ItemsAdded`, the proposal with its item; read back from its events alone
+    the queue is the same; the proposal is confirmed and an outgoing item resolved as
+    for items a webhook added, and the inspection finding follows the resolution."""
+    from ledger.suspense import queue_id
+    from projections.findings import Findings
+
+    app = books(ledger)
+    lines = [
+        statement_line(1, 55_000, "CHUYEN TIEN"),
+        statement_line(2, 70_000, "M2 NOP DANG PHI T12"),
+        statement_line(3, 30_000, "PHI QUAN LY TAI KHOAN", "out"),
+        statement_line(4, 40_000, "CHUYEN KHOAN KHONG RO", "out"),
+    ]
+    counts = app.import_statement(BRANCH, lines)
+    assert (counts["suspense"], counts["proposed"], counts["flagged"]) == (1, 1, 2)
+    queue = queue_id(BRANCH, "2026-12-15")
+    assert topics(app, queue) == ["ItemsAdded"]
+    stored = from_events(app, queue)
+    items = app.suspense_items(BRANCH)
+    assert [i["id"] for i in stored.items] == [f"{BRANCH}/20261215-{n}" for n in (1, 2, 3, 4)]
+    assert stored.items[1]["proposal"]["member"] == "M2"
+    assert {i["id"]: i.get("proposal") for i in items} == {
+        i["id"]: i.get("proposal") for i in stored.items
+    }
+    app.confirm_proposal(stored.items[1]["id"])
+    assert month_of(app, "M2", MONTH)["outstanding"] == 0
+    app.resolve_suspense(stored.items[3]["id"], not_dues="Phí chuyển tiền")
+    reads = Reads(app)
+    try:
+        flagged = {f["subject"]: f for f in Findings(reads).list("TW", kind=3)}
+    finally:
+        reads.close()
+    resolved = flagged[str(fact_id(lines[3]))]["evidence"]["details"]["resolution"]
+    assert resolved["how"] == "not_dues"
+    assert flagged[str(fact_id(lines[2]))]["evidence"]["details"]["resolution"] is None
+    agree(app)
