@@ -350,6 +350,13 @@ class LedgerBase(Application[UUID]):
         # only what is stored: an aggregate with unsaved events is left for next time
         self._put_snapshots(a for a in (later or {}).values() if not a.pending_events)
 
+    def drop_snapshots_for_later(self) -> None:
+        """A save failed inside `snapshots_at_the_end`, and the command goes on: what it
+        collected for the end may since have been changed in memory by the failed part
+        (its pending events taken by the failed save), so none of it is snapshotted."""
+        if getattr(self, "_snapshot_later", None) is not None:
+            self._snapshot_later = {}
+
     def construct_transcoder(self) -> Transcoder:
         transcoder = LedgerTranscoder()
         self.register_transcodings(transcoder)

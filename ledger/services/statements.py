@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
+from eventsourcing.persistence import RecordConflictError
+
 from ledger.account_index import AccountIndex, account_index_id
 from ledger.bank_transaction import BankTransaction, fact_id
 from ledger.errors import InvalidInput, NotFound
@@ -49,6 +51,9 @@ from ledger.services.matching import (
 )
 
 CHUNK = 40_000  # lines matched and saved per transaction (docs/operations.md)
+# a chunk whose save meets another writer's events is matched again, from storage, at most
+# this many times in all
+CONFLICT_RETRIES = 3
 
 
 class StatementCommands(MatchingCommands):
@@ -102,16 +107,22 @@ class StatementCommands(MatchingCommands):
                     new.append((fact, tx_id))
             for start in range(0, len(new), chunk):
                 part = new[start : start + chunk]
-                self._prefetch(uow, [fact for fact, _ in part])
-                for fact, tx_id in part:
-                    tx = self.match_line(uow, fact, tx_id)
-                    tx.fold()
-                    counts["new"] += 1
-                    counts[_outcome(uow, tx)] += 1
-                self.save(*uow.pending())
-                # each line's own: kept, they made every later chunk's `pending` and
-                # `forget` walk every payment of the import so far
-                uow.forget(BankTransaction, Payment)
+                for attempt in range(1, CONFLICT_RETRIES + 1):
+                    try:
+                        counts += self._import_chunk(uow, part)
+                        break
+                    except RecordConflictError:
+                        if attempt == CONFLICT_RETRIES:
+                            raise
+                    # Another writer (a gateway's notification, say) recorded events on
+                    # something this chunk read. Nothing of the chunk was stored: match it
+                    # again from storage, without what the failed try changed in memory.
+                    uow = UnitOfWork(self, batch=True)
+                    self.drop_snapshots_for_later()
+                    part_ids = [tx_id for _, tx_id in part]
+                    recorded = self._mark_seen(part_ids, facts[0].source)  # by that writer
+                    counts["already"] += len(recorded)
+                    part = [(fact, tx_id) for fact, tx_id in part if tx_id not in recorded]
         # only now, all saved and snapshotted: a later chunk's failed save must not leave a
         # kept copy, and the snapshots taken at the end read these objects
         self.keep_saved(uow)
@@ -119,6 +130,23 @@ class StatementCommands(MatchingCommands):
             self._record_statement(org_code, facts, opening_balance, closing_balance, counts)
         keys = ("new", "already", "matched", "cleared", "proposed", "suspense", "flagged")
         return {k: counts[k] for k in keys}
+
+    def _import_chunk(
+        self, uow: UnitOfWork, part: list[tuple[BankTransactionFact, UUID]]
+    ) -> Counter[str]:
+        """Match one chunk's new lines and save them in one transaction; the counts."""
+        counts: Counter[str] = Counter()
+        self._prefetch(uow, [fact for fact, _ in part])
+        for fact, tx_id in part:
+            tx = self.match_line(uow, fact, tx_id)
+            tx.fold()
+            counts["new"] += 1
+            counts[_outcome(uow, tx)] += 1
+        self.save(*uow.pending())
+        # each line's own: kept, they made every later chunk's `pending` and `forget` walk
+        # every payment of the import so far
+        uow.forget(BankTransaction, Payment)
+        return counts
 
     def _mark_seen(self, ids: list[UUID], source: str) -> set[UUID]:
         """The lines among `ids` already recorded; those a gateway reported first are marked

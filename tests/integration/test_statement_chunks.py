@@ -16,6 +16,7 @@ each owing 70,000 đ for 2026-12.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -356,3 +357,68 @@ def test_a_days_suspense_items_are_one_event_with_their_notes(
     assert resolved["how"] == "not_dues"
     assert flagged[str(fact_id(lines[2]))]["evidence"]["details"]["resolution"] is None
     agree(app)
+
+
+def test_a_chunk_another_writer_changed_meanwhile_is_matched_again(
+    ledger: DuesLedger, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gateway's notification (another process) pays M1 and records one of the
+    statement's own lines after the import read its chunk and before it saved: the save
+    meets those events, and the chunk is matched again from storage. Nothing is counted
+    twice: the line the gateway recorded is `already`, M1's request holds both transfers."""
+    from api.bootstrap import build_ledger
+    from api.settings import load_settings
+
+    app = books(ledger)
+    asked = requests(app)
+    shown_first = statement_line(2, 20_000, f"IBFT {asked['M1'].code}")
+    lines = [statement_line(1, 70_000, f"IBFT {asked['M0'].code}"), shown_first]
+    lines.append(statement_line(3, 50_000, f"IBFT {asked['M1'].code} LAN 2"))
+    other = build_ledger(load_settings(db_url))
+    prefetch = app._prefetch
+    chunks: list[int] = []
+
+    def racing(uow: Any, facts: list[Any]) -> None:
+        prefetch(uow, facts)
+        if not chunks:  # the gateway's line lands between this chunk's reads and its save
+            other.record_bank_transaction(replace(shown_first, source="sepay"))
+        chunks.append(len(facts))
+
+    monkeypatch.setattr(app, "_prefetch", racing)
+    try:
+        counts = app.import_statement(BRANCH, lines)
+    finally:
+        other.close()
+    assert chunks == [3, 2]  # the chunk, then again without the gateway's line
+    assert (counts["new"], counts["already"], counts["matched"]) == (2, 1, 2)
+    status = app.request_status(asked["M1"].code)
+    assert (status["status"], status["received"]) == ("paid", 70_000)
+    assert [month_of(app, m, MONTH)["outstanding"] for m in ("M0", "M1")] == [0, 0]
+    seen = app.get_or_none(fact_id(shown_first), BankTransaction)
+    assert seen is not None and seen.source == "sepay" and seen.on_statement == "statement:generic"
+    agree(app)
+
+
+def test_a_chunk_that_keeps_meeting_other_writers_stops_with_nothing_of_it_stored(
+    ledger: DuesLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three tries, then the conflict is the import's answer (the CLI asks to run it
+    again); no line of the chunk is stored."""
+    from eventsourcing.persistence import IntegrityError
+
+    from ledger.services import statements
+
+    app = books(ledger)
+    asked = requests(app)
+    tries: list[int] = []
+
+    def conflicting(self: Any, uow: Any, part: list[Any]) -> Any:
+        tries.append(len(part))
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(statements.StatementCommands, "_import_chunk", conflicting)
+    fact = statement_line(1, 70_000, f"IBFT {asked['M0'].code}")
+    with pytest.raises(IntegrityError):
+        app.import_statement(BRANCH, [fact])
+    assert tries == [1, 1, 1]
+    assert app.get_or_none(fact_id(fact), BankTransaction) is None
