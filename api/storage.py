@@ -19,6 +19,7 @@ from eventsourcing.persistence import (
     InterfaceError,
     OperationalError,
     PersistenceError,
+    ProgrammingError,
     StoredEvent,
 )
 from eventsourcing.postgres import (
@@ -308,8 +309,10 @@ class DangphiPostgresRecorder(PostgresApplicationRecorder):
             q = self._qualified
             curs.execute(self._take_ids, (q, q, len(stored_events)))
             row = curs.fetchone()
-            assert row is not None
-            first = int(next(iter(row.values()))) - len(stored_events) + 1
+            last = None if row is None else next(iter(row.values()))
+            if last is None:  # a table made otherwise than by this recorder
+                raise ProgrammingError(f"{q}.notification_id draws on no sequence")
+            first = int(last) - len(stored_events) + 1
             inserted = [
                 (first + i, e.originator_id, e.originator_version)
                 for i, e in enumerate(stored_events)
