@@ -54,6 +54,17 @@ class ChainRow:
     digest: bytes
     hash: bytes
 
+    def values(self) -> tuple[int, str, int, str, bytes, bytes]:
+        """The row in `CHAIN_COLUMNS` order, as both storages write it."""
+        return (
+            self.notification_id,
+            self.originator_id,
+            self.originator_version,
+            self.topic,
+            self.digest,
+            self.hash,
+        )
+
 
 def canonical_id(value: UUID | str) -> str:
     """An originator id as the chain hashes it: str(UUID) whether the storage holds a

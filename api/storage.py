@@ -369,16 +369,7 @@ class DangphiPostgresRecorder(PostgresApplicationRecorder):
         with curs.copy(self._chain_copy) as copy:
             copy.set_types(["int8", "text", "int8", "text", "bytea", "bytea"])
             for r in rows:
-                copy.write_row(
-                    (
-                        r.notification_id,
-                        r.originator_id,
-                        r.originator_version,
-                        r.topic,
-                        r.digest,
-                        r.hash,
-                    )
-                )
+                copy.write_row(r.values())
 
 
 BACKFILL_PAGE = 5000
@@ -527,17 +518,7 @@ class DangphiSQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_chain(self, c: SQLiteCursor, rows: list[ChainRow]) -> None:
         c.executemany(
             self._chain_insert,
-            [
-                (
-                    r.notification_id,
-                    r.originator_id,
-                    r.originator_version,
-                    r.topic,
-                    r.digest,
-                    r.hash,
-                )
-                for r in rows
-            ],
+            [r.values() for r in rows],
         )
 
 
