@@ -132,6 +132,40 @@ class BankTransaction(Aggregate):
         self.version = folded.originator_version
         self.modified_on = folded.timestamp
 
+    def match_new(self, how: str, target: str, detail: dict[str, Any]) -> None:
+        """`match`, for a new line whose only event so far is its `Recorded` (a statement
+        import): the match goes into that `Recorded` at once, as `fold` would put it
+        there after a `Matched`, without making the `Matched` first."""
+        if not self._only_recorded():
+            self.match(how, target, detail)
+            return
+        self.matched = {"how": how, "target": target, **detail}
+        self._rewrite_recorded(matched=dict(self.matched))
+
+    def hold_new(self, org_code: str, flagged: bool, postings: list[Any]) -> None:
+        """`hold`, likewise: the hold and its postings go into the new line's `Recorded`."""
+        if not self._only_recorded():
+            self.hold(org_code, flagged, postings)
+            return
+        self.suspense = {"org": org_code, "flagged": flagged, "resolved": False}
+        self._rewrite_recorded(
+            held={"org_code": org_code, "flagged": flagged}, postings=list(postings)
+        )
+
+    def _only_recorded(self) -> bool:
+        events = self.pending_events
+        return (
+            len(events) == 1
+            and type(events[0]) is BankTransaction.Recorded  # type: ignore[attr-defined]
+            and self.matched is None
+            and self.suspense is None
+        )
+
+    def _rewrite_recorded(self, **changes: Any) -> None:
+        recorded = self.pending_events[0]
+        fields = {**vars(recorded), **changes}
+        self.pending_events[0] = BankTransaction.Recorded(**fields)  # type: ignore[attr-defined]
+
     @event("Cleared")
     def clear(self, how: str, target: str, detail: dict[str, Any], postings: list[Posting]) -> None:
         """Explained by something already in the books (a remittance, a deposit, spending,

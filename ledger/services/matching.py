@@ -186,7 +186,7 @@ class MatchingCommands(RequestCommands):
         uow.receive_on_request(
             request, str(tx.id), tx.amount, tx.value_date, status, shares, held, postings
         )
-        tx.match(
+        (tx.match_new if uow.batch else tx.match)(
             "request", request.code, {"status_at_receipt": status, "held": held, "refused": refused}
         )
         if held:  # the treasurer splits it, like any money in suspense
@@ -531,7 +531,8 @@ class MatchingCommands(RequestCommands):
                 debit(acct(org, "assets", "unexplained_outflow"), tx.amount),
                 credit(bank, tx.amount),
             ]
-        tx.hold(org, tx.direction == "out", check_balanced(postings))
+        hold = tx.hold_new if uow.batch else tx.hold
+        hold(org, tx.direction == "out", check_balanced(postings))
         queue, item = self._queue_item(uow, org, tx, tx.amount)
         if proposal is not None:
             uow.note_on_queue(queue, item, {"proposal": proposal})
