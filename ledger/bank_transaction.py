@@ -16,6 +16,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from ledger.batching import create_new
 from ledger.errors import Conflict
 from ledger.ids import NAMESPACE
 from ledger.ports import BankTransactionFact
@@ -95,10 +96,11 @@ class BankTransaction(Aggregate):
 
     @classmethod
     def record(cls, tx_id: UUID, **fields: Any) -> BankTransaction:
-        """A new line under the id `fact_id` gave it (the library's `_create` with `id`)."""
+        """A new line under the id `fact_id` gave it (what the library's `_create` with `id`
+        makes, made faster: `create_new`)."""
         for name, empty in (("matched", None), ("held", None), ("postings", [])):
             fields.setdefault(name, empty)  # the event's fields are all required
-        return cls._create(cls.Recorded, id=tx_id, **fields)  # type: ignore[attr-defined]
+        return create_new(cls, cls.Recorded, tx_id, **fields)  # type: ignore[attr-defined]
 
     @property
     def signed_amount(self) -> int:

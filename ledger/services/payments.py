@@ -13,11 +13,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.batching import create_new
+from ledger.clock import today
 from ledger.errors import Conflict, InvalidInput
 from ledger.ids import payment_id, remittance_id, roll_id
 from ledger.money import parse_amount, split_retained
 from ledger.payment import CHANNELS, Payment
-from ledger.period import Period, parse_period
+from ledger.period import Period, parse_period, period_of
 from ledger.postings import Posting, acct, check_balanced, credit, debit
 from ledger.reference_code import code_for
 from ledger.remittance import Remittance, in_transit_postings, remittance_postings
@@ -64,9 +66,12 @@ def money_account(org: str, channel: str) -> str:
 def plan_allocation(
     unpaid: list[list[Any]], amount: int, months: list[Period] | None
 ) -> tuple[list[list[Any]], int]:
-    """Oldest unpaid month first (or only `months`); returns (applied, left over for credit)."""
+    """Oldest unpaid month first (or only `months`); returns (applied, left over for credit).
+    `unpaid` is in that order already, month then branch, as `unpaid_items` gives it."""
     left, applied = amount, []
-    for branch, period, owed in sorted(unpaid, key=lambda i: (i[1], i[0])):
+    for branch, period, owed in unpaid:
+        if not left:
+            break  # nothing more to apply (a month's dues paid: the common case)
         if months is not None and period not in months:
             continue
         take = min(left, int(owed))
@@ -118,10 +123,12 @@ class PaymentCommands(LedgerBase):
         parse_amount(amount)
         check_channel(channel)
         reference = reference or f"PAY-{uuid.uuid4().hex[:12].upper()}"
-        earlier = uow.get(payment_id(reference), Payment)
+        new_id = payment_id(reference)
+        earlier = uow.get(new_id, Payment)
         if earlier is not None:
             return self._earlier_payment(earlier, member_code, amount)
-        period = self.current_period()
+        day = today(self.clock)
+        period = period_of(day)
         member = uow.member(member_code)
         member.check_active(period)
         # The member's own branch from the transfer papers on receives the money and keeps
@@ -159,13 +166,16 @@ class PaymentCommands(LedgerBase):
                 debit(acct(branch, "assets", "due_from", receiver), to_credit),
                 credit(acct(receiver, "liabilities", "due_to", branch), to_credit),
             ]
-        payment = Payment(
+        payment = create_new(  # what `Payment(...)` makes, in half the time (a statement's
+            Payment,  # lines make one each)
+            Payment.Received,  # type: ignore[attr-defined]
+            new_id,
             reference=reference,
             member_code=member_code,
             branch_code=receiver,
             amount=amount,
             channel=channel,
-            received_on=self.today_iso(),
+            received_on=day.isoformat(),
             applied=applied,
             to_credit=to_credit,
             postings=check_balanced(postings),
