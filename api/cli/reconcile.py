@@ -46,7 +46,7 @@ def reconcile(
 def _items(console: Any, title: str, items: list[dict[str, Any]], proposals: bool) -> None:
     if not items:
         return
-    t = table(title, "ID", "Ngày / Date", "Số tiền / Amount", "Diễn giải / Narrative", "")
+    t = table(title, "ID", "Ngày / Date", "Số tiền / Amount", "Diễn giải / Narrative", "", ids=(0,))
     for i in items:
         p = i.get("proposal")
         extra = f"{p['member']} {','.join(p['months'])}" if proposals and p else ""
@@ -72,6 +72,15 @@ def _account(console: Any, a: dict[str, Any]) -> None:
             f"Account {number} on {a['as_of']}: statement {dong(a['statement_closing'])}, ledger "
             f"{dong(a['ledger_balance'])}, "
             + ("agree" if agrees else f"differ by {dong(a['difference'])}"),
+        )
+    for s in a.get("same_day_closings", []):
+        say(
+            console,
+            f"  Sao kê khác ({s['first']} – {s['last']}, {s['lines']} dòng) in số dư cuối "
+            f"{dong(s['closing'])}: đối chiếu theo sao kê có nhiều dòng của ngày {s['last']} hơn",
+            f"  Another statement ({s['first']} – {s['last']}, {s['lines']} lines) printed a "
+            f"closing balance of {dong(s['closing'])}: compared with the one holding more of "
+            f"{s['last']}'s lines",
         )
     for line in a["not_on_statement"]:
         say(

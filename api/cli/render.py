@@ -27,15 +27,21 @@ def money_cell(amount: int | None) -> Text:
     return Text(dong(amount), justify="right")
 
 
-def table(title: str, *headers: str, money: tuple[int, ...] = ()) -> Table:
-    """A table whose columns at the indexes in `money` are right-aligned amounts."""
+def table(
+    title: str, *headers: str, money: tuple[int, ...] = (), ids: tuple[int, ...] = ()
+) -> Table:
+    """A table whose columns at the indexes in `money` are right-aligned amounts. Columns in
+    `ids` hold what a user types into the next command (a suspense item's id): they are
+    never cut, and in such a table no other column hides text behind an ellipsis either
+    (a long word folds onto the next line)."""
     t = Table(title=title, title_justify="left")
     for i, header in enumerate(headers):
         # "Tháng / Month" is shown on two lines to keep tables within 80 columns.
         t.add_column(
             header.replace(" / ", "\n"),
             justify="right" if i in money else "left",
-            no_wrap=i in money,
+            no_wrap=i in money or i in ids,
+            overflow="fold" if ids and i not in ids else "ellipsis",
         )
     return t
 

@@ -37,6 +37,7 @@ def list_items(
         "Số tiền / Amount",
         "Diễn giải / Narrative",
         "Xử lý / Resolution",
+        ids=(0,),
     )
     for i in items:
         resolution = i["resolution"]["how"] if i["resolution"] else ""

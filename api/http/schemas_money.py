@@ -149,6 +149,8 @@ class AccountReconciliation(BaseModel):
     statement_closing: int | None = None
     ledger_balance: int | None = None
     difference: int | None = None
+    # other statements ending on `as_of` that printed a different closing balance
+    same_day_closings: list[dict[str, Any]] = []
     not_on_statement: list[dict[str, Any]]
     balance_breaks: list[dict[str, Any]]
     reversed: list[dict[str, Any]]

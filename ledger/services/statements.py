@@ -56,6 +56,27 @@ CHUNK = 40_000  # lines matched and saved per transaction (docs/operations.md)
 CONFLICT_RETRIES = 3
 
 
+def day_end_statement(
+    statements: list[dict[str, Any]],
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The statement whose closing balance the account is reconciled against, and the other
+    statements ending the same day that printed a different closing balance.
+
+    Of the statements with a closing balance, those ending on the latest day; of those,
+    the one with the most lines on that day (a whole day's export over a part of it, in
+    whichever order they were imported), then the one imported last. Statements recorded
+    before `last_day_lines` was kept count as none, so among them the newest import wins.
+    """
+    with_closing = [(i, s) for i, s in enumerate(statements) if s["closing"] is not None]
+    if not with_closing:
+        return None, []
+    day = max(str(s["last"]) for _, s in with_closing)
+    ending = [(i, s) for i, s in with_closing if str(s["last"]) == day]
+    _, chosen = max(ending, key=lambda p: (int(p[1].get("last_day_lines") or 0), p[0]))
+    others = [s for _, s in ending if s is not chosen and s["closing"] != chosen["closing"]]
+    return chosen, others
+
+
 class StatementCommands(MatchingCommands):
     def statement_account(self, org_code: str, number: str | None) -> dict[str, Any]:
         """The registered account a statement is for (the only one, if not named)."""
@@ -250,6 +271,7 @@ class StatementCommands(MatchingCommands):
             "opening": opening,
             "closing": closing,
             "lines": len(facts),
+            "last_day_lines": dates.count(dates[-1]),
             "new": counts["new"],
             "breaks": breaks,
         }
@@ -307,8 +329,8 @@ class StatementCommands(MatchingCommands):
         index = self.get_or_none(account_index_id(number), AccountIndex)
         statements = [s for s in (index.statements if index else []) if s["org"] == org_code]
         opening = index.opening if index is not None else None
-        last = max(statements, key=lambda s: (s["last"], s["first"])) if statements else None
-        as_of = None if last is None or last["closing"] is None else str(last["last"])
+        last, same_day = day_end_statement(statements)
+        as_of = None if last is None else str(last["last"])
         covered = [(str(s["first"]), str(s["last"])) for s in statements]
         lines = source.account(number, as_of, covered)
         report: dict[str, Any] = {
@@ -330,6 +352,9 @@ class StatementCommands(MatchingCommands):
                 ledger_balance=ledger,
                 difference=int(last["closing"]) - ledger,
             )
+        report["same_day_closings"] = [
+            {k: s.get(k) for k in ("source", "first", "last", "lines", "closing")} for s in same_day
+        ]
         report["not_on_statement"] = lines.not_on_statement
         report["balance_breaks"] = [b for s in statements for b in s["breaks"]]
         report["reversed"] = lines.reversed

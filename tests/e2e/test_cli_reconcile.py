@@ -120,6 +120,20 @@ class TestAStatementOfB1:
         assert as_json(branch, "member statement M1")["paid"] == M1_OWES
         assert as_json(branch, "reconcile --org B1")["matched"] == {"request": 1}
 
+    @pytest.mark.parametrize("columns", ["80", "50"])
+    def test_the_list_shows_each_id_whole_on_a_narrow_terminal(
+        self, branch: str, imported: dict[str, Any], monkeypatch: pytest.MonkeyPatch, columns: str
+    ) -> None:
+        """The id is what the treasurer types into `suspense resolve`: a CLI check found it
+        cut to `HN-BD-01/20…` at 80 columns."""
+        monkeypatch.setenv("COLUMNS", columns)
+        ids = [i["id"] for i in as_json(branch, "suspense list --org B1")]
+        text = ok(branch, "suspense list --org B1").stdout
+        assert ids and all(i in text for i in ids), text
+        assert "…" not in text, text
+        listed = ok(branch, "reconcile --org B1").stdout
+        assert all(i in listed for i in ids), listed
+
     def test_the_proposal_is_listed_and_applied_only_when_confirmed(
         self, branch: str, imported: dict[str, Any]
     ) -> None:
@@ -199,6 +213,26 @@ class TestAStatementOfB1:
 
 
 class TestMoneyOnItsWay:
+    def test_a_morning_export_then_the_whole_day_agree_with_the_ledger(
+        self, branch: str, tmp_path: Path
+    ) -> None:
+        """Two exports ending the same day: the whole day's closing is compared, and the
+        morning's is shown beside it (a CLI check found a false difference here)."""
+        morning = write_statement(
+            tmp_path / "morning.csv", 100_000, [("20/12/2026", "FT1", 10_000, "IBFT A")]
+        )
+        day = write_statement(
+            tmp_path / "day.csv",
+            100_000,
+            [("20/12/2026", "FT1", 10_000, "IBFT A"), ("20/12/2026", "FT2", 20_000, "IBFT B")],
+        )
+        import_statement(branch, morning)
+        import_statement(branch, day)
+        out = ok(branch, "reconcile --org B1").stdout
+        assert "Account 1012345678 on 2026-12-20: statement 130,000 đ, ledger 130,000" in out
+        assert "agree" in out and "differ by" not in out
+        assert "printed a closing balance of 110,000 đ" in " ".join(out.split())
+
     def test_a_bank_remittance_waits_in_transit_until_the_parents_line_arrives(
         self, branch: str, imported: dict[str, Any], tmp_path: Path
     ) -> None:

@@ -657,6 +657,52 @@ class TestBalancesAgainstTheStatement:
         finally:
             reads.close()
 
+    @pytest.mark.parametrize("order", ["part first", "whole day first"])
+    def test_of_two_statements_ending_the_same_day_the_whole_days_closing_counts(
+        self, branch: DuesLedger, tmp_path: Path, order: str
+    ) -> None:
+        """A morning's export and the whole day's end on the same day; the comparison uses
+        the one holding more of that day's lines, whichever was imported first, and
+        shows the other's closing balance (found by a CLI check: it used to take the
+        first imported, and showed a difference of 55,000 that did not exist)."""
+        part = write_statement(tmp_path / "morning.csv", GOOD[:1])
+        rows = [
+            GOOD[0],
+            ("13/12/2026", "FT26347000009", 0, 55_000, 1_125_000, "IBFT TRAN VAN C"),
+        ]
+        whole = write_statement(tmp_path / "day.csv", rows)
+        for path in [part, whole] if order == "part first" else [whole, part]:
+            import_file(branch, path)
+        report = account_report(branch)
+        assert report["as_of"] == "2026-12-13"
+        assert (report["statement_closing"], report["ledger_balance"]) == (1_125_000, 1_125_000)
+        assert report["difference"] == 0
+        assert report["same_day_closings"] == [
+            {
+                "source": "statement:generic",
+                "first": "2026-12-13",
+                "last": "2026-12-13",
+                "lines": 1,
+                "closing": 1_070_000,
+            }
+        ]
+
+    def test_a_later_statement_without_balances_leaves_the_last_one_with_them(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        import_file(branch, write_statement(tmp_path / "s.csv", GOOD))
+        later = line(
+            9_000,
+            "IBFT LE VAN E",
+            reference="FT26350000001",
+            source="statement:generic",
+            value_date="2026-12-16",
+        )
+        branch.import_statement("HN-BD-01", [later])  # no balance column
+        report = account_report(branch)
+        assert report["as_of"] == "2026-12-15" and report["statement_closing"] == 1_105_000
+        assert report["difference"] == 0 and report["same_day_closings"] == []
+
     def test_a_line_missing_from_the_statement_breaks_the_balance_by_its_amount(
         self, branch: DuesLedger, tmp_path: Path
     ) -> None:
