@@ -28,8 +28,12 @@ LOCK = ROOT / "requirements.lock"
 STAMP = VENV / ".dangphi-installed"
 
 
-def _run(*args: str | Path, check: bool = True) -> int:
-    return subprocess.run([str(a) for a in args], cwd=ROOT, check=check).returncode
+def _run(*args: str | Path, check: bool = True, here: bool = False) -> int:
+    """Run a command in the checkout, or (`here`) in the caller's own folder: a user's
+    `run statement import file.csv` names a file where they are, and the demo writes its
+    database there, as the README says."""
+    cwd = None if here else ROOT
+    return subprocess.run([str(a) for a in args], cwd=cwd, check=check).returncode
 
 
 def ensure_venv() -> None:
@@ -99,8 +103,8 @@ def main(argv: list[str]) -> int:
         return run_tests(rest)
     dangphi = BIN / "dangphi"
     if command == "demo":
-        return _run(dangphi, "demo", *rest, check=False)
-    return _run(dangphi, *rest, check=False)
+        return _run(dangphi, "demo", *rest, check=False, here=True)
+    return _run(dangphi, *rest, check=False, here=True)
 
 
 if __name__ == "__main__":
