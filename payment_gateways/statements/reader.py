@@ -74,6 +74,7 @@ def read_statement(
     else:
         raise _missing_columns(tables, candidates)
     chosen, columns, start = found
+    _check_named_account(rows[: start - 1], account)
     lines = _parse(rows[start:], columns)
     opening = closing = None
     first_balance = lines[0].balance if lines else None
@@ -90,6 +91,36 @@ def read_statement(
         closing_balance=closing,
         layout=chosen.name,
     )
+
+
+# "Số tài khoản: 1018 795 282", "STK 1018795282", "Account No.: 1018795282" in a title row,
+# compared folded (no diacritics, lower case, punctuation as spaces).
+_NAMED_ACCOUNT = re.compile(
+    r"\b(?:so tai khoan|tai khoan so|stk|so tk|account(?: no| number)?)\s+(\d+(?:[ -]\d+)*)"
+)
+
+
+def _check_named_account(title_rows: Sequence[Row], account: str) -> None:
+    """A title row above the header that names an account (a label, then its number) must
+    name this one: a file exported for another account is refused, not recorded under
+    this one. Title rows that name no account are not a problem."""
+    wanted = re.sub(r"\D", "", account)
+    named: list[str] = []
+    for _, cells in title_rows:
+        for cell in cells:
+            for match in _NAMED_ACCOUNT.finditer(fold(text(cell))):
+                digits = re.sub(r"\D", "", match.group(1))
+                if len(digits) >= 6:  # an account number, not "account 1" of a list
+                    named.append(digits)
+    if named and not any(wanted in digits for digits in named):
+        other = named[0]
+        raise InvalidInput(
+            f"Tệp sao kê ghi tài khoản {other}, không phải tài khoản {account} đang nhập "
+            f"(chọn đúng tổ chức hoặc --account {other})",
+            f"The statement file names account {other}, not the account being imported, "
+            f"{account} (choose the right organisation, or --account {other})",
+            field="file",
+        )
 
 
 def _candidates(name: str | None) -> list[Layout]:

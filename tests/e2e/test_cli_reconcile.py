@@ -334,6 +334,22 @@ class TestBadInputIsRefusedAndWritesNothing:
         assert snapshot(branch) == before
         assert [i["resolution"] for i in as_json(branch, "suspense list --org B1")] == [None] * 3
 
+    def test_a_statement_naming_another_account_in_its_title(
+        self, branch: str, imported: dict[str, Any], tmp_path: Path
+    ) -> None:
+        path = tmp_path / "parent.csv"
+        path.write_text(
+            f"SAO KÊ TÀI KHOẢN\nSố tài khoản: {PARENT_ACCOUNT[1]}\n{','.join(HEADER)}\n"
+            '16/12/2026,FT26350000301,,"10,000","1,000,000",IBFT A\n',
+            encoding="utf-8",
+        )
+        before = snapshot(branch)
+        result = refused(branch, f"statement import {path} --org B1")
+        assert f"names account {PARENT_ACCOUNT[1]}, not the account being imported" in (
+            " ".join(result.stderr.split())
+        )
+        assert snapshot(branch) == before
+
     def test_an_unknown_way_to_remit(self, branch: str, imported: dict[str, Any]) -> None:
         ok(branch, "month close --period 2026-12 --org B1")
         before = snapshot(branch)

@@ -326,6 +326,46 @@ def test_xlsx_with_title_rows_above_the_header(tmp_path: Path) -> None:
     assert (statement.opening_balance, statement.closing_balance) == (10_000_000, 9_300_000)
 
 
+@pytest.mark.parametrize(
+    "title", ["Số tài khoản: 113000123456", "STK 113 000 123456", "Account No.: 113000123456"]
+)
+def test_a_file_whose_title_names_another_account_is_refused(tmp_path: Path, title: str) -> None:
+    """A CLI check recorded another account's export under this one: its title row named
+    the other account, and nothing looked."""
+    path = write_xlsx(
+        tmp_path / "other.xlsx",
+        [
+            ["SAO KÊ TÀI KHOẢN"],
+            [title],
+            VI_HEADER,
+            ["05/12/2026", "R1", None, 500000, None, MEMO_B],
+        ],
+    )
+    with pytest.raises(InvalidInput) as refused:
+        read_statement(path, bin_code=VCB, account_number=ACCOUNT)
+    assert "113000123456" in refused.value.message_vi
+    assert "names account 113000123456, not the account being imported" in (
+        refused.value.message_en
+    )
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Số tài khoản: 1018 795 282 - Chi nhánh Hà Nội",
+        "Account number: 1018-795-282",
+        "Hotline 1900545413",  # no account named: nothing to check
+    ],
+)
+def test_a_title_naming_this_account_or_none_is_read(tmp_path: Path, title: str) -> None:
+    path = write_xlsx(
+        tmp_path / "ok.xlsx",
+        [[title], VI_HEADER, ["05/12/2026", "R1", None, 500000, None, MEMO_B]],
+    )
+    (fact,) = read_statement(path, bin_code=VCB, account_number=ACCOUNT).facts
+    assert fact.amount == 500_000
+
+
 def test_xlsx_with_english_headers_and_a_vietcombank_layout(tmp_path: Path) -> None:
     path = write_xlsx(
         tmp_path / "vcb.xlsx",
