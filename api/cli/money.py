@@ -117,9 +117,20 @@ def remit(
                 "via": via,
                 "reference": r.code,
                 "payload": r.payload,
-                "in_transit": r.amount if r.code else 0,
+                "in_transit": r.in_transit,
             }
         )
+        return
+    if r.amount == 0 and r.code:
+        say(
+            console,
+            f"{org} không còn gì phải nộp tháng {month}; khoản chuyển khoản {dong(r.in_transit)} "
+            f"mã {r.code} vẫn đang chuyển (sao kê cấp trên chưa có mã). Mã và VietQR, nhắc lại:",
+            f"Nothing more to remit for {org} in {month}; the transfer of {dong(r.in_transit)} "
+            f"with code {r.code} is still in transit (not yet on the parent's statement). "
+            "Its code and VietQR again:",
+        )
+        typer.echo(r.payload or "")
         return
     if r.amount == 0:
         say(

@@ -19,6 +19,7 @@ from ledger.errors import Conflict, InvalidInput
 from ledger.ids import payment_id, remittance_id, roll_id
 from ledger.money import parse_amount, split_retained
 from ledger.payment import CHANNELS, Payment
+from ledger.payment_request import PaymentRequest, request_id
 from ledger.period import Period, parse_period, period_of
 from ledger.postings import Posting, acct, check_balanced, credit, debit
 from ledger.reference_code import code_for
@@ -48,6 +49,9 @@ class RemitResult:
     duplicate: bool = False
     code: str | None = None  # by bank transfer: the code to put in the transfer's memo
     payload: str | None = None  # ... and a VietQR to the parent's account carrying it
+    # sent by bank transfer and not yet seen at the parent: this transfer's, or (nothing
+    # left to remit) the one still on its way, whose code and VietQR are given again
+    in_transit: int = 0
 
 
 def check_channel(channel: str) -> None:
@@ -79,6 +83,18 @@ def plan_allocation(
             applied.append([branch, period, take])
             left -= take
     return applied, left
+
+
+def _in_transit(own: Remittance | None) -> dict[str, Any] | None:
+    """The latest transfer by bank the parent has not yet (wholly) seen, if any."""
+    if own is None:
+        return None
+    waiting = [
+        t
+        for t in own.transfers
+        if t["via"] == "bank" and int(t.get("received", 0)) < int(t["amount"])
+    ]
+    return waiting[-1] if waiting else None
 
 
 def _transfer_with(own: Remittance | None, reference: str | None) -> dict[str, Any] | None:
@@ -251,7 +267,23 @@ class PaymentCommands(LedgerBase):
             )
         amount = payable - remitted
         if amount <= 0:
-            return RemitResult(org_code, parent_code, period, 0, payable, remitted)
+            waiting = _in_transit(own)
+            if waiting is None:
+                return RemitResult(org_code, parent_code, period, 0, payable, remitted)
+            # a treasurer who lost the transfer's code asks again: the same code and VietQR
+            code = str(waiting["reference"])
+            sent = self.get_or_none(request_id(code), PaymentRequest)
+            return RemitResult(
+                org_code,
+                parent_code,
+                period,
+                0,
+                payable,
+                remitted,
+                code=code,
+                payload=sent.payload if sent is not None else None,
+                in_transit=int(waiting["amount"]) - int(waiting.get("received", 0)),
+            )
         percent = self.policy().book.retained_percent(parent.org_type, period)
         parent_retained, parent_payable = split_retained(amount, percent)
         remittance = own or Remittance(org_code=org_code, period=period)
@@ -299,6 +331,7 @@ class PaymentCommands(LedgerBase):
             remitted,
             code=request.code if request else None,
             payload=request.payload if request else None,
+            in_transit=amount if request else 0,
         )
 
     def spend(

@@ -252,6 +252,14 @@ class TestMoneyOnItsWay:
         assert (sent["parent"], sent["amount"], sent["in_transit"]) == ("HN-BD", payable, payable)
         parent = as_json(branch, "reconcile --org HN-BD")
         assert parent["in_transit"] == [{"child": "B1", "period": "2026-12", "amount": payable}]
+        # the code lost before the transfer was made: asked again, the same code, nothing
+        # remitted twice (a CLI check found the second answer empty)
+        again = as_json(branch, "remit --org B1 --period 2026-12 --via bank")
+        assert (again["amount"], again["reference"], again["in_transit"]) == (0, code, payable)
+        assert again["payload"] == sent["payload"]
+        text = " ".join(ok(branch, "remit --org B1 --period 2026-12 --via bank").stdout.split())
+        assert f"with code {code} is still in transit" in text and sent["payload"] in text
+        assert as_json(branch, "reconcile --org HN-BD")["in_transit"] == parent["in_transit"]
 
         arrived = tmp_path / "hnbd.csv"
         memo = f"MBVCB.4525077405.{code} NOP DP 12/2026 B1.CT tu {B1_ACCOUNT} CHI BO 1"
@@ -260,6 +268,8 @@ class TestMoneyOnItsWay:
         parent = as_json(branch, "reconcile --org HN-BD")
         assert (parent["in_transit"], parent["matched"]) == ([], {"remittance": 1})
         assert as_json(branch, "balance --org HN-BD --period 2026-12")["in_transit"] == 0
+        done = as_json(branch, "remit --org B1 --period 2026-12 --via bank")
+        assert (done["amount"], done["reference"], done["in_transit"]) == (0, None, 0)
 
         left = tmp_path / "b1-out.csv"
         out = [("16/12/2026", "FT26350000302", -payable, f"{code} NOP DP 12/2026 B1")]

@@ -454,6 +454,18 @@ class TestATreasurersMonthEnd:
         assert is_valid(sent_up["reference"]) and sent_up["payload"].startswith("000201")
         parent = client.get("/api/v1/orgs/HN-BD/reconciliation", headers=admin()).json()
         assert parent["in_transit"] == [{"child": B1, "period": "2026-12", "amount": payable}]
+        again = client.post(
+            f"/api/v1/orgs/{B1}/remittances",
+            json={"period": "2026-12", "via": "bank"},
+            headers=treasurer(),
+        )
+        assert again.status_code == 200, again.text  # nothing remitted twice; the code again
+        assert {k: again.json()[k] for k in ("amount", "reference", "payload", "in_transit")} == {
+            "amount": 0,
+            "reference": sent_up["reference"],
+            "payload": sent_up["payload"],
+            "in_transit": payable,
+        }
 
         book = client.get(
             f"/api/v1/orgs/{B1}/book", params={"period": "2026-12"}, headers=treasurer()

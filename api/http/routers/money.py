@@ -335,7 +335,9 @@ def remit(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Nộp cấp trên / Remit the parent's share for a month: 201, or 200 with `amount` 0 when
-    nothing is left to remit. By bank, the transfer's memo code and a VietQR to the parent."""
+    nothing is left to remit. By bank, the transfer's memo code and a VietQR to the parent;
+    with nothing left but a bank transfer still in transit, that transfer's code, VietQR
+    and `in_transit` again (200)."""
     _writer(svc, who, code)
 
     def run() -> Response:
@@ -351,7 +353,7 @@ def remit(
             via=body.via,
             reference=r.code,
             payload=r.payload,
-            in_transit=r.amount if r.code else 0,
+            in_transit=r.in_transit,
         )
         return JSONResponse(out.model_dump(mode="json"), status_code=201 if r.amount else 200)
 
