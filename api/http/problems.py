@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from eventsourcing.persistence import PersistenceError, RecordConflictError
+from eventsourcing.persistence import IntegrityError, PersistenceError, RecordConflictError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -249,4 +249,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RecordConflictError, on_conflict)
+    # The storage's IntegrityError (a taken event id) is both a PersistenceError and a
+    # RecordConflictError; handlers are found along its MRO, where PersistenceError comes
+    # first, so it is named here: a lost race is a conflict (409), not an outage (503).
+    app.add_exception_handler(IntegrityError, on_conflict)
     app.add_exception_handler(PersistenceError, on_database)

@@ -39,6 +39,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import get_topic
 
 from ledger.account_index import AccountIndex, account_index_id
@@ -78,6 +79,9 @@ NAME_INDEX_KEEPS = frozenset(
     )
 )
 MAX_NAME_WORDS = 6  # Vietnamese full names run to five or six words
+# a line (or a statement's chunk) whose save meets another writer's events is matched
+# again, from storage, at most this many times in all
+CONFLICT_RETRIES = 3
 
 
 def fold(text: str) -> str:
@@ -100,14 +104,24 @@ class MatchingCommands(RequestCommands):
         """
         check_fact(fact)
         tx_id = fact_id(fact)
-        earlier = self.get_or_none(tx_id, BankTransaction)
-        if earlier is not None:
-            return earlier, False
-        uow = UnitOfWork(self)
-        tx = self.match_line(uow, fact, tx_id)
-        self.save(*uow.pending())
-        self.keep_saved(uow)
-        return tx, True
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            earlier = self.get_or_none(tx_id, BankTransaction)
+            if earlier is not None:
+                return earlier, False
+            uow = UnitOfWork(self)
+            tx = self.match_line(uow, fact, tx_id)
+            try:
+                self.save(*uow.pending())
+            except RecordConflictError:
+                if attempt == CONFLICT_RETRIES:
+                    raise
+                # Another writer recorded events on what this line read: most often the
+                # same notification, sent again at once and taken by another worker. Look
+                # again from storage; nothing of this try was stored or kept.
+                continue
+            self.keep_saved(uow)
+            return tx, True
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def match_line(
         self, uow: UnitOfWork, fact: BankTransactionFact, tx_id: UUID

@@ -44,6 +44,7 @@ from ledger.register import Register
 from ledger.roll import Roll
 from ledger.services.base import UnitOfWork
 from ledger.services.matching import (
+    CONFLICT_RETRIES,
     MatchingCommands,
     bank_account,
     check_fact,
@@ -51,9 +52,6 @@ from ledger.services.matching import (
 )
 
 CHUNK = 40_000  # lines matched and saved per transaction (docs/operations.md)
-# a chunk whose save meets another writer's events is matched again, from storage, at most
-# this many times in all
-CONFLICT_RETRIES = 3
 
 
 def day_end_statement(

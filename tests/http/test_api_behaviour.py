@@ -3,6 +3,7 @@ the field, the OpenAPI document (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
@@ -187,3 +188,25 @@ def test_a_retry_while_the_first_is_still_running_is_409(client: TestClient) -> 
     busy = post_request(client, "k-busy", {})
 
     assert (busy.status_code, busy.json()["field"]) == (409, "Idempotency-Key")
+
+
+def test_a_write_that_lost_a_race_in_storage_is_409_not_503(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The PostgreSQL recorder's taken (id, version) surfaces as the library's
+    IntegrityError: a PersistenceError and a RecordConflictError at once. A check over
+    HTTP saw it answered 503 "database unavailable"; it is a conflict, and retryable."""
+    from eventsourcing.persistence import IntegrityError
+
+    from ledger.app import DuesLedger
+    from tests.http.conftest import sepay
+
+    def lost(*_: object, **__: object) -> None:
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(DuesLedger, "record_bank_transaction", lost)
+    body, headers = sepay(9901, "IBFT CHUYEN TIEN", 5_000)
+    answer = client.post("/api/v1/webhooks/sepay", content=body, headers=headers)
+    assert answer.status_code == 409, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["type"].endswith("concurrent-write")

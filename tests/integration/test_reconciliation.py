@@ -157,6 +157,44 @@ class TestEachLineIsRecordedOnce:
         assert branch.account_balances()[BANK] == 55_000
         assert len(branch.suspense_items("HN-BD-01")) == 1
 
+    @pytest.mark.parametrize("twice", [False, True])
+    def test_the_same_webhook_taken_by_another_worker_meanwhile_counts_once(
+        self, branch: DuesLedger, db_url: str, monkeypatch: pytest.MonkeyPatch, twice: bool
+    ) -> None:
+        """Two workers take the same notification at once (a gateway's quick retry). The
+        one whose save loses the race looks again from storage and answers "already
+        recorded", instead of failing (a check over HTTP found a 503 here). `twice`: a
+        second, unrelated line from elsewhere lands on the same request in between too."""
+        from api.bootstrap import build_ledger
+        from api.settings import load_settings
+
+        request = branch.member_request("M0")
+        notification = paying(request, 70_000, reference="FT26349000888")
+        other = build_ledger(load_settings(db_url))
+        match_line = branch.match_line
+        calls: list[int] = []
+
+        def racing(uow: Any, fact: BankTransactionFact, tx_id: Any) -> BankTransaction:
+            calls.append(1)
+            if len(calls) == 1:  # the other worker saves first, while this one matches
+                if twice:
+                    other.record_bank_transaction(paying(request, 10_000, reference="FT2"))
+                other.record_bank_transaction(notification)
+            return match_line(uow, fact, tx_id)
+
+        try:
+            monkeypatch.setattr(branch, "match_line", racing)
+            tx, created = branch.record_bank_transaction(notification)
+            monkeypatch.undo()
+            assert (created, len(calls)) == (False, 1)
+            assert tx.matched is not None and tx.matched["target"] == request.code
+            paid = 80_000 if twice else 70_000
+            assert month_of(branch, "M0", "2026-12")["paid"] == 70_000
+            assert branch.request_status(request.code)["received"] == paid
+            assert branch.account_balances()[BANK] == paid
+        finally:
+            other.close()
+
     def test_a_transfer_by_webhook_and_again_on_the_statement_is_one_transaction(
         self, branch: DuesLedger
     ) -> None:
