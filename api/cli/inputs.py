@@ -47,6 +47,21 @@ def amount(text: str, option: str = "amount") -> int:
     return value
 
 
+def shares(texts: list[str], option: str = "split") -> list[tuple[str, int]]:
+    """`CODE=AMOUNT` each (`M2=10,000`): who gets how much of a split."""
+    out = []
+    for text in texts:
+        code, sep, value = text.partition("=")
+        if not sep or not code.strip():
+            raise InvalidInput(
+                f"{option}: '{text}' phải có dạng MÃ=SỐ_TIỀN (ví dụ M2=10000)",
+                f"{option}: '{text}' must be CODE=AMOUNT (e.g. M2=10000)",
+                field=option,
+            )
+        out.append((code.strip(), amount(value.strip(), option)))
+    return out
+
+
 def choice(text: str, allowed: tuple[str, ...], option: str) -> str:
     if text not in allowed:
         raise InvalidInput(

@@ -73,6 +73,14 @@ def resolve(
     months: Annotated[
         str | None, typer.Option("--months", help="YYYY-MM,... (mặc định: tháng nợ cũ nhất).")
     ] = None,
+    split: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--split",
+            help="Chia cho nhiều đảng viên: MÃ=SỐ_TIỀN, lặp lại; cộng lại bằng khoản tạm giữ / "
+            "Share among members: CODE=AMOUNT, repeated; adding up to the item.",
+        ),
+    ] = None,
     refund: Annotated[bool, typer.Option("--refund", help="Hoàn trả người chuyển.")] = False,
     not_dues: Annotated[
         str | None, typer.Option("--not-dues", help="Không phải đảng phí: lý do.")
@@ -81,9 +89,22 @@ def resolve(
     """Xử lý khoản tạm giữ / Resolve a suspense item."""
     wanted = inputs.periods(months) if months else None
     result = ledger(ctx).resolve_suspense(
-        item_id, member=member, months=wanted, refund=refund, not_dues=not_dues
+        item_id,
+        member=member,
+        months=wanted,
+        refund=refund,
+        not_dues=not_dues,
+        split=inputs.shares(split) if split else None,
     )
-    say(out(ctx), f"Đã xử lý {item_id}: {result['how']}", f"Resolved {item_id}: {result['how']}")
+    if result["how"] == "members":
+        given = ", ".join(f"{p['member']} {dong(p['amount'])}" for p in result["payments"])
+        say(out(ctx), f"Đã chia {item_id}: {given}", f"Split {item_id}: {given}")
+    else:
+        say(
+            out(ctx),
+            f"Đã xử lý {item_id}: {result['how']}",
+            f"Resolved {item_id}: {result['how']}",
+        )
     if result.get("reference"):
         say(
             out(ctx),

@@ -106,12 +106,19 @@ class SuspenseItem(BaseModel):
     proposal: Proposal | None = None
 
 
+class Share(Strict):
+    member: Code
+    amount: Amount
+
+
 class SuspenseResolve(Strict):
-    """Exactly one of: `member` (with `months`, default the oldest owed), `refund: true`,
-    `not_dues` (the reason)."""
+    """Exactly one of: `member` (with `months`, default the oldest owed), `split` (shares
+    of members adding up to the item, each to that member's oldest months owed, the rest
+    credit), `refund: true`, `not_dues` (the reason)."""
 
     member: Code | None = None
     months: Months | None = None
+    split: Annotated[list[Share], Field(min_length=1, max_length=200)] | None = None
     refund: bool = False
     not_dues: Annotated[str, StringConstraints(max_length=500)] | None = None
 
@@ -120,9 +127,12 @@ class Resolution(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str
-    how: Literal["member", "refund", "not_dues"]
+    how: Literal["member", "members", "refund", "not_dues"]
     member: str | None = None
     payment: str | None = None
+    payments: list[dict[str, Any]] | None = Field(
+        None, description="Chia (`members`): member, amount, payment / the shares, when split"
+    )
     reference: str | None = Field(
         None, description="Mã ghi vào nội dung chuyển khoản hoàn trả / the refund's memo code"
     )

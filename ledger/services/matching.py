@@ -471,11 +471,18 @@ class MatchingCommands(RequestCommands):
                     {"by": str(tx.id)},
                     check_balanced([debit(suspense, tx.amount), credit(bank, tx.amount)]),
                 )
-            elif resolution["how"] == "member":
-                payment = uow.get(payment_id(resolution["payment"]), Payment)
-                if payment is None or not self._reversible(uow, payment):
-                    return False
-                self._reverse_payment(uow, payment, str(tx.id), pay_back=bank)
+            elif resolution["how"] in ("member", "members"):
+                references = (
+                    [resolution["payment"]]
+                    if resolution["how"] == "member"
+                    else [p["payment"] for p in resolution["payments"]]
+                )
+                found = [uow.get(payment_id(r), Payment) for r in references]
+                shares = [p for p in found if p is not None and self._reversible(uow, p)]
+                if len(shares) != len(references):
+                    return False  # a share already used or undone: for the treasurer
+                for payment in shares:
+                    self._reverse_payment(uow, payment, str(tx.id), pay_back=bank)
             else:
                 return False
         else:

@@ -90,12 +90,17 @@ class SuspenseCommands(LedgerBase):
         months: list[Period] | None = None,
         refund: bool = False,
         not_dues: str | None = None,
+        split: list[tuple[str, int]] | None = None,
     ) -> dict[str, Any]:
-        chosen = [member is not None, refund, not_dues is not None]
+        """Resolve an item: to one member's dues (`member`, `months`), shared between
+        members (`split`: (member, amount) shares adding up to the item, each applied to
+        that member's oldest months owed, the rest their credit: a batch's excess, say),
+        a refund to make, or not dues with a reason."""
+        chosen = [member is not None, refund, not_dues is not None, split is not None]
         if sum(chosen) != 1:
             raise InvalidInput(
-                "Chọn đúng một cách xử lý: --member, --refund hoặc --not-dues",
-                "Choose exactly one resolution: --member, --refund or --not-dues",
+                "Chọn đúng một cách xử lý: --member, --split, --refund hoặc --not-dues",
+                "Choose exactly one resolution: --member, --split, --refund or --not-dues",
                 field="resolution",
             )
         uow = UnitOfWork(self)
@@ -121,7 +126,21 @@ class SuspenseCommands(LedgerBase):
                 "Unexplained outgoing money can only be marked not dues (with a reason) for now",
                 field="resolution",
             )
-        if member is not None:
+        if split is not None:
+            shares = _check_split(split, amount)
+            payments = []
+            for code, share in shares:
+                result = self.prepare_payment(  # type: ignore[attr-defined]
+                    uow,
+                    code,
+                    share,
+                    reference=f"SUSPENSE:{item_id}:{code}",
+                    received_by=org,
+                    paid_from=suspense,
+                )
+                payments.append({"member": code, "amount": share, "payment": result.reference})
+            how, detail = "members", {"payments": payments}
+        elif member is not None:
             result = self.prepare_payment(  # type: ignore[attr-defined]
                 uow,
                 member,
@@ -159,3 +178,28 @@ class SuspenseCommands(LedgerBase):
         queue.resolve(item_id, how, detail, check_balanced(postings))
         self.save(*uow.pending())
         return {"id": item_id, "how": how, **detail}
+
+
+def _check_split(split: list[tuple[str, int]], amount: int) -> list[tuple[str, int]]:
+    """Shares of distinct members, each a positive whole amount, adding up to the item."""
+    codes = [code for code, _ in split]
+    if not split or len(set(codes)) != len(codes):
+        raise InvalidInput(
+            "Chia cho ít nhất một đảng viên, mỗi người một lần",
+            "Split among at least one member, each named once",
+            field="split",
+        )
+    if any(share <= 0 for _, share in split):
+        raise InvalidInput(
+            "Mỗi phần chia phải là số tiền dương",
+            "Each share must be a positive amount",
+            field="split",
+        )
+    total = sum(share for _, share in split)
+    if total != amount:
+        raise InvalidInput(
+            f"Các phần chia cộng lại {total:,}đ, khoản tạm giữ là {amount:,}đ",
+            f"The shares add up to {total:,} đ; the item is {amount:,} đ",
+            field="split",
+        )
+    return split

@@ -134,6 +134,21 @@ class TestAStatementOfB1:
         listed = ok(branch, "reconcile --org B1").stdout
         assert all(i in listed for i in ids), listed
 
+    def test_money_in_suspense_is_split_between_members(
+        self, branch: str, imported: dict[str, Any]
+    ) -> None:
+        item = "B1/20261215-2"  # 55,000 with nothing useful in the memo
+        before = snapshot(branch)
+        bad = refused(branch, f"suspense resolve {item} --split M2=25,000 --split M3=20,000")
+        assert "The shares add up to 45,000 đ; the item is 55,000 đ" in bad.stderr
+        refused(branch, f"suspense resolve {item} --split M2")
+        assert snapshot(branch) == before
+        said = ok(branch, f"suspense resolve {item} --split M2=25,000 --split M3=30,000").stdout
+        assert f"Split {item}: M2 25,000 đ, M3 30,000 đ" in " ".join(said.split())
+        assert (outstanding(branch, "M2"), outstanding(branch, "M3")) == (0, 0)
+        assert as_json(branch, "member statement M3")["credit"] == 30_000 - M3_OWES
+        assert item not in [i["id"] for i in as_json(branch, "suspense list --org B1")]
+
     def test_the_proposal_is_listed_and_applied_only_when_confirmed(
         self, branch: str, imported: dict[str, Any]
     ) -> None:

@@ -351,6 +351,26 @@ class TestWhoMayDoWhat:
         problem(to_m3, 404, "member")
         assert outstanding(client, "M3") == 2 * DUES
 
+    def test_money_in_suspense_is_split_between_members(self, client: TestClient) -> None:
+        upload(client, statement_csv(_lines_of(B1)), headers=treasurer())
+        [item] = [i for i in items(client) if i["number"] == "20261214-2"]
+        url = f"/api/v1/orgs/{B1}/suspense/20261214-2/resolve"
+        half = item["amount"] // 2
+        shares = [{"member": "M1", "amount": half}, {"member": "M2", "amount": half}]
+        if 2 * half != item["amount"]:
+            shares[1]["amount"] += 1
+        short = client.post(url, json={"split": shares[:1]}, headers=treasurer())
+        problem(short, 422, "split")
+        elsewhere = [shares[0], {"member": "M3", "amount": shares[1]["amount"]}]
+        problem(client.post(url, json={"split": elsewhere}, headers=treasurer()), 404, "member")
+        done = client.post(url, json={"split": shares}, headers=treasurer())
+        assert done.status_code == 200, done.text
+        assert done.json()["how"] == "members"
+        assert [(p["member"], p["amount"]) for p in done.json()["payments"]] == [
+            (s["member"], s["amount"]) for s in shares
+        ]
+        assert "20261214-2" not in [i["number"] for i in items(client)]
+
 
 # -- the story -------------------------------------------------------------------------------
 class TestATreasurersMonthEnd:

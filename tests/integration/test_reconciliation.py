@@ -17,6 +17,7 @@ import pytest
 
 from ledger.app import DuesLedger
 from ledger.bank_transaction import BankTransaction
+from ledger.errors import LedgerError
 from ledger.payment_request import PaymentRequest
 from ledger.ports import BankTransactionFact
 from ledger.services.payments import RemitResult
@@ -260,6 +261,70 @@ class TestRule1ARequestsCodeSettlesIt:
         assert item["transaction"] == str(tx.id)
         balances = branch.account_balances()
         assert (balances[BANK], balances[SUSPENSE]) == (150_000, -10_000)
+
+
+class TestSplittingASuspenseItem:
+    """A batch's excess (or any money in suspense) shared between members: a check found
+    that `suspense resolve` could give it to one member only."""
+
+    def test_a_batchs_excess_is_split_between_its_members(self, branch: DuesLedger) -> None:
+        request = branch.batch_request("Bí thư chi bộ", ["M0", "M1"], period="2026-12")
+        tx, _ = branch.record_bank_transaction(paying(request, 150_000))
+        item = item_of(branch, "HN-BD-01", tx)
+        result = branch.resolve_suspense(item["id"], split=[("M0", 6_000), ("M1", 4_000)])
+        assert [(p["member"], p["amount"]) for p in result["payments"]] == [
+            ("M0", 6_000),
+            ("M1", 4_000),
+        ]
+        resolution = item_of(branch, "HN-BD-01", tx)["resolution"]
+        assert resolution["how"] == "members" and resolution["payments"] == result["payments"]
+        credits = [branch.member_statement(m)["credit"] for m in ("M0", "M1")]
+        assert credits == [6_000, 4_000]
+        balances = branch.account_balances()
+        assert (balances[BANK], balances[SUSPENSE]) == (150_000, 0)
+        assert sum(balances.values()) == 0
+        assert branch.suspense_items("HN-BD-01") == []
+
+    def test_unexplained_money_split_pays_each_members_month_and_a_reversal_undoes_both(
+        self, branch: DuesLedger
+    ) -> None:
+        original, _ = branch.record_bank_transaction(
+            line(20_000, "IBFT CHUYEN TIEN", reference="FT26349000901")
+        )
+        item = item_of(branch, "HN-BD-01", original)
+        branch.resolve_suspense(item["id"], split=[("M0", 12_000), ("M1", 8_000)])
+        paid = [month_of(branch, m, "2026-12")["paid"] for m in ("M0", "M1")]
+        assert paid == [12_000, 8_000]
+        back, _ = branch.record_bank_transaction(
+            line(20_000, "HOAN TRA GD FT26349000901", direction="out", reference="FT26349000902")
+        )
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        assert [month_of(branch, m, "2026-12")["paid"] for m in ("M0", "M1")] == [0, 0]
+        balances = branch.account_balances()
+        assert (balances[BANK], balances[SUSPENSE]) == (0, 0)
+        assert sum(balances.values()) == 0
+
+    @pytest.mark.parametrize(
+        ("split", "message"),
+        [
+            ([("M0", 6_000), ("M1", 3_000)], "The shares add up to 9,000 đ; the item is 10,000 đ"),
+            ([("M0", 5_000), ("M0", 5_000)], "each named once"),
+            ([("M0", 10_000), ("M1", 0)], "positive"),
+            ([("M0", 5_000), ("NOBODY", 5_000)], "NOBODY"),
+        ],
+    )
+    def test_a_bad_split_is_refused_and_writes_nothing(
+        self, branch: DuesLedger, split: list[tuple[str, int]], message: str
+    ) -> None:
+        request = branch.batch_request("Bí thư chi bộ", ["M0", "M1"], period="2026-12")
+        tx, _ = branch.record_bank_transaction(paying(request, 150_000))
+        item = item_of(branch, "HN-BD-01", tx)
+        before = events(branch)
+        with pytest.raises(LedgerError) as refused:
+            branch.resolve_suspense(item["id"], split=split)
+        assert message in refused.value.message_en
+        assert events(branch) == before
+        assert item_of(branch, "HN-BD-01", tx)["resolution"] is None
 
 
 class TestMoneyForAMemberWhoHasMoved:

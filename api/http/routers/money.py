@@ -275,12 +275,16 @@ def resolve(
     raw: RawBody,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Xử lý khoản tạm giữ / Resolve item `ORG/YYYYMMDD-n`: to a member's dues, a refund to make
-    (its memo code in `reference`), or not dues with a reason."""
+    """Xử lý khoản tạm giữ / Resolve item `ORG/YYYYMMDD-n`: to a member's dues, shared between
+    members (`split`), a refund to make (its memo code in `reference`), or not dues with a
+    reason."""
     _writer(svc, who, code)
     if body.member is not None:
         _member_under(svc, code, body.member)
+    for share in body.split or []:
+        _member_under(svc, code, share.member)
     reason = body.not_dues
+    split = None if body.split is None else [(s.member, s.amount) for s in body.split]
 
     def run() -> Response:
         with svc.lock, _fields(id="number"):
@@ -290,6 +294,7 @@ def resolve(
                 months=body.months,
                 refund=body.refund,
                 not_dues=reason,
+                split=split,
             )
         return _resolved(result)
 
