@@ -47,6 +47,7 @@ from api.audit import (
     digest,
     linked,
 )
+from projections.store import lock_ddl
 
 CHUNK = 5000
 
@@ -294,6 +295,22 @@ class DangphiPostgresRecorder(PostgresApplicationRecorder):
             "FROM {s}.{t} WHERE notification_id > %s AND notification_id < %s "
             "ORDER BY notification_id LIMIT %s"
         ).format(s=s, t=t)
+
+    def create_table(self) -> None:
+        """The URL's schema first, if it is new (the library's types and tables go in
+        it), then the library's types and tables and the chain."""
+        schema = self.datastore.schema
+        with self.datastore.transaction(commit=True) as curs:
+            lock_ddl(curs, schema)
+            curs.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [schema])
+            if curs.fetchone() is None:  # asked only when missing: it needs CREATE on the db
+                curs.execute(SQL("CREATE SCHEMA {s}").format(s=Identifier(schema)))
+        super().create_table()
+
+    def _create_table(self, curs: Any) -> None:
+        """The tables, with creation serialised across processes starting at once."""
+        lock_ddl(curs, self.datastore.schema)
+        super()._create_table(curs)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(

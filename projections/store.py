@@ -201,6 +201,14 @@ def pg_sql(sql: str) -> str:
     return _MARK.sub("%s", sql)
 
 
+def lock_ddl(curs: Any, schema: str) -> None:
+    """Serialise creating tables in one schema across processes, for the rest of the
+    transaction: `serve --workers 2` starts its workers at once, and two concurrent
+    `CREATE TABLE IF NOT EXISTS` of the same table can both pass the check and one then
+    fails on PostgreSQL's catalogue (a worker crashed this way on a fresh schema)."""
+    curs.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"dangphi-ddl:{schema}"])
+
+
 class PostgresViews(PostgresTrackingRecorder, Views):
     pg = True
 
@@ -215,8 +223,25 @@ class PostgresViews(PostgresTrackingRecorder, Views):
     def _t(self, sql: str) -> str:
         return pg_sql(sql)
 
+    def _create_table(self, curs: Any) -> None:
+        lock_ddl(curs, self.schema)
+        # The library looked for the tracking table before this lock: another process
+        # may have made it (with its migration row) since. Look again, so that row is not
+        # inserted twice.
+        name = f'"{self.schema}"."{self.tracking_table_name}"'
+        curs.execute("SELECT to_regclass(%s) IS NOT NULL AS present", [name])
+        row = curs.fetchone()
+        if row is not None and row["present"] and not self.tracking_table_exists:
+            curs.execute(self.max_tracking_id_statement, (self.table_migration_identifier,))
+            found = curs.fetchone()
+            self.tracking_table_exists = True
+            self.tracking_migration_previous = found["max"] if found else None
+            self.tracking_migration_current = self.tracking_migration_previous
+        super()._create_table(curs)
+
     def create_tables(self, tables: Iterable[Table], indexes: Iterable[str] = ()) -> None:
         with self.datastore.transaction(commit=True) as c:
+            lock_ddl(c, self.schema)
             c.execute(f'SET LOCAL search_path TO "{self.schema}"')
             for t in tables:
                 c.execute(t.create_sql(pg=True))  # type: ignore[call-overload]
