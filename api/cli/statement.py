@@ -42,12 +42,16 @@ def import_statement(
         out(ctx),
         f"Sao kê {r['account']} ({r['layout']}): {r['lines']} dòng, "
         f"{r['new']} mới, {r['already']} đã có; khớp {r['matched']}, "
-        f"đối chiếu {r['cleared']}, đề xuất {r['proposed']}, tạm giữ {r['suspense']}, "
-        f"chi chưa rõ {r['flagged']}; số dư cuối {dong(r['closing_balance'])}",
+        f"đối chiếu {r['cleared']}, đảo {r['reversed']}, đề xuất {r['proposed']}, "
+        f"tạm giữ {r['suspense']}, chi chưa rõ {r['flagged']}"
+        + (f" ({r['held']} khoản khớp có phần dư tạm giữ)" if r["held"] else "")
+        + f"; số dư cuối {dong(r['closing_balance'])}",
         f"Statement {r['account']} ({r['layout']}): {r['lines']} lines, "
         f"{r['new']} new, {r['already']} already recorded; {r['matched']} matched, "
-        f"{r['cleared']} cleared, {r['proposed']} proposed, {r['suspense']} in suspense, "
-        f"{r['flagged']} unexplained outgoing; closing balance {dong(r['closing_balance'])}",
+        f"{r['cleared']} cleared, {r['reversed']} reversed, {r['proposed']} proposed, "
+        f"{r['suspense']} in suspense, {r['flagged']} unexplained outgoing"
+        + (f" ({r['held']} matched with money held in suspense)" if r["held"] else "")
+        + f"; closing balance {dong(r['closing_balance'])}",
     )
 
 

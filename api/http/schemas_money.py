@@ -65,9 +65,13 @@ class StatementImport(BaseModel):
     already: int
     matched: int
     cleared: int
+    reversed: int = Field(description="Lines that undid an earlier line (a bank's reversal)")
     proposed: int
     suspense: int
     flagged: int
+    held: int = Field(
+        description="Matched lines part of whose money waits in suspense (a batch's excess)"
+    )
     lines: int
     layout: str
     account: str

@@ -147,7 +147,17 @@ class StatementCommands(MatchingCommands):
         self.keep_saved(uow)
         if facts and len(numbers) == 1:
             self._record_statement(org_code, facts, opening_balance, closing_balance, counts)
-        keys = ("new", "already", "matched", "cleared", "proposed", "suspense", "flagged")
+        keys = (
+            "new",
+            "already",
+            "matched",
+            "cleared",
+            "reversed",
+            "proposed",
+            "suspense",
+            "flagged",
+            "held",
+        )
         return {k: counts[k] for k in keys}
 
     def _import_chunk(
@@ -161,6 +171,8 @@ class StatementCommands(MatchingCommands):
             tx.fold()
             counts["new"] += 1
             counts[_outcome(uow, tx)] += 1
+            if tx.matched is not None and tx.matched.get("held"):
+                counts["held"] += 1  # matched, but part of its money waits in suspense
         self.save(*uow.pending())
         # each line's own: kept, they made every later chunk's `pending` and `forget` walk
         # every payment of the import so far
@@ -374,7 +386,10 @@ class StatementCommands(MatchingCommands):
 
 def _outcome(uow: UnitOfWork, tx: BankTransaction) -> str:
     if tx.matched is not None:
-        return "matched" if tx.matched["how"] in ("request", "remittance") else "cleared"
+        how = tx.matched["how"]
+        if how == "reversal":
+            return "reversed"  # it undid an earlier line: not "cleared", which reads as fine
+        return "matched" if how in ("request", "remittance") else "cleared"
     if tx.suspense is None:
         return "unbooked"
     if tx.suspense["flagged"]:

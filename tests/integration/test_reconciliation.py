@@ -129,9 +129,11 @@ class TestEachLineIsRecordedOnce:
             "already": 3,
             "matched": 0,
             "cleared": 0,
+            "reversed": 0,
             "proposed": 0,
             "suspense": 0,
             "flagged": 0,
+            "held": 0,
         }
         assert events(branch) == before
         assert branch.account_balances()[BANK] == 105_000
@@ -250,6 +252,21 @@ class TestRule1ARequestsCodeSettlesIt:
         assert paid == [33_334, 33_333, 33_333] and sum(paid) == 100_000
         assert branch.request_status(request.code)["status"] == "partly_paid"
         assert branch.suspense_items("HN-BD-01") == []
+
+    def test_the_import_counts_a_held_excess_and_a_reversal_as_such(
+        self, branch: DuesLedger
+    ) -> None:
+        """A check found a batch's held excess counted "0 in suspense" and a reversal
+        counted "cleared" in the import's summary."""
+        request = branch.batch_request("Bí thư chi bộ", ["M0", "M1"], period="2026-12")
+        over = replace(
+            paying(request, 150_000, reference="FT26349000950"), source="statement:generic"
+        )
+        counts = branch.import_statement("HN-BD-01", [over])
+        assert (counts["matched"], counts["held"], counts["suspense"]) == (1, 1, 0)
+        back = statement_line(9, 150_000, f"TRA SOAT HOAN TIEN GD {over.reference}", "out")
+        counts = branch.import_statement("HN-BD-01", [back])
+        assert (counts["reversed"], counts["cleared"], counts["held"]) == (1, 0, 0)
 
     def test_a_batch_paid_over_holds_the_excess_in_suspense(self, branch: DuesLedger) -> None:
         request = branch.batch_request("Bí thư chi bộ", ["M0", "M1"], period="2026-12")

@@ -222,9 +222,11 @@ def test_every_narrative_settles_proposes_or_waits_as_the_corpus_says(
         "already": 0,
         "matched": expected_counts["request"],
         "cleared": 0,
+        "reversed": 0,
         "proposed": expected_counts["proposal"],
         "suspense": expected_counts["suspense"],
         "flagged": 0,
+        "held": 0,
     }
     items = {i["transaction"]: i for i in app.suspense_items(BRANCH)}
     wanted = {
