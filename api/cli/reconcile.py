@@ -77,10 +77,11 @@ def _account(console: Any, a: dict[str, Any]) -> None:
         say(
             console,
             f"  Sao kê khác ({s['first']} – {s['last']}, {s['lines']} dòng) in số dư cuối "
-            f"{dong(s['closing'])}: đối chiếu theo sao kê có nhiều dòng của ngày {s['last']} hơn",
-            f"  Another statement ({s['first']} – {s['last']}, {s['lines']} lines) printed a "
-            f"closing balance of {dong(s['closing'])}: compared with the one holding more of "
-            f"{s['last']}'s lines",
+            f"{dong(s['closing'])}; đối chiếu theo sao kê có nhiều dòng nhất của ngày "
+            f"{s['last']} (bằng nhau: sao kê nhập sau cùng)",
+            f"Another statement ({s['first']} – {s['last']}, {s['lines']} lines) printed a "
+            f"closing balance of {dong(s['closing'])}; compared with the one holding most of "
+            f"{s['last']}'s lines (if as many, the last imported)",
         )
     for line in a["not_on_statement"]:
         say(

@@ -6,7 +6,7 @@ member's dues, a refund to make, or not dues with a reason.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -40,7 +40,7 @@ def list_items(
         ids=(0,),
     )
     for i in items:
-        resolution = i["resolution"]["how"] if i["resolution"] else ""
+        resolution = " / ".join(_resolution(i["resolution"])) if i["resolution"] else ""
         proposal = i.get("proposal")
         if proposal and not resolution:
             months = ",".join(proposal["months"])
@@ -100,17 +100,30 @@ def resolve(
         given = ", ".join(f"{p['member']} {dong(p['amount'])}" for p in result["payments"])
         say(out(ctx), f"Đã chia {item_id}: {given}", f"Split {item_id}: {given}")
     else:
-        say(
-            out(ctx),
-            f"Đã xử lý {item_id}: {result['how']}",
-            f"Resolved {item_id}: {result['how']}",
-        )
+        vi, en = _resolution(result)
+        say(out(ctx), f"Đã xử lý {item_id}: {vi}", f"Resolved {item_id}: {en}")
     if result.get("reference"):
         say(
             out(ctx),
             f"Ghi mã {result['reference']} vào nội dung chuyển khoản hoàn trả",
             f"Put {result['reference']} in the refund transfer's memo",
         )
+
+
+def _resolution(r: dict[str, Any]) -> tuple[str, str]:
+    """What was decided, naming whom or why (not only how): Vietnamese, English."""
+    how = r["how"]
+    if how == "member":
+        return f"ghi cho {r.get('member', '')}", f"paid for {r.get('member', '')}"
+    if how == "members":
+        shares = ", ".join(f"{p['member']} {dong(p['amount'])}" for p in r.get("payments", []))
+        return f"chia: {shares}", f"split: {shares}"
+    if how == "not_dues":
+        reason = r.get("reason", "")
+        return f"không phải đảng phí ({reason})", f"not dues ({reason})"
+    if how == "refund":
+        return f"hoàn trả, mã {r.get('reference', '')}", f"refund, code {r.get('reference', '')}"
+    return str(how), str(how)
 
 
 def register(app: typer.Typer) -> None:

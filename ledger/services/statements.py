@@ -353,7 +353,7 @@ class StatementCommands(MatchingCommands):
         }
         base = int(opening["amount"]) if opening else 0
         if last is None or as_of is None:
-            report.update(statement_closing=None, ledger_balance=None, difference=None)
+            report.update(as_of=None, statement_closing=None, ledger_balance=None, difference=None)
         else:
             ledger = base + lines.signed_until
             report.update(

@@ -149,6 +149,18 @@ class TestAStatementOfB1:
         assert as_json(branch, "member statement M3")["credit"] == 30_000 - M3_OWES
         assert item not in [i["id"] for i in as_json(branch, "suspense list --org B1")]
 
+    def test_a_resolution_says_whom_or_why(
+        self, branch: str, imported: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A check found replies and lists saying only 'member' or 'not_dues'."""
+        monkeypatch.setenv("COLUMNS", "200")  # the list's cells whole on one line each
+        said = ok(branch, "suspense resolve B1/20261215-2 --member M2").stdout
+        assert "Resolved B1/20261215-2: paid for M2" in " ".join(said.split())
+        fee = ok(branch, "suspense resolve B1/20261215-3 --not-dues 'phí ngân hàng'").stdout
+        assert "not dues (phí ngân hàng)" in " ".join(fee.split())
+        listed = " ".join(ok(branch, "suspense list --org B1 --all").stdout.split())
+        assert "paid for M2" in listed and "phí ngân hàng" in listed
+
     def test_the_proposal_is_listed_and_applied_only_when_confirmed(
         self, branch: str, imported: dict[str, Any]
     ) -> None:
