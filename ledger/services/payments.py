@@ -97,6 +97,15 @@ def _in_transit(own: Remittance | None) -> dict[str, Any] | None:
     return waiting[-1] if waiting else None
 
 
+def _memo_code(own: Remittance, transfer: dict[str, Any]) -> str:
+    """The code a bank transfer's memo carries: the transfer's reference, unless the
+    caller named one, when `remit` derived the code from it (see `remit`)."""
+    number = own.transfers.index(transfer) + 1
+    seed = f"remittance/{own.org_code}/{own.period}/{number}/"
+    plain = code_for(seed)
+    return plain if transfer["reference"] == plain else code_for(seed + transfer["reference"])
+
+
 def _transfer_with(own: Remittance | None, reference: str | None) -> dict[str, Any] | None:
     if own is None or reference is None:
         return None
@@ -261,29 +270,17 @@ class PaymentCommands(LedgerBase):
         parent = self.get_org(parent_code)
         payable, remitted, own = self.payable_for(org_code, period)
         earlier = _transfer_with(own, reference)
-        if earlier is not None:  # a retry: the same reference records nothing new
-            return RemitResult(
-                org_code, parent_code, period, int(earlier["amount"]), payable, remitted, True
+        if earlier is not None and own is not None:  # a retry: nothing new is recorded
+            return self._sent_again(
+                own, earlier, parent_code, payable, remitted, int(earlier["amount"]), True
             )
         amount = payable - remitted
         if amount <= 0:
             waiting = _in_transit(own)
-            if waiting is None:
+            if waiting is None or own is None:
                 return RemitResult(org_code, parent_code, period, 0, payable, remitted)
             # a treasurer who lost the transfer's code asks again: the same code and VietQR
-            code = str(waiting["reference"])
-            sent = self.get_or_none(request_id(code), PaymentRequest)
-            return RemitResult(
-                org_code,
-                parent_code,
-                period,
-                0,
-                payable,
-                remitted,
-                code=code,
-                payload=sent.payload if sent is not None else None,
-                in_transit=int(waiting["amount"]) - int(waiting.get("received", 0)),
-            )
+            return self._sent_again(own, waiting, parent_code, payable, remitted, 0, False)
         percent = self.policy().book.retained_percent(parent.org_type, period)
         parent_retained, parent_payable = split_retained(amount, percent)
         remittance = own or Remittance(org_code=org_code, period=period)
@@ -332,6 +329,38 @@ class PaymentCommands(LedgerBase):
             code=request.code if request else None,
             payload=request.payload if request else None,
             in_transit=amount if request else 0,
+        )
+
+    def _sent_again(
+        self,
+        own: Remittance,
+        transfer: dict[str, Any],
+        parent_code: str,
+        payable: int,
+        remitted: int,
+        amount: int,
+        duplicate: bool,
+    ) -> RemitResult:
+        """A transfer already recorded, told again: by bank, with its memo code, VietQR
+        and what of it is still in transit."""
+        code = payload = None
+        in_transit = 0
+        if transfer["via"] == "bank":
+            code = _memo_code(own, transfer)
+            sent = self.get_or_none(request_id(code), PaymentRequest)
+            payload = sent.payload if sent is not None else None
+            in_transit = int(transfer["amount"]) - int(transfer.get("received", 0))
+        return RemitResult(
+            own.org_code,
+            parent_code,
+            own.period,
+            amount,
+            payable,
+            remitted,
+            duplicate,
+            code=code,
+            payload=payload,
+            in_transit=in_transit,
         )
 
     def spend(

@@ -375,6 +375,28 @@ class TestRule2ARemittanceByBank:
         assert result.code is not None and result.amount == 147_000
         return result
 
+    @pytest.mark.parametrize("reference", [None, "UNC-0042"])
+    def test_asked_again_it_gives_the_same_memo_code_and_remits_nothing_more(
+        self, branch: DuesLedger, reference: str | None
+    ) -> None:
+        """With or without the treasurer's own reference (the code is then derived from
+        it): asked again, by retry or once nothing is left, the same code and VietQR."""
+        close_with_payments(branch)
+        sent = branch.remit("HN-BD-01", "2026-12", via="bank", reference=reference)
+        assert sent.code is not None and sent.code != reference
+        before = events(branch)
+        asked = [branch.remit("HN-BD-01", "2026-12", via="bank")]
+        if reference is not None:
+            asked.append(branch.remit("HN-BD-01", "2026-12", via="bank", reference=reference))
+        for again in asked:
+            assert (again.code, again.payload, again.in_transit) == (
+                sent.code,
+                sent.payload,
+                147_000,
+            )
+        assert asked[0].amount == 0
+        assert events(branch) == before
+
     def test_sent_it_is_in_transit_at_the_parent(self, branch: DuesLedger) -> None:
         self.remitted(branch)
         balance = branch.balance("HN-BD", "2026-12")
