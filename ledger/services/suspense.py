@@ -126,31 +126,34 @@ class SuspenseCommands(LedgerBase):
                 "Unexplained outgoing money can only be marked not dues (with a reason) for now",
                 field="resolution",
             )
-        if split is not None:
-            shares = _check_split(split, amount)
-            payments = []
-            for code, share in shares:
-                result = self.prepare_payment(  # type: ignore[attr-defined]
+
+        def pay(code: str, share: int, reference: str, wanted: list[Period] | None) -> str:
+            """Money from the item's suspense to a member's dues; the payment's reference."""
+            return str(
+                self.prepare_payment(  # type: ignore[attr-defined]
                     uow,
                     code,
                     share,
-                    reference=f"SUSPENSE:{item_id}:{code}",
+                    reference=reference,
+                    months=wanted,
                     received_by=org,
                     paid_from=suspense,
-                )
-                payments.append({"member": code, "amount": share, "payment": result.reference})
+                ).reference
+            )
+
+        if split is not None:
+            payments = [
+                {
+                    "member": code,
+                    "amount": share,
+                    "payment": pay(code, share, f"SUSPENSE:{item_id}:{code}", None),
+                }
+                for code, share in _check_split(split, amount)
+            ]
             how, detail = "members", {"payments": payments}
         elif member is not None:
-            result = self.prepare_payment(  # type: ignore[attr-defined]
-                uow,
-                member,
-                amount,
-                reference=f"SUSPENSE:{item_id}",
-                months=months,
-                received_by=org,
-                paid_from=suspense,
-            )
-            how, detail = "member", {"member": member, "payment": result.reference}
+            paid = pay(member, amount, f"SUSPENSE:{item_id}", months)
+            how, detail = "member", {"member": member, "payment": paid}
         elif refund:
             how, postings = (
                 "refund",
