@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -44,6 +44,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.account_index import AccountIndex, account_index_id
 from ledger.bank_transaction import BankTransaction, account_key, fact_id, transaction_id
+from ledger.clock import today
 from ledger.errors import InvalidInput, LedgerError
 from ledger.ids import org_id, payment_id, register_id, remittance_id, roll_id
 from ledger.money import split_largest_remainder, split_retained
@@ -82,6 +83,9 @@ MAX_NAME_WORDS = 6  # Vietnamese full names run to five or six words
 # a line (or a statement's chunk) whose save meets another writer's events is matched
 # again, from storage, at most this many times in all
 CONFLICT_RETRIES = 3
+# a line may be dated at most this many days after today (a weekend's transfer dated on
+# the next working day); later is refused (docs/reconciliation.md)
+FUTURE_GRACE_DAYS = 3
 
 
 def fold(text: str) -> str:
@@ -102,7 +106,7 @@ class MatchingCommands(RequestCommands):
 
         Returns the transaction and whether it was new (False: already recorded, nothing changed).
         """
-        check_fact(fact)
+        check_fact(fact, today(self.clock))
         tx_id = fact_id(fact)
         for attempt in range(1, CONFLICT_RETRIES + 1):
             earlier = self.get_or_none(tx_id, BankTransaction)
@@ -623,7 +627,11 @@ def _fitting_months(unpaid: list[list[Any]], amount: int) -> list[tuple[str, ...
     return [(i[1],) for i in ordered if int(i[2]) == amount]
 
 
-def check_fact(fact: BankTransactionFact) -> None:
+def check_fact(fact: BankTransactionFact, today: date) -> None:
+    """A line the ledger can record: in or out, a positive amount, an id, and a value
+    date no later than `FUTURE_GRACE_DAYS` after today (Vietnam time): a bank may date a
+    weekend's transfer on the next working day, but a line dated later is a typo in a
+    hand-edited file or a wrong clock, and it would be filed in a month not yet opened."""
     if fact.direction not in ("in", "out") or fact.amount <= 0 or not fact.external_id:
         raise InvalidInput(
             f"Giao dịch ngân hàng không hợp lệ: {fact.external_id!r}",
@@ -631,10 +639,18 @@ def check_fact(fact: BankTransactionFact) -> None:
             field="transaction",
         )
     try:  # the line is filed (suspense, reports) under its value date
-        date.fromisoformat(str(fact.value_date)[:10])
+        day = date.fromisoformat(str(fact.value_date)[:10])
     except ValueError:
         raise InvalidInput(
             f"Ngày giao dịch không hợp lệ: {fact.value_date!r} ({fact.external_id!r})",
             f"Invalid value date {fact.value_date!r} on {fact.external_id!r} (YYYY-MM-DD)",
             field="value_date",
         ) from None
+    if day > today + timedelta(days=FUTURE_GRACE_DAYS):
+        raise InvalidInput(
+            f"Giao dịch {fact.external_id!r} có ngày {day:%d/%m/%Y}, sau hôm nay "
+            f"({today:%d/%m/%Y}) hơn {FUTURE_GRACE_DAYS} ngày: kiểm tra lại ngày trong tệp",
+            f"Line {fact.external_id!r} is dated {day.isoformat()}, more than "
+            f"{FUTURE_GRACE_DAYS} days after today ({today.isoformat()}): check the file's dates",
+            field="value_date",
+        )

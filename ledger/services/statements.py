@@ -31,6 +31,7 @@ from eventsourcing.persistence import RecordConflictError
 
 from ledger.account_index import AccountIndex, account_index_id
 from ledger.bank_transaction import BankTransaction, fact_id
+from ledger.clock import today
 from ledger.errors import InvalidInput, NotFound
 from ledger.ids import member_id, payment_id, register_id, roll_id
 from ledger.loading import gc_paused
@@ -107,8 +108,9 @@ class StatementCommands(MatchingCommands):
         numbers = {f.account_number for f in facts}
         for number in numbers:
             self.statement_account(org_code, number)
+        now = today(self.clock)
         for fact in facts:
-            check_fact(fact)
+            check_fact(fact, now)
         ids = [fact_id(f) for f in facts]
         known = self._mark_seen(list(dict.fromkeys(ids)), facts[0].source if facts else "")
         counts: Counter[str] = Counter()

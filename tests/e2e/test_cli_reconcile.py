@@ -246,17 +246,17 @@ class TestMoneyOnItsWay:
         """Two exports ending the same day: the whole day's closing is compared, and the
         morning's is shown beside it (a CLI check found a false difference here)."""
         morning = write_statement(
-            tmp_path / "morning.csv", 100_000, [("20/12/2026", "FT1", 10_000, "IBFT A")]
+            tmp_path / "morning.csv", 100_000, [("17/12/2026", "FT1", 10_000, "IBFT A")]
         )
         day = write_statement(
             tmp_path / "day.csv",
             100_000,
-            [("20/12/2026", "FT1", 10_000, "IBFT A"), ("20/12/2026", "FT2", 20_000, "IBFT B")],
+            [("17/12/2026", "FT1", 10_000, "IBFT A"), ("17/12/2026", "FT2", 20_000, "IBFT B")],
         )
         import_statement(branch, morning)
         import_statement(branch, day)
         out = ok(branch, "reconcile --org B1").stdout
-        assert "Account 1012345678 on 2026-12-20: statement 130,000 đ, ledger 130,000" in out
+        assert "Account 1012345678 on 2026-12-17: statement 130,000 đ, ledger 130,000" in out
         assert "agree" in out and "differ by" not in out
         assert "printed a closing balance of 110,000 đ" in " ".join(out.split())
 
@@ -386,6 +386,32 @@ class TestBadInputIsRefusedAndWritesNothing:
             " ".join(result.stderr.split())
         )
         assert snapshot(branch) == before
+
+    def test_a_line_dated_after_the_grace_days_refuses_the_whole_file(
+        self, branch: str, imported: dict[str, Any], tmp_path: Path
+    ) -> None:
+        """Today is 15/12/2026 (the e2e clock): a line of 18/12 is accepted (a bank may date a
+        weekend's transfer on the next working day); 19/12 is a typo, and refuses the file."""
+        typo = write_statement(
+            tmp_path / "typo.csv",
+            B1_CLOSING,
+            [
+                ("16/12/2026", "FT26350000401", 10_000, "IBFT A"),
+                ("19/12/2026", "FT26350000402", 20_000, "IBFT B"),
+            ],
+        )
+        before = snapshot(branch)
+        result = refused(branch, f"statement import {typo} --org B1")
+        said = " ".join(result.stderr.split())
+        assert (
+            "'FT26350000402' is dated 2026-12-19, more than 3 days after today (2026-12-15)" in said
+        )
+        assert "có ngày 19/12/2026" in said
+        assert snapshot(branch) == before
+        fine = write_statement(
+            tmp_path / "fine.csv", B1_CLOSING, [("18/12/2026", "FT26350000403", 10_000, "IBFT C")]
+        )
+        assert import_statement(branch, fine)["new"] == 1
 
     def test_an_unknown_way_to_remit(self, branch: str, imported: dict[str, Any]) -> None:
         ok(branch, "month close --period 2026-12 --org B1")

@@ -563,7 +563,7 @@ class TestKind10PaymentsIntoADeactivatedAccount:
         self, books: DuesLedger, findings: Findings
     ) -> None:
         self.deactivate(books)
-        tx, _ = books.record_bank_transaction(line(70_000, "IBFT M0", value_date="2026-12-20"))
+        tx, _ = books.record_bank_transaction(line(70_000, "IBFT M0", value_date="2026-12-17"))
         found = only(findings, 10)
         d = found["evidence"]["details"]
         assert (found["org"], d["deactivated_on"], d["lines"], d["amount"]) == (

@@ -1165,6 +1165,24 @@ def test_a_line_without_a_value_date_is_refused_and_records_nothing(branch: Dues
     assert events(branch) == before
 
 
+def test_a_notification_dated_after_the_grace_days_is_refused_and_records_nothing(
+    branch: DuesLedger,
+) -> None:
+    """The ledger's clock says 2026-12-15 (Vietnam): three days of grace, then refused."""
+    from ledger.clock import today
+    from ledger.errors import InvalidInput
+
+    assert today(branch.clock).isoformat() == "2026-12-15"
+    before = events(branch)
+    with pytest.raises(InvalidInput) as refused:
+        branch.record_bank_transaction(line(10_000, "CHUYEN TIEN", value_date="2026-12-19"))
+    assert refused.value.field == "value_date"
+    assert "2026-12-19" in refused.value.message_en and "19/12/2026" in refused.value.message_vi
+    assert events(branch) == before
+    _, new = branch.record_bank_transaction(line(10_000, "CHUYEN TIEN", value_date="2026-12-18"))
+    assert new and events(branch) > before
+
+
 class TestARemittanceCodeSeenTwice:
     def test_a_second_line_with_a_received_remittance_code_waits_in_the_parents_suspense(
         self, branch: DuesLedger
