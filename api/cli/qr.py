@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from api.cli import inputs
 from api.cli.context import ledger, out
@@ -142,16 +143,24 @@ def _show_request(
             f"{target['bin']} {target['account_number']} {target['holder_name']} ({target['holder_kind']})",
         ),
         ("Trạng thái / Status", status["status"]),
+    ]
+    if status["received"]:
+        rows.append(("Đã nhận / Received", dong(status["received"])))
+    if status["held"]:
+        rows.append(("Tạm giữ chờ xử lý / Held for the treasurer", dong(status["held"])))
+    rows += [
         ("Hết hạn / Expires", status["expires_at"]),
-        ("VietQR", status["payload"]),
     ]
     if status["override_reason"]:
         rows.insert(4, ("Ngoại lệ tài khoản / Account override", status["override_reason"]))
     for label, value in rows:
         t.add_row(label, str(value))
     console.print(t)
-    for member, periods, amount in status["items"]:
-        console.print(f"  {member}: {', '.join(periods)} — {dong(amount)}")
+    for (member, periods, amount), left in zip(status["items"], status["remaining"], strict=True):
+        owed = f" (còn thiếu / still owed {dong(left)})" if status["received"] and left else ""
+        console.print(f"  {member}: {', '.join(periods)} — {dong(amount)}{owed}")
+    # on one line of its own, never cut or folded: a treasurer copies it whole
+    console.print(Text(f"VietQR: {status['payload']}"), soft_wrap=True)
     if png_path is not None:
         say(console, f"Đã ghi mã QR vào {png_path}", f"QR image written to {png_path}")
 

@@ -305,6 +305,7 @@ class RequestCommands(LedgerBase):
             "total": r.total,
             "received": r.received,
             "held": r.held,
+            "remaining": r.remaining(),
             "branch": r.branch_code,
             "payer": r.payer_name,
             "hint": r.hint,

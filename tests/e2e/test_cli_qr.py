@@ -138,6 +138,28 @@ class TestPayOnBehalf:
         for member in ("M1", "M2", "M3"):
             assert as_json(branch, f"member statement {member}")["outstanding"] == 0
 
+    def test_a_batch_paid_short_shows_what_arrived_and_what_each_member_still_owes(
+        self, branch: str
+    ) -> None:
+        status = as_json(
+            branch, "batch create --payer 'Bí thư chi bộ' --members M2,M3 --period 2026-12"
+        )
+        assert status["total"] == 25_000 + 5_000
+        notify(branch, status, 15_000, "SEPAY-10")  # half: each share in proportion
+        shown = as_json(branch, f"request status {status['reference']}")
+        assert (shown["status"], shown["received"], shown["remaining"]) == (
+            "partly_paid",
+            15_000,
+            [12_500, 2_500],
+        )
+        shown_text = ok(branch, f"request status {status['reference']}").stdout
+        # the payload on a line of its own, whole, to copy (it was cut at 80 columns)
+        assert f"VietQR: {status['payload']}\n" in shown_text
+        text = " ".join(shown_text.split())
+        assert "Đã nhận / Received │ 15,000 đ" in text
+        assert "M2: 2026-12 — 25,000 đ (còn thiếu / still owed 12,500 đ)" in text
+        assert "M3: 2026-12 — 5,000 đ (còn thiếu / still owed 2,500 đ)" in text
+
 
 class TestPersonalAccounts:
     def test_a_request_into_a_personal_account_is_refused_and_nothing_is_written(
