@@ -91,6 +91,7 @@ class RequestItem(BaseModel):
     member: str
     months: list[str]
     amount: int
+    remaining: int  # what the member still owes under this request
 
 
 class Transfer(BaseModel):

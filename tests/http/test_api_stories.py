@@ -35,7 +35,7 @@ class TestAMemberPaysByQR:
         request = made.json()
         assert (request["amount"], request["items"]) == (
             DUES,
-            [{"member": "M0", "months": ["2026-12"], "amount": DUES}],
+            [{"member": "M0", "months": ["2026-12"], "amount": DUES, "remaining": DUES}],
         )
         assert made.headers["location"].endswith(f"/api/v1/payment-requests/{request['reference']}")
         qr = decode(request["payload"])
@@ -65,6 +65,7 @@ class TestAMemberPaysByQR:
         assert (after["outstanding"], after["paid_through"]) == (0, "2026-12")
         status = client.get(f"/api/v1/payment-requests/{request['reference']}", headers=m0()).json()
         assert (status["status"], status["received"]) == ("paid", DUES)
+        assert [i["remaining"] for i in status["items"]] == [0]
         receipts = client.get("/api/v1/members/M0/receipts", headers=m0()).json()
         assert receipts["total"] == 2
         assert [

@@ -68,8 +68,8 @@ def public_request(status: dict[str, Any], request: Request) -> dict[str, Any]:
         "payer": status["payer"],
         "hint": status["hint"],
         "items": [
-            {"member": m, "months": list(periods), "amount": int(a)}
-            for m, periods, a in status["items"]
+            {"member": m, "months": list(periods), "amount": int(a), "remaining": int(left)}
+            for (m, periods, a), left in zip(status["items"], status["remaining"], strict=True)
         ],
         "target": {k: target[k] for k in ("bin", "account_number", "holder_name", "holder_kind")}
         | {"org": target.get("org", status["branch"])},
