@@ -2,7 +2,8 @@
 
 `rm_balance` holds, per organisation and month: assessed, collected, outstanding,
 retained, payable to parent, remitted to parent, received from children, in transit,
-suspense, bank and cash movements, spending, and the member counts behind the
+suspense, bank and cash movements, money held for or by other branches (due to,
+due from), spending, and the member counts behind the
 collection rate (members on the roll, exempt, due, paid in full). `rm_balance_moves`
 holds the same figures as changes, one row per event and organisation-month, stamped
 with the event's position and recorded time: summing the moves recorded by a time
@@ -43,6 +44,8 @@ FIGURES = (
     "suspense",
     "bank",
     "cash",
+    "due_to",
+    "due_from",
     "spent",
     "members",
     "members_exempt",
@@ -153,6 +156,10 @@ class BalancesModel(ReadModel):
                 self.add(org, period, cash=signed)
             elif kind == "liabilities" and name == "suspense":
                 self.add(org, period, suspense=-signed)
+            elif kind == "liabilities" and name == "due_to":
+                self.add(org, period, due_to=-signed)  # collected for another branch
+            elif kind == "assets" and name == "due_from":
+                self.add(org, period, due_from=signed)  # another branch collected for it
             elif kind == "expenses" and name == "spending":
                 self.add(org, period, spent=signed)
 

@@ -216,9 +216,9 @@ class ReadModels:
         self.app = app
         self.views = views or views_for(app.recorder.datastore, create=create)
         self.models = [m(self.views) for m in models]
-        if create:
-            self.views.create_tables(
-                [t for m in self.models for t in m.tables],
+        if create:  # a model whose tables have another shape is built again (`prepare`)
+            self.views.prepare(
+                [(m.name, m.tables) for m in self.models],
                 [ix for m in self.models for ix in m.indexes],
             )
         self._topics = {t for m in self.models for t in m.topics_handled()}

@@ -92,6 +92,16 @@ class Views:
     def create_tables(self, tables: Iterable[Table], indexes: Iterable[str] = ()) -> None:
         raise NotImplementedError
 
+    def prepare(
+        self, models: Sequence[tuple[str, Sequence[Table]]], indexes: Iterable[str] = ()
+    ) -> list[str]:
+        """Create every model's tables, first dropping (with its tracking row, so it is
+        built again from the log) each model one of whose tables exists with other
+        columns than the code declares: a figure added to a model in a new release.
+        One transaction, taken as a writer at once, so processes starting together check
+        one after the other and a model is dropped once. Returns the models dropped."""
+        raise NotImplementedError
+
     def write(self, name: str, position: int, write: Write) -> None:
         raise NotImplementedError
 
@@ -151,6 +161,29 @@ class SQLiteViews(SQLiteTrackingRecorder, Views):
                 c.execute(t.create_sql(pg=False))
             for ix in indexes:
                 c.execute(ix)
+
+    def prepare(
+        self, models: Sequence[tuple[str, Sequence[Table]]], indexes: Iterable[str] = ()
+    ) -> list[str]:
+        dropped = []
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("DELETE FROM tracking WHERE 0")  # the write lock, before looking
+            for name, tables in models:
+                differs = False
+                for t in tables:
+                    c.execute(f"PRAGMA table_info({t.name})")
+                    cols = [str(r[1]) for r in c.fetchall()]
+                    differs = differs or bool(cols and cols != t.columns)
+                if differs:
+                    for t in tables:
+                        c.execute(f"DROP TABLE IF EXISTS {t.name}")
+                    c.execute("DELETE FROM tracking WHERE application_name = ?", [name])
+                    dropped.append(name)
+            for t in (t for _, tables in models for t in tables):
+                c.execute(t.create_sql(pg=False))
+            for ix in indexes:
+                c.execute(ix)
+        return dropped
 
     def write(self, name: str, position: int, write: Write) -> None:
         with self.datastore.transaction(commit=True) as c:
@@ -247,6 +280,42 @@ class PostgresViews(PostgresTrackingRecorder, Views):
                 c.execute(t.create_sql(pg=True))  # type: ignore[call-overload]
             for ix in indexes:
                 c.execute(ix)  # type: ignore[call-overload]
+
+    def prepare(
+        self, models: Sequence[tuple[str, Sequence[Table]]], indexes: Iterable[str] = ()
+    ) -> list[str]:
+        dropped = []
+        with self.datastore.transaction(commit=True) as c:
+            lock_ddl(c, self.schema)
+            c.execute(f'SET LOCAL search_path TO "{self.schema}"')
+            for name, tables in models:
+                differs = False
+                for t in tables:
+                    c.execute(
+                        "SELECT column_name FROM information_schema.columns WHERE "
+                        "table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+                        [self.schema, t.name],
+                    )
+                    cols = [str(r["column_name"]) for r in c.fetchall()]
+                    differs = differs or bool(cols and cols != t.columns)
+                if differs:
+                    # its writers wait: a catch-up takes this model's lock (`write`)
+                    c.execute(
+                        "SELECT pg_advisory_xact_lock(hashtext(%s))",  # type: ignore[call-overload]
+                        [f"{self.schema}.{name}"],
+                    )
+                    for t in tables:
+                        c.execute(f"DROP TABLE IF EXISTS {t.name}")  # type: ignore[call-overload]
+                    c.execute(
+                        f"DELETE FROM {self.tracking_table_name} WHERE application_name = %s",  # type: ignore[call-overload]
+                        [name],
+                    )
+                    dropped.append(name)
+            for t in (t for _, tables in models for t in tables):
+                c.execute(t.create_sql(pg=True))  # type: ignore[call-overload]
+            for ix in indexes:
+                c.execute(ix)  # type: ignore[call-overload]
+        return dropped
 
     def write(self, name: str, position: int, write: Write) -> None:
         with self.datastore.transaction(commit=True) as c:

@@ -32,6 +32,8 @@ BALANCE_LABELS = {
     "suspense": "Chờ xác định / Suspense",
     "bank": "Tiền gửi ngân hàng (phát sinh) / Bank (movement)",
     "cash": "Tiền mặt (phát sinh) / Cash (movement)",
+    "due_to": "Thu hộ chi bộ khác / Collected for other branches",
+    "due_from": "Chi bộ khác thu hộ / Collected by other branches",
     "subtree_collected": "Toàn cây đã thu / Collected in subtree",
     "spent": "Đã chi / Spent",
     "retained_available": "Quỹ giữ lại còn / Retained available",

@@ -171,6 +171,8 @@ class Figures(BaseModel):
     suspense: int
     bank: int
     cash: int
+    due_to: int
+    due_from: int
     spent: int
 
 

@@ -284,3 +284,47 @@ def test_a_rebuild_leaves_planner_statistics_on_its_tables(frozen: Any, storage:
                 assert stats
         finally:
             reads.close()
+
+
+def test_a_model_whose_tables_an_older_release_made_is_built_again(
+    db_url: str, frozen: Any
+) -> None:
+    """A release that adds a figure (a column) to a model finds the older tables in place:
+    that model alone is dropped and built again from the log when the read models are
+    opened, so its figures are complete; the other models keep their rows and position."""
+    from api.bootstrap import build_ledger
+    from api.settings import load_settings
+    from tests.builders import member_row
+
+    app = build_ledger(load_settings(db_url))
+    try:
+        app.import_orgs(
+            org_rows([("TW", "Trung ương", "central", ""), ("B", "Chi bộ B", "branch", "TW")])
+        )
+        app.import_members(numbered([member_row(f"M{i}", "B") for i in range(6)]))
+        app.open_month("2026-12")
+        for i in range(3):
+            app.pay(f"M{i}", 50_000, reference=f"R{i}")
+        reads = Reads(app)
+        expected = reads.balance("B", "2026-12")
+        positions = reads.models.positions()
+        views = reads.models.views  # the application's own datastore
+        reads.close()
+        at = f'"{views.schema}".' if views.pg else ""  # type: ignore[attr-defined]
+        with views.datastore.transaction(commit=True) as c:  # type: ignore[attr-defined]
+            # as the release before the due_to/due_from figures left it: no such columns
+            for column in ("due_to", "due_from"):
+                c.execute(f"ALTER TABLE {at}rm_balance DROP COLUMN {column}")
+            # the tree model's row, changed by hand: kept, since its shape did not change
+            c.execute(f"UPDATE {at}rm_org SET name = 'KEPT' WHERE code = 'B'")
+
+        reads = Reads(app)
+        try:
+            assert reads.models.positions()["balances"] == 0  # dropped, to be built again
+            assert reads.models.positions()["tree"] == positions["tree"]
+            assert reads.balance("B", "2026-12") == expected | {"name": "KEPT"}
+            assert reads.models.positions() == positions
+        finally:
+            reads.close()
+    finally:
+        app.close()

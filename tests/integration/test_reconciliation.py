@@ -366,6 +366,17 @@ class TestMoneyForAMemberWhoHasMoved:
         assert balances["HN-BD-01:liabilities:due_to:HN-BD-02"] == -70_000
         assert balances["HN-BD-02:assets:due_from:HN-BD-01"] == 70_000
         assert sum(balances.values()) == 0 and unbalanced_events(branch) == []
+        # `balance` (the read model) says it too: what each holds for, or is owed by, the other
+        from projections.reads import Reads
+
+        reads = Reads(branch)
+        try:
+            old, new = reads.balance("HN-BD-01"), reads.balance("HN-BD-02")
+        finally:
+            reads.close()
+        assert (old["due_to"], old["due_from"], old["bank"]) == (70_000, 0, 140_000)
+        assert (new["due_to"], new["due_from"], new["bank"]) == (0, 70_000, 0)
+        assert (new["subtree"]["due_from"], new["collected"]) == (70_000, 70_000)
 
 
 class TestRule2ARemittanceByBank:
