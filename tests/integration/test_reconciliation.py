@@ -699,6 +699,37 @@ class TestReversals:
         assert item_of(branch, "HN-BD-01", original)["resolution"] is None
         assert branch.account_balances()[SUSPENSE] == -55_000
 
+    def test_a_batch_whose_held_excess_was_resolved_is_flagged_and_nothing_undone(
+        self, branch: DuesLedger
+    ) -> None:
+        """The treasurer already decided about the batch's excess (a refund to make): the
+        ledger cannot take that decision back by itself, so the bank's reversal waits for
+        the treasurer and the members' months stay paid."""
+        request = branch.batch_request("Bí thư", ["M0", "M1"], period="2026-12")
+        original, _ = branch.record_bank_transaction(
+            paying(request, 150_000, reference="FT26349000901")
+        )
+        [held] = [i for i in branch.suspense_items("HN-BD-01") if i["amount"] == 10_000]
+        branch.resolve_suspense(held["id"], refund=True)
+        before = branch.account_balances()
+        back, _ = branch.record_bank_transaction(
+            line(150_000, "HOAN TRA GD FT26349000901", direction="out", reference="FT26349000902")
+        )
+        assert back.matched is None and back.suspense is not None and back.suspense["flagged"]
+        assert reloaded(branch, original).reversed_by is None
+        for member in ("M0", "M1"):
+            assert month_of(branch, member, "2026-12")["outstanding"] == 0
+        [resolved] = [
+            i
+            for i in branch.suspense_items("HN-BD-01", include_resolved=True)
+            if i["id"] == held["id"]
+        ]
+        assert resolved["resolution"]["how"] == "refund"
+        after = branch.account_balances()
+        assert after[BANK] == before[BANK] - 150_000  # the money left: flagged, explained later
+        assert after["HN-BD-01:assets:unexplained_outflow"] == 150_000
+        assert sum(after.values()) == 0
+
 
 class TestCash:
     def test_the_same_receipt_twice_counts_once(self, branch: DuesLedger) -> None:
