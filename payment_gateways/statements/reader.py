@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -66,8 +66,9 @@ def read_statement(
     if not account:
         raise InvalidInput("Thiếu số tài khoản", "The account number is missing", field="account")
     candidates = _candidates(layout)
-    tables = _tables(Path(path))
-    for rows in tables:
+    tables: list[list[Row]] = []
+    for rows in _tables(Path(path)):  # a CSV is parsed again only if its header is not found
+        tables.append(rows)
         found = _find_header(rows, candidates)
         if found is not None:
             break
@@ -136,13 +137,17 @@ def _candidates(name: str | None) -> list[Layout]:
     return [LAYOUTS[name]]
 
 
-def _tables(path: Path) -> list[list[Row]]:
+def _tables(path: Path) -> Iterator[list[Row]]:
+    """The file's rows: a CSV's with each delimiter in turn (asked for one at a time)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         content = csv_text(path)
-        return [csv_rows(content, delimiter) for delimiter in DELIMITERS]
+        for delimiter in DELIMITERS:
+            yield csv_rows(content, delimiter)
+        return
     if suffix == ".xlsx":
-        return [xlsx_rows(path)]
+        yield xlsx_rows(path)
+        return
     raise InvalidInput(
         f"Chỉ nhận sao kê .csv (UTF-8) hoặc .xlsx, không nhận '{suffix or path.name}'",
         f"Only .csv (UTF-8) or .xlsx statements are accepted, not '{suffix or path.name}'",
@@ -152,8 +157,14 @@ def _tables(path: Path) -> list[list[Row]]:
 
 def _header_rows(rows: list[Row]) -> list[tuple[int, list[str]]]:
     """(index in rows, texts) of the first non-blank rows, where the header may be."""
-    found = [(i, [text(c) for c in cells]) for i, (_, cells) in enumerate(rows) if any(cells)]
-    return [(i, texts) for i, texts in found if any(texts)][:HEADER_SCAN]
+    found: list[tuple[int, list[str]]] = []
+    for i, (_, cells) in enumerate(rows):
+        if len(found) == HEADER_SCAN:
+            break  # not every row of a 200,000-line file
+        texts = [text(c) for c in cells] if any(cells) else []
+        if any(texts):
+            found.append((i, texts))
+    return found
 
 
 def _find_header(
@@ -209,12 +220,15 @@ def _line(cells: list[Cell], columns: dict[str, int]) -> _Line | None:
     if not any(text(c) for c in cells):
         return None
     errors: list[CellError] = []
-
-    if _is_note(cells, cell("date"), cell("debit"), cell("credit")):
-        return None
+    date: str | None = None
+    try:
+        date = iso_date(cell("date"))
+    except CellError as bad_date:
+        if _is_note(cells, cell("date"), cell("debit"), cell("credit")):
+            return None
+        errors.append(bad_date)
     debit = _checked(errors, lambda: abs(amount(cell("debit"), signed=True)))
     credit = _checked(errors, lambda: amount(cell("credit")))
-    date = _checked(errors, lambda: iso_date(cell("date")))
     balance = None
     if "balance" in columns and text(cell("balance")):
         balance = _checked(errors, lambda: amount(cell("balance"), signed=True))
@@ -243,12 +257,8 @@ def _checked(errors: list[CellError], parse: Callable[[], T]) -> T | None:
 
 
 def _is_note(cells: list[Cell], date: Cell, debit: Cell, credit: Cell) -> bool:
-    """A row to pass over: a totals row (`Tổng`, `Total`) or dateless text with no amount."""
-    try:
-        iso_date(date)
-        return False
-    except CellError:
-        pass
+    """A row without a valid date to pass over: a totals row (`Tổng`, `Total`) or dateless
+    text with no amount."""
     label = next((fold(text(c)) for c in cells if text(c)), "")
     return label.startswith(SUMMARY) or not (text(date) or text(debit) or text(credit))
 

@@ -29,6 +29,8 @@ class CellError(ValueError):
 
 def text(cell: Cell) -> str:
     """A cell as stripped text; whole numbers without a trailing `.0`."""
+    if type(cell) is str:  # every cell of a CSV: first, as a statement has millions
+        return cell.strip()
     if cell is None:
         return ""
     if isinstance(cell, float) and cell.is_integer():
@@ -56,7 +58,7 @@ def amount(cell: Cell, *, signed: bool = False) -> int:
         match = _AMOUNT.fullmatch(raw.removeprefix("-"))
         if match is None:
             raise CellError(f"số tiền không hợp lệ: {raw}", f"not a whole amount in đồng: {raw}")
-        value = int(re.sub(r"[,.]", "", match.group(1)))
+        value = int(match.group(1).replace(",", "").replace(".", ""))
         value = -value if negative else value
     if value < 0 and not signed:
         raise CellError(f"số tiền âm: {value}", f"negative amount: {value}")
