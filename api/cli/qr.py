@@ -147,7 +147,7 @@ def _show_request(
     if status["received"]:
         rows.append(("Đã nhận / Received", dong(status["received"])))
     if status["held"]:
-        rows.append(("Tạm giữ chờ xử lý / Held for the treasurer", dong(status["held"])))
+        rows.append(("Phần đưa vào tạm giữ / Put in suspense", dong(status["held"])))
     rows += [
         ("Hết hạn / Expires", status["expires_at"]),
     ]

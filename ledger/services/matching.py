@@ -177,7 +177,7 @@ class MatchingCommands(RequestCommands):
         shares: list[list[Any]] = []
         refused: list[str] = []
         for (member, periods, _), share in zip(
-            request.items, self._shares(request, tx.amount), strict=True
+            request.items, self._shares(uow, request, tx.amount), strict=True
         ):
             if not share:
                 continue
@@ -225,16 +225,24 @@ class MatchingCommands(RequestCommands):
         named = [p for p in periods if p in owed]
         return named or None
 
-    @staticmethod
-    def _shares(request: PaymentRequest, amount: int) -> list[int]:
+    def _shares(self, uow: UnitOfWork, request: PaymentRequest, amount: int) -> list[int]:
         """A member's request takes everything (the excess is credit); a batch pays what each
-        member still owes, in full or in proportion if short; the rest is held."""
+        member still owes for the months it names (less, if they paid some of it since the
+        batch was made), in full or in proportion if short; the rest is held."""
         if request.kind == "member":
             return [amount]
-        owed = request.remaining()
+        owed = [
+            min(left, self._owed_for(uow, member, periods))
+            for (member, periods, _), left in zip(request.items, request.remaining(), strict=True)
+        ]
         if amount >= sum(owed) or sum(owed) == 0:
             return owed
         return split_largest_remainder(amount, owed)
+
+    def _owed_for(self, uow: UnitOfWork, member: str, periods: list[str]) -> int:
+        """What `member` owes now for `periods`."""
+        registers = self.member_registers(uow, uow.member(member))
+        return sum(int(i[2]) for i in self.unpaid_items(registers, member) if i[1] in periods)
 
     def _remittance_arrived(
         self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction

@@ -280,6 +280,32 @@ class TestRule1ARequestsCodeSettlesIt:
         assert (balances[BANK], balances[SUSPENSE]) == (150_000, -10_000)
 
 
+    def test_a_batch_for_a_month_a_member_paid_since_holds_that_share(
+        self, branch: DuesLedger
+    ) -> None:
+        """M0 paid December by their own QR after the batch was made: the batch's money for
+        M0 pays nothing and is not M0's credit; it is held for the treasurer (a check found
+        it booked as credit, beside months the member still owed)."""
+        batch = branch.batch_request("Bí thư chi bộ", ["M0", "M1"], period="2026-12")
+        own = branch.member_request("M0")
+        branch.record_bank_transaction(paying(own, 70_000))
+        branch.record_bank_transaction(paying(batch, 140_000))
+        assert [month_of(branch, m, "2026-12")["paid"] for m in ("M0", "M1")] == [70_000, 70_000]
+        assert branch.member_statement("M0")["credit"] == 0
+        [item] = branch.suspense_items("HN-BD-01")
+        assert (item["amount"], item["request"], item["why"]) == (70_000, batch.code, "excess")
+        balances = branch.account_balances()
+        assert (balances[BANK], balances[SUSPENSE]) == (210_000, -70_000)
+        assert sum(balances.values()) == 0
+
+    def test_a_short_batch_splits_over_what_is_still_owed(self, branch: DuesLedger) -> None:
+        batch = branch.batch_request("Bí thư chi bộ", ["M0", "M1", "M2"], period="2026-12")
+        branch.record_bank_transaction(paying(branch.member_request("M0"), 50_000))
+        branch.record_bank_transaction(paying(batch, 100_000))  # owed now: 20,000 + 2 x 70,000
+        paid = [month_of(branch, m, "2026-12")["paid"] for m in ("M0", "M1", "M2")]
+        assert paid == [50_000 + 12_500, 43_750, 43_750] and sum(paid) == 150_000
+        assert branch.suspense_items("HN-BD-01") == []
+
 class TestSplittingASuspenseItem:
     """A batch's excess (or any money in suspense) shared between members: a check found
     that `suspense resolve` could give it to one member only."""
