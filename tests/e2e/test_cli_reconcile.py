@@ -339,6 +339,7 @@ class TestMoneyOnItsWay:
             "amount": M3_OWES,
             "account": B1_ACCOUNT,
             "seen_on_statement": False,
+            "cash_in_books": 0,  # received, then all of it taken to the bank
         }
         retried = as_json(branch, f"cash deposit --org B1 --amount {M3_OWES} --slip GNT-0001")
         assert retried["reference"] == code
@@ -351,6 +352,16 @@ class TestMoneyOnItsWay:
         assert as_json(branch, "reconcile --org B1")["matched"] == {"deposit": 1}
         seen = as_json(branch, f"cash deposit --org B1 --amount {M3_OWES} --slip GNT-0001")
         assert seen["seen_on_statement"] is True
+
+    def test_depositing_more_cash_than_the_books_hold_is_said(self, branch: str) -> None:
+        """A check found a 10,000,000 đ deposit with no cash received accepted silently."""
+        ok(branch, "cash receive --member M3 --amount 5000 --receipt BL-0003")
+        fine = ok(branch, "cash deposit --org B1 --amount 5000 --slip GNT-0002").stdout
+        assert "Warning" not in fine
+        said = ok(branch, "cash deposit --org B1 --amount 10000000 --slip GNT-0003").stdout
+        said = " ".join(said.split())
+        assert "B1's cash in the books is 10,000,000 đ below zero" in said
+        assert "tiền mặt trên sổ của B1 âm 10,000,000 đ" in said
 
 
 class TestBadInputIsRefusedAndWritesNothing:

@@ -279,7 +279,6 @@ class TestRule1ARequestsCodeSettlesIt:
         balances = branch.account_balances()
         assert (balances[BANK], balances[SUSPENSE]) == (150_000, -10_000)
 
-
     def test_a_batch_for_a_month_a_member_paid_since_holds_that_share(
         self, branch: DuesLedger
     ) -> None:
@@ -305,6 +304,7 @@ class TestRule1ARequestsCodeSettlesIt:
         paid = [month_of(branch, m, "2026-12")["paid"] for m in ("M0", "M1", "M2")]
         assert paid == [50_000 + 12_500, 43_750, 43_750] and sum(paid) == 150_000
         assert branch.suspense_items("HN-BD-01") == []
+
 
 class TestSplittingASuspenseItem:
     """A batch's excess (or any money in suspense) shared between members: a check found
