@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from api.book import parse_book_period, write_csv, write_xlsx
 from ledger.app import DuesLedger
+from ledger.clock import today
+from ledger.services.matching import FUTURE_GRACE_DAYS
 from payment_gateways.statements import read_statement
 from projections.dues_book import dues_book
 from projections.reads import Reads
@@ -36,8 +39,13 @@ def import_statement_file(
 ) -> dict[str, Any]:
     """Read the statement (all or nothing), record each line once; counts and what was read."""
     target = app.statement_account(org, account)
+    latest = today(app.clock) + timedelta(days=FUTURE_GRACE_DAYS)  # as the ledger checks
     statement = read_statement(
-        path, bin_code=target["bin"], account_number=target["account_number"], layout=layout
+        path,
+        bin_code=target["bin"],
+        account_number=target["account_number"],
+        layout=layout,
+        not_after=latest,
     )
     counts = app.import_statement(
         org,

@@ -46,7 +46,8 @@ class ImportRejected(InvalidInput):
         lines_en = "\n".join(f"  line {n}: {en}" for n, _, en in problems)
         super().__init__(
             f"Tệp {what_vi} có {rows} dòng lỗi, không nhập dòng nào:\n{lines_vi}",
-            f"The {what_en or what_vi} file has {rows} bad rows; nothing was imported:\n{lines_en}",
+            f"The {what_en or what_vi} file has {rows} bad row{'' if rows == 1 else 's'}; "
+            f"nothing was imported:\n{lines_en}",
         )
 
 

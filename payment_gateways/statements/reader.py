@@ -21,6 +21,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
@@ -59,9 +60,16 @@ class _Line:
 
 
 def read_statement(
-    path: Path, *, bin_code: str | None, account_number: str, layout: str | None = None
+    path: Path,
+    *,
+    bin_code: str | None,
+    account_number: str,
+    layout: str | None = None,
+    not_after: date | None = None,
 ) -> Statement:
-    """The transactions of a `.csv` (UTF-8) or `.xlsx` statement export of one account."""
+    """The transactions of a `.csv` (UTF-8) or `.xlsx` statement export of one account.
+    `not_after`: the latest value date accepted; a later one is a row problem, reported
+    with the rest (the ledger refuses such a line too, but could name only one, by key)."""
     account = account_number.strip()
     if not account:
         raise InvalidInput("Thiếu số tài khoản", "The account number is missing", field="account")
@@ -76,7 +84,7 @@ def read_statement(
         raise _missing_columns(tables, candidates)
     chosen, columns, start = found
     _check_named_account(rows[: start - 1], account)
-    lines = _parse(rows[start:], columns)
+    lines = _parse(rows[start:], columns, None if not_after is None else not_after.isoformat())
     opening = closing = None
     first_balance = lines[0].balance if lines else None
     if first_balance is not None:
@@ -191,12 +199,12 @@ def _missing_columns(tables: list[list[Row]], candidates: list[Layout]) -> Inval
     )
 
 
-def _parse(rows: Sequence[Row], columns: dict[str, int]) -> list[_Line]:
+def _parse(rows: Sequence[Row], columns: dict[str, int], not_after: str | None) -> list[_Line]:
     lines: list[_Line] = []
     problems: list[tuple[int, str, str]] = []
     for number, cells in rows:
         try:
-            line = _line(cells, columns)
+            line = _line(cells, columns, not_after)
         except _RowProblems as bad:
             problems += [(number, error.vi, error.en) for error in bad.errors]
             continue
@@ -212,7 +220,7 @@ class _RowProblems(Exception):
         self.errors = errors
 
 
-def _line(cells: list[Cell], columns: dict[str, int]) -> _Line | None:
+def _line(cells: list[Cell], columns: dict[str, int], not_after: str | None) -> _Line | None:
     def cell(field: str) -> Cell:
         index = columns.get(field)
         return cells[index] if index is not None and index < len(cells) else None
@@ -227,6 +235,15 @@ def _line(cells: list[Cell], columns: dict[str, int]) -> _Line | None:
         if _is_note(cells, cell("date"), cell("debit"), cell("credit")):
             return None
         errors.append(bad_date)
+    if date is not None and not_after is not None and date > not_after:
+        y, m, d = not_after.split("-")
+        errors.append(
+            CellError(
+                f"ngày {date[8:]}/{date[5:7]}/{date[:4]} quá xa trong tương lai "
+                f"(muộn nhất {d}/{m}/{y})",
+                f"dated {date}, too far in the future (at the latest {not_after})",
+            )
+        )
     debit = _checked(errors, lambda: abs(amount(cell("debit"), signed=True)))
     credit = _checked(errors, lambda: amount(cell("credit")))
     balance = None
