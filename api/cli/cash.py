@@ -32,7 +32,7 @@ def receive(
         member,
         inputs.amount(amount),
         inputs.text(receipt, "receipt"),
-        inputs.periods(months) if months else None,
+        inputs.periods(months) if months is not None else None,
     )
     if as_json:
         print_json(

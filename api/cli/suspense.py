@@ -87,7 +87,7 @@ def resolve(
     ] = None,
 ) -> None:
     """Xử lý khoản tạm giữ / Resolve a suspense item."""
-    wanted = inputs.periods(months) if months else None
+    wanted = inputs.periods(months) if months is not None else None
     result = ledger(ctx).resolve_suspense(
         item_id,
         member=member,

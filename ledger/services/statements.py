@@ -87,6 +87,12 @@ class StatementCommands(MatchingCommands):
                 f"Account {number} is not a registered account of {org_code}",
                 field="account",
             )
+        if not accounts:
+            raise NotFound(
+                f"{org_code} chưa có tài khoản ngân hàng đã đăng ký; thêm bằng `org account add`",
+                f"{org_code} has no registered bank account; add one with `org account add`",
+                field="account",
+            )
         if len(accounts) != 1:
             raise InvalidInput(
                 f"{org_code} có {len(accounts)} tài khoản; chọn bằng --account",

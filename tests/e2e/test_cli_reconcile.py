@@ -365,6 +365,25 @@ class TestMoneyOnItsWay:
 
 
 class TestBadInputIsRefusedAndWritesNothing:
+    def test_a_statement_for_an_organisation_without_an_account(
+        self, branch: str, imported: dict[str, Any]
+    ) -> None:
+        """A check found "has 0 accounts; name one with --account", which no --account fixes."""
+        before = snapshot(branch)
+        result = refused(branch, f"statement import {imported['path']} --org HN-BD")
+        said = " ".join(result.stderr.split())
+        assert "HN-BD has no registered bank account; add one with `org account add`" in said
+        assert snapshot(branch) == before
+
+    def test_resolving_with_an_empty_months_list(
+        self, branch: str, imported: dict[str, Any]
+    ) -> None:
+        """`--months ''` was taken as no months at all (the oldest owed)."""
+        before = snapshot(branch)
+        refused(branch, "suspense resolve B1/20261215-2 --member M2 --months ''")
+        refused(branch, "cash receive --member M3 --amount 5000 --receipt BL-9 --months ''")
+        assert snapshot(branch) == before
+
     def test_an_unknown_suspense_item(self, branch: str, imported: dict[str, Any]) -> None:
         before = snapshot(branch)
         result = refused(branch, "suspense confirm B1/20261215-99")
