@@ -29,26 +29,57 @@ def list_items(
     if as_json:
         print_json(items)
         return
+    console = out(ctx)
+    if not items:
+        say(console, f"{org}: không có khoản nào chờ xử lý", f"{org}: nothing in suspense")
+        return
+    # Within 80 columns: ids and dates whole, amounts signed (money out is negative), the
+    # codes a treasurer copies listed below the table, where nothing folds them.
     t = table(
         f"Tạm giữ / Suspense — {org}",
         "ID",
         "Ngày / Date",
-        "Chiều / Dir",
         "Số tiền / Amount",
         "Diễn giải / Narrative",
         "Xử lý / Resolution",
-        ids=(0,),
+        money=(2,),
+        ids=(0, 1),
     )
+    codes = []
     for i in items:
-        resolution = " / ".join(_resolution(i["resolution"])) if i["resolution"] else ""
+        resolution = " / ".join(_resolution(i["resolution"], code=False)) if i["resolution"] else ""
         proposal = i.get("proposal")
         if proposal and not resolution:
             months = ",".join(proposal["months"])
             resolution = f"đề xuất / proposed: {proposal['member']} {months}"
-        t.add_row(
-            i["id"], i["value_date"], i["direction"], dong(i["amount"]), i["narrative"], resolution
+        if i["resolution"] and i["resolution"].get("reference"):
+            codes.append((i["id"], i["resolution"]["reference"]))
+        signed = i["amount"] if i["direction"] == "in" else -i["amount"]
+        t.add_row(i["id"], i["value_date"][:10], dong(signed), _narrative(i), resolution)
+    console.print(t)
+    for item_id, code in codes:
+        say(
+            console,
+            f"{item_id}: hoàn trả, ghi mã {code} vào nội dung chuyển khoản",
+            f"{item_id}: refund, put {code} in the transfer's memo",
         )
-    out(ctx).print(t)
+
+
+WHY = {
+    "excess": ("thừa", "excess"),
+    "refused": ("không ghi được", "refused"),
+    "already received": ("đã nhận rồi", "already received"),
+}
+
+
+def _narrative(item: dict[str, Any]) -> str:
+    """The bank's narrative, after why a matched line's money is here (a batch's excess)."""
+    request = item.get("request")
+    if not request:
+        return str(item["narrative"])
+    vi, en = WHY.get(str(item.get("why")), (str(item.get("why") or ""), ""))
+    why = f"{vi} / {en}" if en else vi
+    return f"({why}: {request}) {item['narrative']}"
 
 
 @suspense_app.command("confirm")
@@ -110,8 +141,9 @@ def resolve(
         )
 
 
-def _resolution(r: dict[str, Any]) -> tuple[str, str]:
-    """What was decided, naming whom or why (not only how): Vietnamese, English."""
+def _resolution(r: dict[str, Any], *, code: bool = True) -> tuple[str, str]:
+    """What was decided, naming whom or why (not only how): Vietnamese, English. `code`:
+    with a refund's code (a table lists codes apart, where they are never folded)."""
     how = r["how"]
     if how == "member":
         return f"ghi cho {r.get('member', '')}", f"paid for {r.get('member', '')}"
@@ -122,6 +154,8 @@ def _resolution(r: dict[str, Any]) -> tuple[str, str]:
         reason = r.get("reason", "")
         return f"không phải đảng phí ({reason})", f"not dues ({reason})"
     if how == "refund":
+        if not code:
+            return "hoàn trả", "refund"
         return f"hoàn trả, mã {r.get('reference', '')}", f"refund, code {r.get('reference', '')}"
     return str(how), str(how)
 

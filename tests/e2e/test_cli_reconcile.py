@@ -134,6 +134,25 @@ class TestAStatementOfB1:
         listed = ok(branch, "reconcile --org B1").stdout
         assert all(i in listed for i in ids), listed
 
+    def test_at_80_columns_dates_amounts_and_refund_codes_are_whole(
+        self, branch: str, imported: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A check found dates folded (`2026-12-1` / `5`) and a refund's code cut in two, so
+        the code to put in the refund's memo could not be copied."""
+        monkeypatch.setenv("COLUMNS", "80")
+        ok(branch, "suspense resolve B1/20261215-2 --refund")
+        [item] = [i for i in as_json(branch, "suspense list --org B1 --all") if i["resolution"]]
+        code = item["resolution"]["reference"]
+        text = ok(branch, "suspense list --org B1 --all").stdout
+        table = [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]
+        assert table and all(len(line) <= 80 for line in table), text
+        assert "2026-12-15" in text and "-11,000 đ" in text and "55,000 đ" in text
+        assert f"B1/20261215-2: refund, put {code} in the transfer's memo\n" in text
+        ok(branch, "suspense resolve B1/20261215-3 --not-dues 'phí ngân hàng'")
+        ok(branch, "suspense confirm B1/20261215-1")
+        empty = ok(branch, "suspense list --org B1").stdout  # was a bare, empty table
+        assert empty == "B1: không có khoản nào chờ xử lý / B1: nothing in suspense\n"
+
     def test_money_in_suspense_is_split_between_members(
         self, branch: str, imported: dict[str, Any]
     ) -> None:
