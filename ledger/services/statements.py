@@ -55,23 +55,32 @@ from ledger.services.matching import (
 CHUNK = 40_000  # lines matched and saved per transaction (docs/operations.md)
 
 
+def last_closing_day(statements: list[dict[str, Any]]) -> str | None:
+    """The latest day a statement with a closing balance ends on."""
+    return max((str(s["last"]) for s in statements if s["closing"] is not None), default=None)
+
+
 def day_end_statement(
-    statements: list[dict[str, Any]],
+    statements: list[dict[str, Any]], ledger_balance: int | None = None
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The statement whose closing balance the account is reconciled against, and the other
     statements ending the same day that printed a different closing balance.
 
-    Of the statements with a closing balance, those ending on the latest day; of those,
-    the one with the most lines on that day (a whole day's export over a part of it, in
-    whichever order they were imported), then the one imported last. Statements recorded
-    before `last_day_lines` was kept count as none, so among them the newest import wins.
+    Of the statements with a closing balance, those ending on the latest day. If some of
+    them printed the ledger's own balance at the end of that day (`ledger_balance`), one
+    of those: two exports of one day that do not overlap (morning, then afternoon) both
+    end on it, and only the later one's closing is the day's. Then the one with the most
+    lines on that day (a whole day's export over a part of it, in whichever order they
+    were imported), then the one imported last. Statements recorded before
+    `last_day_lines` was kept count as none, so among them the newest import wins.
     """
     with_closing = [(i, s) for i, s in enumerate(statements) if s["closing"] is not None]
     if not with_closing:
         return None, []
-    day = max(str(s["last"]) for _, s in with_closing)
+    day = last_closing_day(statements)
     ending = [(i, s) for i, s in with_closing if str(s["last"]) == day]
-    _, chosen = max(ending, key=lambda p: (int(p[1].get("last_day_lines") or 0), p[0]))
+    agreeing = [(i, s) for i, s in ending if s["closing"] == ledger_balance]
+    _, chosen = max(agreeing or ending, key=lambda p: (int(p[1].get("last_day_lines") or 0), p[0]))
     others = [s for _, s in ending if s is not chosen and s["closing"] != chosen["closing"]]
     return chosen, others
 
@@ -347,10 +356,11 @@ class StatementCommands(MatchingCommands):
         index = self.get_or_none(account_index_id(number), AccountIndex)
         statements = [s for s in (index.statements if index else []) if s["org"] == org_code]
         opening = index.opening if index is not None else None
-        last, same_day = day_end_statement(statements)
-        as_of = None if last is None else str(last["last"])
+        as_of = last_closing_day(statements)
         covered = [(str(s["first"]), str(s["last"])) for s in statements]
         lines = source.account(number, as_of, covered)
+        base = int(opening["amount"]) if opening else 0
+        last, same_day = day_end_statement(statements, base + lines.signed_until)
         report: dict[str, Any] = {
             "account": number,
             "bin": account["bin"],
@@ -359,7 +369,6 @@ class StatementCommands(MatchingCommands):
             "lines": lines.count,
             "statements": len(statements),
         }
-        base = int(opening["amount"]) if opening else 0
         if last is None or as_of is None:
             report.update(as_of=None, statement_closing=None, ledger_balance=None, difference=None)
         else:

@@ -279,6 +279,27 @@ class TestMoneyOnItsWay:
         assert "agree" in out and "differ by" not in out
         assert "printed a closing balance of 110,000 đ" in " ".join(out.split())
 
+    def test_a_morning_export_then_the_afternoons_lines_agree_with_the_ledger(
+        self, branch: str, tmp_path: Path
+    ) -> None:
+        """Two exports of one day that do not overlap: the morning's has more lines, but the
+        afternoon's closing is the day's (a CLI check found a false difference here)."""
+        morning = write_statement(
+            tmp_path / "morning.csv",
+            100_000,
+            [("17/12/2026", "FT1", 10_000, "IBFT A"), ("17/12/2026", "FT2", 20_000, "IBFT B")],
+        )
+        afternoon = write_statement(
+            tmp_path / "afternoon.csv", 130_000, [("17/12/2026", "FT3", -5_000, "PHI SMS")]
+        )
+        import_statement(branch, morning)
+        import_statement(branch, afternoon)
+        out = ok(branch, "reconcile --org B1").stdout
+        assert "Account 1012345678 on 2026-12-17: statement 125,000 đ, ledger 125,000" in out
+        assert "agree" in out and "differ by" not in out
+        [account] = as_json(branch, "reconcile --org B1")["accounts"]
+        assert [s["closing"] for s in account["same_day_closings"]] == [130_000]
+
     def test_a_bank_remittance_waits_in_transit_until_the_parents_line_arrives(
         self, branch: str, imported: dict[str, Any], tmp_path: Path
     ) -> None:
