@@ -28,8 +28,10 @@ def reconcile(
         print_json(report)
         return
     console = out(ctx)
-    matched = ", ".join(f"{k} {v}" for k, v in report["matched"].items()) or "0"
-    say(console, f"Đã khớp: {matched}", f"Matched: {matched}")
+    counts = report["matched"].items()
+    matched_vi = ", ".join(f"{MATCHED_VI.get(k, k)} {v}" for k, v in counts) or "0"
+    matched_en = ", ".join(f"{k} {v}" for k, v in counts) or "0"
+    say(console, f"Đã khớp: {matched_vi}", f"Matched: {matched_en}")
     _items(console, "Đề xuất chờ xác nhận / Proposals to confirm", report["proposed"], True)
     _items(console, "Tạm giữ / Suspense", report["suspense"], False)
     _items(console, "Chi chưa rõ / Unexplained outgoing", report["flagged"], False)
@@ -43,14 +45,30 @@ def reconcile(
         _account(console, a)
 
 
+# how a line was matched or cleared (`matched` keys), in Vietnamese
+MATCHED_VI = {
+    "request": "yêu cầu thanh toán",
+    "remittance": "tiền cấp dưới nộp",
+    "deposit": "tiền mặt nộp vào",
+    "refund": "hoàn trả",
+    "spending": "khoản chi",
+    "reversal": "ngân hàng hoàn lại",
+}
+
+
 def _items(console: Any, title: str, items: list[dict[str, Any]], proposals: bool) -> None:
     if not items:
         return
-    t = table(title, "ID", "Ngày / Date", "Số tiền / Amount", "Diễn giải / Narrative", "", ids=(0,))
+    headers = ["ID", "Ngày / Date", "Số tiền / Amount", "Diễn giải / Narrative"]
+    if proposals:
+        headers.append("Đề xuất / Proposal")
+    t = table(title, *headers, money=(2,), ids=(0, 1))
     for i in items:
-        p = i.get("proposal")
-        extra = f"{p['member']} {','.join(p['months'])}" if proposals and p else ""
-        t.add_row(i["id"], i["value_date"], dong(i["amount"]), i["narrative"], extra)
+        row = [i["id"], i["value_date"][:10], dong(i["amount"]), i["narrative"]]
+        if proposals:
+            p = i.get("proposal") or {}
+            row.append(f"{p.get('member', '')} {','.join(p.get('months', []))}")
+        t.add_row(*row)
     console.print(t)
 
 
@@ -77,23 +95,23 @@ def _account(console: Any, a: dict[str, Any]) -> None:
         say(
             console,
             f"  Sao kê khác ({s['first']} – {s['last']}, {s['lines']} dòng) in số dư cuối "
-            f"{dong(s['closing'])}; đối chiếu theo sao kê có nhiều dòng nhất của ngày "
-            f"{s['last']} (bằng nhau: sao kê nhập sau cùng)",
-            f"Another statement ({s['first']} – {s['last']}, {s['lines']} lines) printed a "
-            f"closing balance of {dong(s['closing'])}; compared with the one holding most of "
-            f"{s['last']}'s lines (if as many, the last imported)",
+            f"{dong(s['closing'])}; đối chiếu theo sao kê có số dư cuối khớp với sổ, nếu "
+            f"không có thì sao kê có nhiều dòng nhất của ngày {s['last']}",
+            f"another statement ({s['first']} – {s['last']}, {s['lines']} lines) printed a "
+            f"closing balance of {dong(s['closing'])}; compared with the one whose closing "
+            f"agrees with the ledger, else the one holding most of {s['last']}'s lines",
         )
     for line in a["not_on_statement"]:
         say(
             console,
             f"  Có trong sổ, không có trên sao kê: {line['value_date']} {dong(line['amount'])} ({line['source']})",
-            f"  In the ledger, not on any statement: {line['value_date']} {dong(line['amount'])} ({line['source']})",
+            f"in the ledger, not on any statement: {line['value_date']} {dong(line['amount'])} ({line['source']})",
         )
     for b in a["balance_breaks"]:
         say(
             console,
             f"  Số dư sao kê nhảy ở {b['value_date']} ({b['external_id']}): lẽ ra {dong(b['expected'])}, in {dong(b['printed'])} (thiếu dòng?)",
-            f"  Statement balance jumps at {b['value_date']} ({b['external_id']}): expected {dong(b['expected'])}, printed {dong(b['printed'])} (a missing line?)",
+            f"statement balance jumps at {b['value_date']} ({b['external_id']}): expected {dong(b['expected'])}, printed {dong(b['printed'])} (a missing line?)",
         )
 
 

@@ -51,7 +51,7 @@ class CashCommands(StatementCommands):
         if earlier is not None:
             if earlier.total != amount or earlier.branch_code != org_code:
                 raise InvalidInput(
-                    f"Giấy nộp tiền {slip} đã ghi với số tiền {earlier.total:,}đ",
+                    f"Giấy nộp tiền {slip} đã ghi với số tiền {earlier.total:,} đ",
                     f"Deposit slip {slip} was already recorded for {earlier.total:,} đ",
                     field="slip",
                 )

@@ -229,7 +229,7 @@ class PaymentCommands(LedgerBase):
     def _earlier_payment(earlier: Payment, member_code: str, amount: int) -> PaymentResult:
         if earlier.member_code != member_code or earlier.amount != amount:
             raise Conflict(
-                f"Mã tham chiếu {earlier.reference} đã dùng cho khoản khác ({earlier.member_code}, {earlier.amount:,}đ)",
+                f"Mã tham chiếu {earlier.reference} đã dùng cho khoản khác ({earlier.member_code}, {earlier.amount:,} đ)",
                 f"Reference {earlier.reference} was already used for another payment ({earlier.member_code}, {earlier.amount:,} đ)",
                 field="reference",
             )
@@ -380,7 +380,7 @@ class PaymentCommands(LedgerBase):
         if reference in org.spending:
             if org.spending[reference] != amount:
                 raise Conflict(
-                    f"Số chứng từ {reference} đã dùng cho khoản chi {org.spending[reference]:,}đ",
+                    f"Số chứng từ {reference} đã dùng cho khoản chi {org.spending[reference]:,} đ",
                     f"Reference {reference} was already used for spending {org.spending[reference]:,} đ",
                     field="reference",
                 )
@@ -388,7 +388,7 @@ class PaymentCommands(LedgerBase):
         available = self.retained_available(org_code)  # type: ignore[attr-defined]
         if amount > available:
             raise Conflict(
-                f"Quỹ giữ lại chỉ còn {available:,}đ",
+                f"Quỹ giữ lại chỉ còn {available:,} đ",
                 f"The retained fund holds only {available:,} đ",
                 field="amount",
             )

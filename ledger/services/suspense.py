@@ -201,7 +201,7 @@ def _check_split(split: list[tuple[str, int]], amount: int) -> list[tuple[str, i
     total = sum(share for _, share in split)
     if total != amount:
         raise InvalidInput(
-            f"Các phần chia cộng lại {total:,}đ, khoản tạm giữ là {amount:,}đ",
+            f"Các phần chia cộng lại {total:,} đ, khoản tạm giữ là {amount:,} đ",
             f"The shares add up to {total:,} đ; the item is {amount:,} đ",
             field="split",
         )
