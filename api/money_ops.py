@@ -19,7 +19,7 @@ from typing import Any
 from api.book import parse_book_period, write_csv, write_xlsx
 from ledger.app import DuesLedger
 from ledger.clock import today
-from ledger.services.matching import FUTURE_GRACE_DAYS
+from ledger.services.matching import EARLIEST_VALUE_DATE, FUTURE_GRACE_DAYS
 from payment_gateways.statements import read_statement
 from projections.dues_book import dues_book
 from projections.reads import Reads
@@ -46,6 +46,7 @@ def import_statement_file(
         account_number=target["account_number"],
         layout=layout,
         not_after=latest,
+        not_before=EARLIEST_VALUE_DATE,
     )
     counts = app.import_statement(
         org,

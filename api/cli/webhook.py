@@ -64,13 +64,12 @@ def replay(
     facts = adapter.parse_notification(body, _headers(header or []))
     app = ledger(ctx)
     rows: list[dict[str, Any]] = []
-    for fact in facts:
-        tx, created = app.record_bank_transaction(fact)
+    for fact, (tx, created) in zip(facts, app.record_bank_transactions(facts), strict=True):
         rows.append(
             {
                 "external_id": fact.external_id,
-                "direction": fact.direction,
-                "amount": fact.amount,
+                "direction": tx.direction,
+                "amount": tx.amount,  # as recorded
                 "recorded": created,
                 "matched": tx.matched,
             }

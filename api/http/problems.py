@@ -216,15 +216,19 @@ def install(app: FastAPI) -> None:
             )
         if exc.status_code == 404:
             vi, en = "Không có đường dẫn này", "No such path"
+            title = "Không có đường dẫn / Not found"
         elif exc.status_code == 405:
             vi, en = "Phương thức không được hỗ trợ ở đường dẫn này", "Method not allowed here"
+            title = "Phương thức không hợp lệ / Method not allowed"
         else:
-            vi = en = str(exc.detail)
+            vi = en = title = str(exc.detail)
         return problem(
-            exc.status_code, f"http-{exc.status_code}", en, vi, en, instance=request.url.path
+            exc.status_code, f"http-{exc.status_code}", title, vi, en, instance=request.url.path
         )
 
     async def on_conflict(request: Request, exc: Exception) -> JSONResponse:
+        # SePay reads `success`, as on every webhook refusal
+        hook = {"success": False} if request.url.path.startswith("/api/v1/webhooks/") else {}
         return problem(
             409,
             "concurrent-write",
@@ -232,6 +236,7 @@ def install(app: FastAPI) -> None:
             "Sổ vừa được thao tác khác ghi cùng lúc; không ghi gì, hãy gửi lại",
             "Another command wrote to the ledger at the same time; nothing was recorded, retry",
             instance=request.url.path,
+            **hook,
         )
 
     async def on_database(request: Request, exc: Exception) -> JSONResponse:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -45,7 +46,7 @@ from eventsourcing.utils import get_topic
 from ledger.account_index import AccountIndex, account_index_id
 from ledger.bank_transaction import BankTransaction, account_key, fact_id, transaction_id
 from ledger.clock import today
-from ledger.errors import InvalidInput, LedgerError
+from ledger.errors import Conflict, InvalidInput, LedgerError
 from ledger.ids import org_id, payment_id, register_id, remittance_id, roll_id
 from ledger.money import split_largest_remainder, split_retained
 from ledger.organisation import Organisation
@@ -86,6 +87,9 @@ CONFLICT_RETRIES = 3
 # a line may be dated at most this many days after today (a weekend's transfer dated on
 # the next working day); later is refused (docs/reconciliation.md)
 FUTURE_GRACE_DAYS = 3
+# and no earlier than this: a year 0001 or 1900 is a gateway's or an editor's default, and
+# filed in a month no organisation existed in, its money would drop out of the roll-ups
+EARLIEST_VALUE_DATE = date(2000, 1, 1)
 
 
 def fold(text: str) -> str:
@@ -106,25 +110,49 @@ class MatchingCommands(RequestCommands):
 
         Returns the transaction and whether it was new (False: already recorded, nothing changed).
         """
-        check_fact(fact, today(self.clock))
-        tx_id = fact_id(fact)
+        return self.record_bank_transactions([fact])[0]
+
+    def record_bank_transactions(
+        self, facts: Sequence[BankTransactionFact]
+    ) -> list[tuple[BankTransaction, bool]]:
+        """Record a notification's lines (a gateway may send several at once) all or none:
+        every line is checked first, and the new ones are saved in one transaction.
+
+        Returns each line's transaction and whether it was new. A line recorded before with
+        another amount or direction is refused (`Conflict`): the same bank reference cannot
+        be two transfers, and the first is kept."""
+        now = today(self.clock)
+        for fact in facts:
+            check_fact(fact, now)
+        ids = [fact_id(f) for f in facts]
         for attempt in range(1, CONFLICT_RETRIES + 1):
-            earlier = self.get_or_none(tx_id, BankTransaction)
-            if earlier is not None:
-                return earlier, False
             uow = UnitOfWork(self)
-            tx = self.match_line(uow, fact, tx_id)
+            made: dict[UUID, BankTransaction] = {}
+            out: list[tuple[BankTransaction, bool]] = []
+            for fact, tx_id in zip(facts, ids, strict=True):
+                if tx_id in made:  # the same line twice in one notification
+                    out.append((made[tx_id], False))
+                    continue
+                earlier = self.get_or_none(tx_id, BankTransaction)
+                if earlier is not None:
+                    _check_same_line(earlier, fact)
+                    out.append((earlier, False))
+                    continue
+                made[tx_id] = self.match_line(uow, fact, tx_id)
+                out.append((made[tx_id], True))
+            if not made:
+                return out
             try:
                 self.save(*uow.pending())
             except RecordConflictError:
                 if attempt == CONFLICT_RETRIES:
                     raise
-                # Another writer recorded events on what this line read: most often the
+                # Another writer recorded events on what these lines read: most often the
                 # same notification, sent again at once and taken by another worker. Look
                 # again from storage; nothing of this try was stored or kept.
                 continue
             self.keep_saved(uow)
-            return tx, True
+            return out
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def match_line(
@@ -635,6 +663,19 @@ def _fitting_months(unpaid: list[list[Any]], amount: int) -> list[tuple[str, ...
     return [(i[1],) for i in ordered if int(i[2]) == amount]
 
 
+def _check_same_line(earlier: BankTransaction, fact: BankTransactionFact) -> None:
+    if (earlier.direction, earlier.amount) != (fact.direction, fact.amount):
+        raise Conflict(
+            f"Giao dịch {fact.external_id!r} đã ghi nhận ({earlier.direction}, "
+            f"{earlier.amount:,} đ); thông báo này ghi khác ({fact.direction}, "
+            f"{fact.amount:,} đ): giữ bản ghi đầu, cần kiểm tra",
+            f"Transaction {fact.external_id!r} was recorded as {earlier.direction} "
+            f"{earlier.amount:,} đ; this notification says {fact.direction} {fact.amount:,} đ: "
+            "the first is kept; look into it",
+            field="amount",
+        )
+
+
 def check_fact(fact: BankTransactionFact, today: date) -> None:
     """A line the ledger can record: in or out, a positive amount, an id, and a value
     date no later than `FUTURE_GRACE_DAYS` after today (Vietnam time): a bank may date a
@@ -657,8 +698,16 @@ def check_fact(fact: BankTransactionFact, today: date) -> None:
     if day > today + timedelta(days=FUTURE_GRACE_DAYS):
         raise InvalidInput(
             f"Giao dịch {fact.external_id!r} có ngày {day:%d/%m/%Y}, sau hôm nay "
-            f"({today:%d/%m/%Y}) hơn {FUTURE_GRACE_DAYS} ngày: kiểm tra lại ngày trong tệp",
-            f"Line {fact.external_id!r} is dated {day.isoformat()}, more than "
-            f"{FUTURE_GRACE_DAYS} days after today ({today.isoformat()}): check the file's dates",
+            f"({today:%d/%m/%Y}) hơn {FUTURE_GRACE_DAYS} ngày: kiểm tra lại ngày",
+            f"Transaction {fact.external_id!r} is dated {day.isoformat()}, more than "
+            f"{FUTURE_GRACE_DAYS} days after today ({today.isoformat()}): check its date",
+            field="value_date",
+        )
+    if day < EARLIEST_VALUE_DATE:
+        raise InvalidInput(
+            f"Giao dịch {fact.external_id!r} có ngày {day:%d/%m/%Y}, trước "
+            f"{EARLIEST_VALUE_DATE:%d/%m/%Y}: kiểm tra lại ngày",
+            f"Transaction {fact.external_id!r} is dated {day.isoformat()}, before "
+            f"{EARLIEST_VALUE_DATE.isoformat()}: check its date",
             field="value_date",
         )

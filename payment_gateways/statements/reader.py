@@ -66,10 +66,12 @@ def read_statement(
     account_number: str,
     layout: str | None = None,
     not_after: date | None = None,
+    not_before: date | None = None,
 ) -> Statement:
     """The transactions of a `.csv` (UTF-8) or `.xlsx` statement export of one account.
-    `not_after`: the latest value date accepted; a later one is a row problem, reported
-    with the rest (the ledger refuses such a line too, but could name only one, by key)."""
+    `not_after`, `not_before`: the latest and earliest value dates accepted; another is a
+    row problem, reported with the rest (the ledger refuses such a line too, but could
+    name only one, by key)."""
     account = account_number.strip()
     if not account:
         raise InvalidInput("Thiếu số tài khoản", "The account number is missing", field="account")
@@ -84,7 +86,11 @@ def read_statement(
         raise _missing_columns(tables, candidates)
     chosen, columns, start = found
     _check_named_account(rows[: start - 1], account)
-    lines = _parse(rows[start:], columns, None if not_after is None else not_after.isoformat())
+    bounds = (
+        None if not_before is None else not_before.isoformat(),
+        None if not_after is None else not_after.isoformat(),
+    )
+    lines = _parse(rows[start:], columns, bounds)
     opening = closing = None
     first_balance = lines[0].balance if lines else None
     if first_balance is not None:
@@ -199,12 +205,15 @@ def _missing_columns(tables: list[list[Row]], candidates: list[Layout]) -> Inval
     )
 
 
-def _parse(rows: Sequence[Row], columns: dict[str, int], not_after: str | None) -> list[_Line]:
+Bounds = tuple[str | None, str | None]  # the earliest and latest ISO dates accepted
+
+
+def _parse(rows: Sequence[Row], columns: dict[str, int], bounds: Bounds) -> list[_Line]:
     lines: list[_Line] = []
     problems: list[tuple[int, str, str]] = []
     for number, cells in rows:
         try:
-            line = _line(cells, columns, not_after)
+            line = _line(cells, columns, bounds)
         except _RowProblems as bad:
             problems += [(number, error.vi, error.en) for error in bad.errors]
             continue
@@ -220,7 +229,7 @@ class _RowProblems(Exception):
         self.errors = errors
 
 
-def _line(cells: list[Cell], columns: dict[str, int], not_after: str | None) -> _Line | None:
+def _line(cells: list[Cell], columns: dict[str, int], bounds: Bounds) -> _Line | None:
     def cell(field: str) -> Cell:
         index = columns.get(field)
         return cells[index] if index is not None and index < len(cells) else None
@@ -235,13 +244,19 @@ def _line(cells: list[Cell], columns: dict[str, int], not_after: str | None) -> 
         if _is_note(cells, cell("date"), cell("debit"), cell("credit")):
             return None
         errors.append(bad_date)
-    if date is not None and not_after is not None and date > not_after:
-        y, m, d = not_after.split("-")
+    earliest, latest = bounds
+    if date is not None and latest is not None and date > latest:
         errors.append(
             CellError(
-                f"ngày {date[8:]}/{date[5:7]}/{date[:4]} quá xa trong tương lai "
-                f"(muộn nhất {d}/{m}/{y})",
-                f"dated {date}, too far in the future (at the latest {not_after})",
+                f"ngày {_dmy(date)} quá xa trong tương lai (muộn nhất {_dmy(latest)})",
+                f"dated {date}, too far in the future (at the latest {latest})",
+            )
+        )
+    if date is not None and earliest is not None and date < earliest:
+        errors.append(
+            CellError(
+                f"ngày {_dmy(date)} quá sớm (sớm nhất {_dmy(earliest)})",
+                f"dated {date}, too early (at the earliest {earliest})",
             )
         )
     debit = _checked(errors, lambda: abs(amount(cell("debit"), signed=True)))
@@ -263,6 +278,10 @@ def _line(cells: list[Cell], columns: dict[str, int], not_after: str | None) -> 
         narrative=_SPACES.sub(" ", text(cell("narrative"))),
         balance=balance,
     )
+
+
+def _dmy(iso: str) -> str:
+    return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"
 
 
 def _checked(errors: list[CellError], parse: Callable[[], T]) -> T | None:

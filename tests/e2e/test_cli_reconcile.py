@@ -470,13 +470,15 @@ class TestBadInputIsRefusedAndWritesNothing:
                 ("16/12/2026", "FT26350000401", 10_000, "IBFT A"),
                 ("19/12/2026", "FT26350000402", 20_000, "IBFT B"),
                 ("20/12/2026", "", 30_000, "IBFT C"),
+                ("01/01/1900", "FT26350000404", 1_000, "IBFT D"),
             ],
         )
         before = snapshot(branch)
         result = refused(branch, f"statement import {typo} --org B1")
         said = " ".join(result.stderr.split())
         assert "line 3: dated 2026-12-19, too far in the future (at the latest 2026-12-18)" in said
-        assert "line 4: dated 2026-12-20" in said and "file has 2 bad rows" in said
+        assert "line 4: dated 2026-12-20" in said and "file has 3 bad rows" in said
+        assert "line 5: dated 1900-01-01, too early (at the earliest 2000-01-01)" in said
         assert "dòng 3: ngày 19/12/2026 quá xa trong tương lai (muộn nhất 18/12/2026)" in said
         assert snapshot(branch) == before
         fine = write_statement(

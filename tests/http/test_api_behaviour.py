@@ -204,9 +204,10 @@ def test_a_write_that_lost_a_race_in_storage_is_409_not_503(
     def lost(*_: object, **__: object) -> None:
         raise IntegrityError("duplicate key value violates unique constraint")
 
-    monkeypatch.setattr(DuesLedger, "record_bank_transaction", lost)
+    monkeypatch.setattr(DuesLedger, "record_bank_transactions", lost)
     body, headers = sepay(9901, "IBFT CHUYEN TIEN", 5_000)
     answer = client.post("/api/v1/webhooks/sepay", content=body, headers=headers)
     assert answer.status_code == 409, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["type"].endswith("concurrent-write")
+    assert answer.json()["success"] is False  # SePay reads it, as on every refusal

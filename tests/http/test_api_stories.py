@@ -3,6 +3,8 @@ month paid after the gateway's webhook; an auditor asks a balance as of a date."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -95,6 +97,43 @@ class TestAMemberPaysByQR:
         refused = client.post("/api/v1/webhooks/sepay", content=bad, headers=headers)
         assert refused.status_code == 422
         assert refused.json()["field"] == "transferAmount"
+
+    def test_a_casso_batch_with_one_bad_line_records_none_of_them(self, client: TestClient) -> None:
+        """All or nothing (a check found the lines before the bad one recorded under a 422)."""
+        made = client.post("/api/v1/members/M0/payment-requests", headers=m0()).json()
+        body, headers = DELIVERIES["casso"](7006, f"{made['reference']} DP", DUES)
+        good = json.loads(body)["data"][0]
+        future = good | {"id": 7007, "tid": "FT7007", "when": "2030-01-01 00:00:00"}
+        both = json.dumps({"error": 0, "data": [good, future]}).encode()
+        refused = client.post("/api/v1/webhooks/casso", content=both, headers=headers)
+        assert refused.status_code == 422 and refused.json()["success"] is False
+        assert "2030-01-01" in refused.json()["detail_en"]
+        statement = client.get("/api/v1/members/M0/statement", headers=m0()).json()
+        assert statement["outstanding"] == DUES  # nothing paid
+        alone = client.post("/api/v1/webhooks/casso", content=body, headers=headers)
+        assert [t["recorded"] for t in alone.json()["transactions"]] == [True]
+
+    def test_the_same_notification_with_another_amount_is_a_conflict(
+        self, client: TestClient
+    ) -> None:
+        """A check found a retry with another amount acknowledged, echoing the new amount."""
+        body, headers = DELIVERIES["sepay"](92704, "CHUYEN TIEN", 70_000)
+        first = client.post("/api/v1/webhooks/sepay", content=body, headers=headers)
+        assert first.json()["transactions"][0]["amount"] == 70_000
+        changed = body.replace(b'"transferAmount": 70000', b'"transferAmount": 99000')
+        again = client.post("/api/v1/webhooks/sepay", content=changed, headers=headers)
+        assert again.status_code == 409 and again.json()["success"] is False
+        assert (
+            "recorded as in 70,000 đ; this notification says in 99,000 đ"
+            in (again.json()["detail_en"])
+        )
+        same = client.post("/api/v1/webhooks/sepay", content=body, headers=headers)
+        assert same.status_code == 200 and same.json()["transactions"][0]["recorded"] is False
+
+    def test_an_unknown_path_is_named_in_both_languages(self, client: TestClient) -> None:
+        answer = client.get("/api/v1/no-such-thing", headers=m0())
+        assert answer.status_code == 404
+        assert answer.json()["title"] == "Không có đường dẫn / Not found"
 
     def test_months_ahead_are_asked_for_when_named(self, client: TestClient) -> None:
         made = client.post(

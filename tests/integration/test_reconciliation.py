@@ -1251,6 +1251,38 @@ def test_a_notification_dated_after_the_grace_days_is_refused_and_records_nothin
     assert new and events(branch) > before
 
 
+def test_a_line_dated_before_2000_is_refused_and_records_nothing(branch: DuesLedger) -> None:
+    """A check found 0001-01-01 (a gateway's empty date) recorded, in a month no
+    organisation existed in, so the money dropped out of every roll-up."""
+    from ledger.errors import InvalidInput
+
+    before = events(branch)
+    for when in ("0001-01-01", "1900-01-01", "1999-12-31"):
+        with pytest.raises(InvalidInput) as refused:
+            branch.record_bank_transaction(line(20_000, "CHUYEN TIEN", value_date=when))
+        assert refused.value.field == "value_date" and "before 2000-01-01" in str(refused.value)
+    assert events(branch) == before
+
+
+def test_a_notification_of_several_lines_is_recorded_all_or_none(branch: DuesLedger) -> None:
+    from ledger.errors import Conflict, InvalidInput
+
+    before = events(branch)
+    good = line(10_000, "CHUYEN TIEN", external_id="C-1")
+    with pytest.raises(InvalidInput):
+        branch.record_bank_transactions([good, line(5_000, "X", value_date="2030-01-01")])
+    assert events(branch) == before
+    [(tx, new)] = branch.record_bank_transactions([good])
+    assert new and tx.amount == 10_000
+    after = events(branch)
+    with pytest.raises(Conflict) as refused:  # the same line, another amount
+        branch.record_bank_transactions([replace(good, amount=99_000)])
+    assert refused.value.field == "amount" and events(branch) == after
+    twice = branch.record_bank_transactions([good, good])
+    assert [(t.id, t.amount, new) for t, new in twice] == [(tx.id, 10_000, False)] * 2
+    assert events(branch) == after
+
+
 class TestARemittanceCodeSeenTwice:
     def test_a_second_line_with_a_received_remittance_code_waits_in_the_parents_suspense(
         self, branch: DuesLedger

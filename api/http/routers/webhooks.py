@@ -58,15 +58,16 @@ def notify(gateway: Gateway, request: Request, svc: Svc, raw: RawBody) -> Any:
         adapter = gateway_for(gateway.value, svc.gateway_settings)
         facts = adapter.parse_notification(raw, dict(request.headers))
         rows = []
-        with svc.lock:
-            for fact in facts:
-                tx, created = svc.ledger.record_bank_transaction(fact)
+        with svc.lock:  # all of a notification's lines, or none
+            for fact, (tx, created) in zip(
+                facts, svc.ledger.record_bank_transactions(facts), strict=True
+            ):
                 matched = tx.matched
                 rows.append(
                     {
                         "external_id": fact.external_id,
-                        "direction": fact.direction,
-                        "amount": fact.amount,
+                        "direction": tx.direction,
+                        "amount": tx.amount,  # as recorded
                         "recorded": created,
                         "matched": matched is not None,
                         "matched_to": None if matched is None else str(matched.get("target")),
