@@ -37,6 +37,7 @@ LINES = Table(
         ("how", "TEXT"),
         ("on_statement", "TEXT"),
         ("reversed_by", "TEXT"),
+        ("bin", "TEXT"),  # the bank the source named, if it named one
     ],
     ["id"],
 )
@@ -78,6 +79,7 @@ class BankLinesModel(ReadModel):
                 e.matched["how"] if e.matched else None,  # v3: matched as it was recorded
                 None,
                 None,
+                e.bin_code,
             ],
         )
 
@@ -129,25 +131,32 @@ class BankLinesReader:
         return {str(r[0]): int(r[1]) for r in rows}
 
     def account(
-        self, number: str, as_of: str | None, covered: Sequence[tuple[str, str]]
+        self,
+        number: str,
+        as_of: str | None,
+        covered: Sequence[tuple[str, str]],
+        bank: str | None = None,
     ) -> AccountLines:
         signed = "CASE WHEN direction = 'in' THEN amount ELSE -amount END"
+        # a line whose source named another bank is another account with the same number
+        here = "account = ? AND (bin IS NULL OR bin = ?)" if bank else "account = ?"
+        at = [number, bank] if bank else [number]
         totals, heard, reversed_ = self.reads._read(
             (
                 "SELECT COUNT(*), "
                 f"SUM(CASE WHEN substr(value_date, 1, 10) <= ? THEN {signed} ELSE 0 END) "
-                "FROM rm_bank_lines WHERE account = ?",
-                [as_of or "", number],
+                f"FROM rm_bank_lines WHERE {here}",
+                [as_of or "", *at],
             ),
             (
-                f"SELECT {LINE_COLUMNS} FROM rm_bank_lines WHERE account = ? "
+                f"SELECT {LINE_COLUMNS} FROM rm_bank_lines WHERE {here} "
                 f"AND source NOT LIKE ? AND on_statement IS NULL {ORDER}",
-                [number, "statement%"],
+                [*at, "statement%"],
             ),
             (
-                f"SELECT {LINE_COLUMNS} FROM rm_bank_lines WHERE account = ? "
+                f"SELECT {LINE_COLUMNS} FROM rm_bank_lines WHERE {here} "
                 f"AND reversed_by IS NOT NULL {ORDER}",
-                [number],
+                at,
             ),
             models=self.reads.bank,
         )

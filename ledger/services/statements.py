@@ -358,7 +358,7 @@ class StatementCommands(MatchingCommands):
         opening = index.opening if index is not None else None
         as_of = last_closing_day(statements)
         covered = [(str(s["first"]), str(s["last"])) for s in statements]
-        lines = source.account(number, as_of, covered)
+        lines = source.account(number, as_of, covered, account["bin"])
         base = int(opening["amount"]) if opening else 0
         last, same_day = day_end_statement(statements, base + lines.signed_until)
         report: dict[str, Any] = {
@@ -445,9 +445,15 @@ class BankLines(Protocol):
         """How many lines on these accounts were matched or cleared, by how."""
 
     def account(
-        self, number: str, as_of: str | None, covered: Sequence[tuple[str, str]]
+        self,
+        number: str,
+        as_of: str | None,
+        covered: Sequence[tuple[str, str]],
+        bank: str | None = None,
     ) -> AccountLines:
-        """One account's lines: `covered` are the (first, last) days statements showed."""
+        """One account's lines: `covered` are the (first, last) days statements showed;
+        `bank`: the account's bank (BIN), so a line a source said came through another
+        bank's account of the same number is left out."""
 
 
 class LoadedBankLines:
@@ -464,9 +470,17 @@ class LoadedBankLines:
         return dict(counts)
 
     def account(
-        self, number: str, as_of: str | None, covered: Sequence[tuple[str, str]]
+        self,
+        number: str,
+        as_of: str | None,
+        covered: Sequence[tuple[str, str]],
+        bank: str | None = None,
     ) -> AccountLines:
-        txs = [t for t in self.txs if t.account_number == number]
+        txs = [
+            t
+            for t in self.txs
+            if t.account_number == number and (not bank or t.bin_code in (None, bank))
+        ]
         return AccountLines(
             count=len(txs),
             signed_until=sum(t.signed_amount for t in txs if as_of and t.value_date[:10] <= as_of),

@@ -845,6 +845,18 @@ class TestBalancesAgainstTheStatement:
         assert report["balance_breaks"] == [] and report["not_on_statement"] == []
         assert branch.account_balances()[BANK] == 1_105_000
 
+    def test_a_line_at_another_bank_with_the_same_number_is_not_this_accounts(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        """A check found a line a gateway reported through MB's account 1012345678 counted
+        in the reconciliation of Vietcombank's 1012345678, as a difference."""
+        import_file(branch, write_statement(tmp_path / "s.csv", GOOD))
+        elsewhere = replace(line(20_000, "DP1T0V8PD9"), bin_code="970422")
+        tx, new = branch.record_bank_transaction(elsewhere)
+        assert new and tx.matched is None and tx.suspense is None  # recorded, unbooked
+        report = account_report(branch)  # the log's and the read model's, equal
+        assert (report["lines"], report["difference"], report["not_on_statement"]) == (3, 0, [])
+
     def test_reconcile_catches_up_the_bank_lines_model_alone(
         self, branch: DuesLedger, tmp_path: Path
     ) -> None:
