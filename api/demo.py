@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from rich.table import Table
 from api.audit import verify
 from api.demo_inspection import personal_account_branch
 from ledger.app import DuesLedger
+from ledger.clock import today
 from ledger.errors import LedgerError
 from ledger.ids import register_id, roll_id
 from ledger.payment import Payment
@@ -225,11 +227,14 @@ def reconcile_statement(app: DuesLedger, period: Period, console: Console) -> No
         (200_000, 0, "NGUYEN THI LAN CHUYEN TIEN"),
         (0, 11_000, "PHI DICH VU SMS BANKING"),
     ]
+    # the 10th of the month, or today if that is later than today: a bank line cannot be
+    # dated ahead (the ledger refuses it), and a demo run again opens the next month
+    day = min(date(int(year), int(month), 10), today(app.clock)).strftime("%d/%m/%Y")
     lines = ["Ngày giao dịch,Số tham chiếu,Ghi nợ,Ghi có,Số dư,Diễn giải"]
     for n, (credit, debit, narrative) in enumerate(rows, start=1):
         balance += credit - debit
         lines.append(
-            f'10/{month}/{year},FT{year[2:]}{month}{n:05d},"{debit:,}" ,"{credit:,}","{balance:,}",{narrative}'.replace(
+            f'{day},FT{year[2:]}{month}{n:05d},"{debit:,}" ,"{credit:,}","{balance:,}",{narrative}'.replace(
                 '"0"', ""
             ).replace(" ,", ",")
         )
