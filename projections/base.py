@@ -19,6 +19,7 @@ a catch-up never trusts rows another process may have changed.
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
 import sys
@@ -217,10 +218,16 @@ class ReadModels:
         self.views = views or views_for(app.recorder.datastore, create=create)
         self.models = [m(self.views) for m in models]
         if create:  # a model whose tables have another shape is built again (`prepare`)
-            self.views.prepare(
+            dropped = self.views.prepare(
                 [(m.name, m.tables) for m in self.models],
                 [ix for m in self.models for ix in m.indexes],
             )
+            if dropped:
+                logging.getLogger("dangphi").warning(
+                    "read models %s had tables of another shape (an older release): "
+                    "dropped, rebuilt from the event log on the next catch-up",
+                    ", ".join(dropped),
+                )
         self._topics = {t for m in self.models for t in m.topics_handled()}
         # The log's last notification id when every model was last known to have seen it.
         self._seen_top = -1

@@ -169,12 +169,11 @@ class SQLiteViews(SQLiteTrackingRecorder, Views):
         with self.datastore.transaction(commit=True) as c:
             c.execute("DELETE FROM tracking WHERE 0")  # the write lock, before looking
             for name, tables in models:
-                differs = False
+                found = []
                 for t in tables:
                     c.execute(f"PRAGMA table_info({t.name})")
-                    cols = [str(r[1]) for r in c.fetchall()]
-                    differs = differs or bool(cols and cols != t.columns)
-                if differs:
+                    found.append([str(r[1]) for r in c.fetchall()])
+                if _differs(found, tables):
                     for t in tables:
                         c.execute(f"DROP TABLE IF EXISTS {t.name}")
                     c.execute("DELETE FROM tracking WHERE application_name = ?", [name])
@@ -225,6 +224,15 @@ class SQLiteViews(SQLiteTrackingRecorder, Views):
     def close(self) -> None:
         if self._owns:
             self.datastore.close()
+
+
+def _differs(found: list[list[str]], tables: Sequence[Table]) -> bool:
+    """A model built by another release: a table of it with other columns, or one table
+    there and another missing (a table added to the model), so what it holds was built
+    without what the code now declares. None there at all: a new model, nothing to drop."""
+    if not any(found):
+        return False
+    return any(cols != t.columns for cols, t in zip(found, tables, strict=True))
 
 
 _MARK = re.compile(r"\?")
@@ -289,16 +297,15 @@ class PostgresViews(PostgresTrackingRecorder, Views):
             lock_ddl(c, self.schema)
             c.execute(f'SET LOCAL search_path TO "{self.schema}"')
             for name, tables in models:
-                differs = False
+                found = []
                 for t in tables:
                     c.execute(
                         "SELECT column_name FROM information_schema.columns WHERE "
                         "table_schema = %s AND table_name = %s ORDER BY ordinal_position",
                         [self.schema, t.name],
                     )
-                    cols = [str(r["column_name"]) for r in c.fetchall()]
-                    differs = differs or bool(cols and cols != t.columns)
-                if differs:
+                    found.append([str(r["column_name"]) for r in c.fetchall()])
+                if _differs(found, tables):
                     # its writers wait: a catch-up takes this model's lock (`write`)
                     c.execute(
                         "SELECT pg_advisory_xact_lock(hashtext(%s))",  # type: ignore[call-overload]

@@ -131,6 +131,7 @@ class MatchingCommands(RequestCommands):
             out: list[tuple[BankTransaction, bool]] = []
             for fact, tx_id in zip(facts, ids, strict=True):
                 if tx_id in made:  # the same line twice in one notification
+                    _check_same_line(made[tx_id], fact)
                     out.append((made[tx_id], False))
                     continue
                 earlier = self.get_or_none(tx_id, BankTransaction)
@@ -255,22 +256,14 @@ class MatchingCommands(RequestCommands):
 
     def _shares(self, uow: UnitOfWork, request: PaymentRequest, amount: int) -> list[int]:
         """A member's request takes everything (the excess is credit); a batch pays what each
-        member still owes for the months it names (less, if they paid some of it since the
-        batch was made), in full or in proportion if short; the rest is held."""
+        member still owes under it (less, if they paid some of its months otherwise since
+        it was made), in full or in proportion if short; the rest is held."""
         if request.kind == "member":
             return [amount]
-        owed = [
-            min(left, self._owed_for(uow, member, periods))
-            for (member, periods, _), left in zip(request.items, request.remaining(), strict=True)
-        ]
+        owed = self.still_owed(uow, request)
         if amount >= sum(owed) or sum(owed) == 0:
             return owed
         return split_largest_remainder(amount, owed)
-
-    def _owed_for(self, uow: UnitOfWork, member: str, periods: list[str]) -> int:
-        """What `member` owes now for `periods`."""
-        registers = self.member_registers(uow, uow.member(member))
-        return sum(int(i[2]) for i in self.unpaid_items(registers, member) if i[1] in periods)
 
     def _remittance_arrived(
         self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction

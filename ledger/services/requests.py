@@ -305,7 +305,7 @@ class RequestCommands(LedgerBase):
             "total": r.total,
             "received": r.received,
             "held": r.held,
-            "remaining": r.remaining(),
+            "remaining": self.still_owed(UnitOfWork(self), r),
             "branch": r.branch_code,
             "payer": r.payer_name,
             "hint": r.hint,
@@ -316,6 +316,27 @@ class RequestCommands(LedgerBase):
             "payload": r.payload,
             "transfers": r.transfers,
         }
+
+    def still_owed(self, uow: UnitOfWork, request: PaymentRequest) -> list[int]:
+        """What each listed member still owes under the request: what it asked of them
+        less what it received for them, and no more than they owe now for its months
+        (they may have paid some otherwise since), where those months are opened."""
+        left = request.remaining()
+        if request.kind not in KINDS:
+            return left
+        return [
+            share if (now := self.owed_now(uow, member, periods)) is None else min(share, now)
+            for (member, periods, _), share in zip(request.items, left, strict=True)
+        ]
+
+    def owed_now(self, uow: UnitOfWork, member: str, periods: list[str]) -> int | None:
+        """What `member` owes now for `periods`; None if one of them is not opened yet
+        (nothing is assessed for it: what a request asked is all there is to go by)."""
+        registers = self.member_registers(uow, uow.member(member))
+        opened = {p for r in registers for p in r.opened}
+        if any(p not in opened for p in periods):
+            return None
+        return sum(int(i[2]) for i in self.unpaid_items(registers, member) if i[1] in periods)
 
     def cancel_request(self, code: str, reason: str) -> None:
         request = self.get_request(code)

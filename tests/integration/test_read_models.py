@@ -315,12 +315,18 @@ def test_a_model_whose_tables_an_older_release_made_is_built_again(
             # as the release before the due_to/due_from figures left it: no such columns
             for column in ("due_to", "due_from"):
                 c.execute(f"ALTER TABLE {at}rm_balance DROP COLUMN {column}")
+            # and a release before the bank lines kept their bank: a table without `bin`;
+            # a model one of whose tables is missing (added since) is built again too
+            c.execute(f"ALTER TABLE {at}rm_bank_lines DROP COLUMN bin")
+            c.execute(f"DROP TABLE {at}rm_line_moves")
             # the tree model's row, changed by hand: kept, since its shape did not change
             c.execute(f"UPDATE {at}rm_org SET name = 'KEPT' WHERE code = 'B'")
 
         reads = Reads(app)
         try:
             assert reads.models.positions()["balances"] == 0  # dropped, to be built again
+            assert reads.models.positions()["bank"] == 0
+            assert reads.models.positions()["statements"] == 0  # its rm_line_moves was gone
             assert reads.models.positions()["tree"] == positions["tree"]
             assert reads.balance("B", "2026-12") == expected | {"name": "KEPT"}
             assert reads.models.positions() == positions

@@ -288,7 +288,10 @@ class TestRule1ARequestsCodeSettlesIt:
         batch = branch.batch_request("Bí thư chi bộ", ["M0", "M1"], period="2026-12")
         own = branch.member_request("M0")
         branch.record_bank_transaction(paying(own, 70_000))
+        # what the batch still asks of each: M0 owes nothing now (a review found 70,000)
+        assert branch.request_status(batch.code)["remaining"] == [0, 70_000]
         branch.record_bank_transaction(paying(batch, 140_000))
+        assert branch.request_status(batch.code)["remaining"] == [0, 0]
         assert [month_of(branch, m, "2026-12")["paid"] for m in ("M0", "M1")] == [70_000, 70_000]
         assert branch.member_statement("M0")["credit"] == 0
         [item] = branch.suspense_items("HN-BD-01")
@@ -296,6 +299,18 @@ class TestRule1ARequestsCodeSettlesIt:
         balances = branch.account_balances()
         assert (balances[BANK], balances[SUSPENSE]) == (210_000, -70_000)
         assert sum(balances.values()) == 0
+
+    def test_a_batch_for_a_month_not_yet_opened_is_not_held(self, branch: DuesLedger) -> None:
+        """Nothing is assessed for January yet: the batch's shares are what it asked (a
+        review found every share held, as if nobody owed anything)."""
+        batch = branch.batch_request("Bí thư chi bộ", ["M0", "M1"], period="2027-01")
+        status = branch.request_status(batch.code)
+        assert status["remaining"] == [int(i[2]) for i in batch.items]
+        branch.record_bank_transaction(paying(batch, batch.total))
+        assert branch.suspense_items("HN-BD-01") == []
+        assert branch.request_status(batch.code)["held"] == 0
+        balances = branch.account_balances()
+        assert balances[BANK] == batch.total and sum(balances.values()) == 0
 
     def test_a_short_batch_splits_over_what_is_still_owed(self, branch: DuesLedger) -> None:
         batch = branch.batch_request("Bí thư chi bộ", ["M0", "M1", "M2"], period="2026-12")
@@ -1292,6 +1307,13 @@ def test_a_notification_of_several_lines_is_recorded_all_or_none(branch: DuesLed
     assert refused.value.field == "amount" and events(branch) == after
     twice = branch.record_bank_transactions([good, good])
     assert [(t.id, t.amount, new) for t, new in twice] == [(tx.id, 10_000, False)] * 2
+    assert events(branch) == after
+    # a line checked, then one refused after it was matched: still nothing recorded
+    fresh = line(7_000, "CHUYEN TIEN", external_id="C-2")
+    with pytest.raises(Conflict):  # a review found this pair accepted, keeping 7,000
+        branch.record_bank_transactions([fresh, replace(fresh, amount=9_000)])
+    with pytest.raises(Conflict):
+        branch.record_bank_transactions([fresh, replace(good, amount=99_000)])
     assert events(branch) == after
 
 
