@@ -3,11 +3,12 @@
 Rule: no bearer token; each notification is authenticated as its gateway documents
 (SePay `Authorization: Apikey …`, Casso `secure-token: …`, payOS's HMAC `signature`
 in the body), with the secrets DANGPHI_SEPAY_API_KEY, DANGPHI_CASSO_SECURE_TOKEN,
-DANGPHI_PAYOS_CHECKSUM_KEY. A failed authentication is 401, an unreadable body 422,
-an unconfigured gateway 503, each recording nothing. Each transaction is recorded
-once however often it is delivered (the ledger keys it by the gateway's id), and a
-delivery that was recorded before is acknowledged again with 200: SePay reads
-`{"success": true}`, Casso and payOS any 2xx.
+DANGPHI_PAYOS_CHECKSUM_KEY. A failed authentication is 401, an unreadable body or a
+value date out of bounds 422, a line recorded before with another amount 409, an
+unconfigured gateway 503, each recording nothing: a notification's lines are recorded
+all or none. Each transaction is recorded once however often it is delivered (the
+ledger keys it by the gateway's id), and a delivery that was recorded before is
+acknowledged again with 200: SePay reads `{"success": true}`, Casso and payOS any 2xx.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ BODY = {
     openapi_extra=BODY,
     responses={
         401: PROBLEMS[401] | {"description": "Xác thực cổng sai / gateway authentication failed"},
+        409: PROBLEMS[422]
+        | {
+            "description": "Đã ghi với số tiền khác, hoặc ghi đồng thời / recorded before "
+            "with another amount, or a concurrent write"
+        },
         422: PROBLEMS[422],
         503: PROBLEMS[422] | {"description": "Cổng chưa cấu hình / gateway not configured"},
     },
