@@ -221,6 +221,7 @@ class MatchingCommands(RequestCommands):
                     months=self._named_months(uow, request, member, periods),
                     received_by=branch,
                     paid_from=bank,
+                    value_date=tx.value_date,
                 )
             except LedgerError as e:
                 refused.append(f"{member}: {e.message_en}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from ledger.batching import create_new
@@ -140,11 +141,15 @@ class PaymentCommands(LedgerBase):
         months: list[Period] | None = None,
         received_by: str | None = None,
         paid_from: str | None = None,
+        value_date: str | None = None,
     ) -> PaymentResult:
         """Build a payment's events in `uow` without saving (so several can share one save).
 
         `received_by`: the branch whose account the money reached (a request's target),
-        if not the member's own branch; the member's credit still lives at their own branch."""
+        if not the member's own branch; the member's credit still lives at their own branch.
+        `value_date`: the bank line's, for money that arrived by a bank line: the payment
+        is received that day (no later than today), so its receipt shows the bank's date
+        and its postings fall in the month the statement shows them."""
         parse_amount(amount)
         check_channel(channel)
         reference = reference or f"PAY-{uuid.uuid4().hex[:12].upper()}"
@@ -154,6 +159,7 @@ class PaymentCommands(LedgerBase):
             return self._earlier_payment(earlier, member_code, amount)
         day = today(self.clock)
         period = period_of(day)
+        received_on = day if value_date is None else min(day, date.fromisoformat(value_date[:10]))
         member = uow.member(member_code)
         member.check_active(period)
         # The member's own branch from the transfer papers on receives the money and keeps
@@ -200,7 +206,7 @@ class PaymentCommands(LedgerBase):
             branch_code=receiver,
             amount=amount,
             channel=channel,
-            received_on=day.isoformat(),
+            received_on=received_on.isoformat(),
             applied=applied,
             to_credit=to_credit,
             postings=check_balanced(postings),

@@ -226,6 +226,24 @@ class TestRule1ARequestsCodeSettlesIt:
         assert (month["paid"], month["outstanding"]) == (70_000, 0)
         assert branch.account_balances()[BANK] == 70_000
 
+    def test_the_payment_is_received_on_the_bank_lines_date(self, branch: DuesLedger) -> None:
+        """A line dated the 13th recorded on the 15th: the member's receipt says the 13th
+        (the bank's date), and its bank posting falls in the month the statement shows it;
+        a line dated two days ahead (a weekend) is received today, not in the future."""
+        from ledger.ids import payment_id
+        from ledger.payment import Payment
+
+        dates = {}
+        for member, when in (("M0", "2026-12-13"), ("M1", "2026-12-17")):
+            request = branch.member_request(member)
+            fact = replace(paying(request, 70_000), value_date=when)
+            tx, _ = branch.record_bank_transaction(fact)
+            ref = f"{request.code}:{tx.external_id}:{member}"
+            payment = branch.get_or_none(payment_id(ref), Payment)
+            assert payment is not None
+            dates[member] = payment.received_on
+        assert dates == {"M0": "2026-12-13", "M1": "2026-12-15"}
+
     def test_paid_short_the_rest_is_still_owed(self, branch: DuesLedger) -> None:
         request = branch.member_request("M0")
         branch.record_bank_transaction(paying(request, 30_000))
