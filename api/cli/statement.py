@@ -53,6 +53,21 @@ def import_statement(
         + (f" ({r['held']} matched with money held in suspense)" if r["held"] else "")
         + f"; closing balance {dong(r['closing_balance'])}",
     )
+    for d in r["differing"]:
+        was, now = d["recorded"], d["statement"]
+        say(
+            out(ctx),
+            f"Cảnh báo: giao dịch {d['external_id']} ({d['value_date']}) đã ghi "
+            f"{_dir_vi(was['direction'])} {dong(was['amount'])}, sao kê này in "
+            f"{_dir_vi(now['direction'])} {dong(now['amount'])}; giữ bản ghi đầu, cần kiểm tra",
+            f"Warning: line {d['external_id']} ({d['value_date']}) was recorded as "
+            f"{was['direction']} {dong(was['amount'])}, this statement prints "
+            f"{now['direction']} {dong(now['amount'])}; the first record is kept; look into it",
+        )
+
+
+def _dir_vi(direction: str) -> str:
+    return "tiền vào" if direction == "in" else "tiền ra"
 
 
 def register(app: typer.Typer) -> None:

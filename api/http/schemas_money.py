@@ -60,6 +60,18 @@ class CashDeposit(BaseModel):
 
 
 # -- statements ----------------------------------------------------------------------------
+class LineAmount(BaseModel):
+    direction: str
+    amount: int
+
+
+class DifferingLine(BaseModel):
+    external_id: str
+    value_date: str
+    recorded: LineAmount
+    statement: LineAmount
+
+
 class StatementImport(BaseModel):
     new: int
     already: int
@@ -76,6 +88,11 @@ class StatementImport(BaseModel):
     layout: str
     account: str
     closing_balance: int | None = None
+    differing: list[DifferingLine] = Field(
+        default_factory=list,
+        description="Lines recorded before under the same key with another amount or "
+        "direction (the first record is kept)",
+    )
 
 
 class BadLine(BaseModel):

@@ -118,8 +118,11 @@ class StatementCommands(MatchingCommands):
         opening_balance: int | None = None,
         closing_balance: int | None = None,
         chunk: int = CHUNK,
-    ) -> dict[str, int]:
-        """Record every line; returns counts: new, already, matched, proposed, suspense."""
+    ) -> dict[str, Any]:
+        """Record every line; returns counts: new, already, matched, proposed, suspense...,
+        and `differing`: lines recorded before under the same key whose amount or
+        direction this statement prints otherwise (the first record is kept; someone
+        should look: the same bank reference cannot be two transfers)."""
         numbers = {f.account_number for f in facts}
         for number in numbers:
             self.statement_account(org_code, number)
@@ -127,7 +130,9 @@ class StatementCommands(MatchingCommands):
         for fact in facts:
             check_fact(fact, now)
         ids = [fact_id(f) for f in facts]
-        known = self._mark_seen(list(dict.fromkeys(ids)), facts[0].source if facts else "")
+        first = self._mark_seen(list(dict.fromkeys(ids)), facts[0].source if facts else "")
+        known = set(first)
+        differing = _differing(first, facts, ids)
         counts: Counter[str] = Counter()
         uow = UnitOfWork(self, batch=True)  # one event per roll and register per chunk
         # the collector paused: every chunk makes tens of thousands of objects that live
@@ -156,7 +161,7 @@ class StatementCommands(MatchingCommands):
                     uow = UnitOfWork(self, batch=True)
                     self.drop_snapshots_for_later()
                     part_ids = [tx_id for _, tx_id in part]
-                    recorded = self._mark_seen(part_ids, facts[0].source)  # by that writer
+                    recorded = set(self._mark_seen(part_ids, facts[0].source))  # by that writer
                     counts["already"] += len(recorded)
                     part = [(fact, tx_id) for fact, tx_id in part if tx_id not in recorded]
         # only now, all saved and snapshotted: a later chunk's failed save must not leave a
@@ -175,7 +180,7 @@ class StatementCommands(MatchingCommands):
             "flagged",
             "held",
         )
-        return {k: counts[k] for k in keys}
+        return {k: counts[k] for k in keys} | {"differing": differing}
 
     def _import_chunk(
         self, uow: UnitOfWork, part: list[tuple[BankTransactionFact, UUID]]
@@ -196,26 +201,28 @@ class StatementCommands(MatchingCommands):
         uow.forget(BankTransaction, Payment)
         return counts
 
-    def _mark_seen(self, ids: list[UUID], source: str) -> set[UUID]:
-        """The lines among `ids` already recorded; those a gateway reported first are marked
-        as shown on this statement (once). Reads each recorded line's first event only, and
-        loads the few that came from a gateway: a statement imported again (200,000 lines)
-        costs seconds, not the minute that loading every line took."""
-        first = {UUID(str(s.originator_id)): s for s in self.reader.first_events(ids)}
+    def _mark_seen(self, ids: list[UUID], source: str) -> dict[UUID, Any]:
+        """The lines among `ids` already recorded, each with its first event (what it was
+        recorded as); those a gateway reported first are marked as shown on this statement
+        (once). Reads each recorded line's first event only, and loads the few that came
+        from a gateway: a statement imported again (200,000 lines) costs seconds, not the
+        minute that loading every line took."""
+        first = {
+            UUID(str(s.originator_id)): self.mapper.to_domain_event(s)
+            for s in self.reader.first_events(ids)
+        }
         if not source.startswith("statement"):
-            return set(first)
+            return first
         heard = [
             i
-            for i, stored in first.items()
-            if not str(getattr(self.mapper.to_domain_event(stored), "source", "")).startswith(
-                "statement"
-            )
+            for i, event in first.items()
+            if not str(getattr(event, "source", "")).startswith("statement")
         ]
         seen = self.load_many(heard, BankTransaction).values()
         for tx in seen:
             tx.seen_on_statement(source)
         self.save(*(tx for tx in seen if tx.pending_events))
-        return set(first)
+        return first
 
     def _prefetch(self, uow: UnitOfWork, facts: list[BankTransactionFact]) -> None:
         """Load, in a few queries, what matching these lines will read: the requests their
@@ -399,6 +406,29 @@ class StatementCommands(MatchingCommands):
                 if r.parent_code == org_code and r.in_transit:
                     out.append({"child": r.org_code, "period": period, "amount": r.in_transit})
         return out
+
+
+def _differing(
+    first: dict[UUID, Any], facts: list[BankTransactionFact], ids: list[UUID]
+) -> list[dict[str, Any]]:
+    """The statement's lines recorded before under the same key with another amount or
+    direction: what was recorded, and what this statement prints."""
+    out = []
+    for fact, tx_id in zip(facts, ids, strict=True):
+        event = first.get(tx_id)
+        if event is None:
+            continue
+        recorded = (str(getattr(event, "direction", "")), int(getattr(event, "amount", 0)))
+        if recorded != (fact.direction, fact.amount):
+            out.append(
+                {
+                    "external_id": fact.external_id,
+                    "value_date": fact.value_date,
+                    "recorded": {"direction": recorded[0], "amount": recorded[1]},
+                    "statement": {"direction": fact.direction, "amount": fact.amount},
+                }
+            )
+    return out
 
 
 def _outcome(uow: UnitOfWork, tx: BankTransaction) -> str:

@@ -120,6 +120,31 @@ class TestAStatementOfB1:
         assert as_json(branch, "member statement M1")["paid"] == M1_OWES
         assert as_json(branch, "reconcile --org B1")["matched"] == {"request": 1}
 
+    def test_a_line_printed_again_with_another_amount_is_kept_and_said(
+        self, branch: str, imported: dict[str, Any], tmp_path: Path
+    ) -> None:
+        """The same bank reference with another amount: the first record stays, and the
+        import says so (it used to count the line as already recorded, silently)."""
+        assert imported["differing"] == []
+        changed = write_statement(
+            tmp_path / "changed.csv", OPENING, [("15/12/2026", "FT26349000103", 56_000, "IBFT")]
+        )
+        before = as_json(branch, "suspense list --org B1")
+        r = import_statement(branch, changed)
+        assert (r["new"], r["already"]) == (0, 1)
+        assert r["differing"] == [
+            {
+                "external_id": "FT26349000103",
+                "value_date": "2026-12-15",
+                "recorded": {"direction": "in", "amount": 55_000},
+                "statement": {"direction": "in", "amount": 56_000},
+            }
+        ]
+        assert as_json(branch, "suspense list --org B1") == before
+        said = " ".join(ok(branch, f"statement import {changed} --org B1").stdout.split())
+        assert "line FT26349000103 (2026-12-15) was recorded as in 55,000 đ, this statement" in said
+        assert "đã ghi tiền vào 55,000 đ, sao kê này in tiền vào 56,000 đ" in said
+
     @pytest.mark.parametrize("columns", ["80", "50"])
     def test_the_list_shows_each_id_whole_on_a_narrow_terminal(
         self, branch: str, imported: dict[str, Any], monkeypatch: pytest.MonkeyPatch, columns: str

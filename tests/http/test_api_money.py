@@ -395,6 +395,7 @@ class TestATreasurersMonthEnd:
             "layout": sent.json()["layout"],
             "account": B1_ACCOUNT[1],
             "closing_balance": CLOSING,
+            "differing": [],
         }
         assert outstanding(client, "M1") == 0
         assert outstanding(client, "M2") == 2 * DUES  # proposed, not applied

@@ -134,6 +134,7 @@ class TestEachLineIsRecordedOnce:
             "suspense": 0,
             "flagged": 0,
             "held": 0,
+            "differing": [],
         }
         assert events(branch) == before
         assert branch.account_balances()[BANK] == 105_000

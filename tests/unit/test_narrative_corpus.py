@@ -227,6 +227,7 @@ def test_every_narrative_settles_proposes_or_waits_as_the_corpus_says(
         "suspense": expected_counts["suspense"],
         "flagged": 0,
         "held": 0,
+        "differing": [],
     }
     items = {i["transaction"]: i for i in app.suspense_items(BRANCH)}
     wanted = {
