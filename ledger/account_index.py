@@ -7,7 +7,8 @@ organisation's suspense account. It is written with the registration itself.
 It also keeps what each imported statement said (its dates, opening and
 closing balance, and any line whose printed balance does not follow from the
 one before), and the account's opening balance: the balance before the first
-line the ledger holds, taken from the first statement imported.
+line the ledger holds, taken from the first statement imported, and moved back
+when a statement imported later shows earlier lines.
 """
 
 from __future__ import annotations
@@ -54,6 +55,12 @@ class AccountIndex(Aggregate):
 
     @event("OpeningBalanceRecorded")
     def record_opening(self, org_code: str, on: str, amount: int, postings: list[Posting]) -> None:
+        self.opening = {"org": org_code, "on": on, "amount": amount}
+
+    @event("OpeningBalanceRevised")
+    def revise_opening(self, org_code: str, on: str, amount: int, postings: list[Posting]) -> None:
+        """A statement imported later showed lines before the opening's: the opening is
+        the balance before those (`postings`: the difference, bank against equity)."""
         self.opening = {"org": org_code, "on": on, "amount": amount}
 
     @event("StatementImported")

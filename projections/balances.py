@@ -325,6 +325,7 @@ class BalancesModel(ReadModel):
         Organisation.SpendingCleared,  # type: ignore[attr-defined]
         SuspenseQueue.Resolved,  # type: ignore[attr-defined]
         AccountIndex.OpeningBalanceRecorded,  # type: ignore[attr-defined]
+        AccountIndex.OpeningBalanceRevised,  # type: ignore[attr-defined]
         PaymentRequest.MoneyReceived,  # type: ignore[attr-defined]
         PaymentRequest.TransferSeen,  # type: ignore[attr-defined]
         PaymentRequest.CashDeposited,  # type: ignore[attr-defined]

@@ -312,15 +312,18 @@ class StatementCommands(MatchingCommands):
         same = ("digest", "org", "opening", "closing")
         if any(all(s.get(k) == summary[k] for k in same) for s in index.statements):
             return  # this statement again: nothing new to say about the account
-        if index.opening is None and opening is not None:
+        if opening is not None and (index.opening is None or _precedes(summary, index.opening)):
+            was = 0 if index.opening is None else int(index.opening["amount"])
             bank = bank_account(org_code, number)
             equity = acct(org_code, "equity", "opening_balance")
+            delta = opening - was
             postings = (
-                [debit(bank, opening), credit(equity, opening)]
-                if opening >= 0
-                else [debit(equity, -opening), credit(bank, -opening)]
+                [debit(bank, delta), credit(equity, delta)]
+                if delta >= 0
+                else [debit(equity, -delta), credit(bank, -delta)]
             )
-            index.record_opening(org_code, dates[0], opening, check_balanced(postings))
+            record = index.record_opening if index.opening is None else index.revise_opening
+            record(org_code, dates[0], opening, check_balanced(postings))
         index.record_statement(summary)
         self.save(index)
 
@@ -406,6 +409,20 @@ class StatementCommands(MatchingCommands):
                 if r.parent_code == org_code and r.in_transit:
                     out.append({"child": r.org_code, "period": period, "amount": r.in_transit})
         return out
+
+
+def _precedes(summary: dict[str, Any], opening: dict[str, Any]) -> bool:
+    """Whether a statement shows lines before the account's opening balance: it starts
+    on an earlier day, or on the same day and ends exactly where the opening starts (a
+    morning's export imported after the afternoon's). Then the opening is the balance
+    before it: imported in any order, the statements give the same ledger balance."""
+    if str(summary["first"]) < str(opening["on"]):
+        return True
+    return (
+        str(summary["first"]) == str(opening["on"])
+        and summary["closing"] == opening["amount"]
+        and summary["opening"] != opening["amount"]
+    )
 
 
 def _differing(

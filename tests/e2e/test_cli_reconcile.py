@@ -325,6 +325,33 @@ class TestMoneyOnItsWay:
         [account] = as_json(branch, "reconcile --org B1")["accounts"]
         assert [s["closing"] for s in account["same_day_closings"]] == [130_000]
 
+    @pytest.mark.parametrize("order", ["morning first", "afternoon first"])
+    def test_statements_imported_in_any_order_give_the_same_balance(
+        self, branch: str, tmp_path: Path, order: str
+    ) -> None:
+        """The first statement imported gives the opening balance; one imported later
+        with earlier lines moves it back (a check found the afternoon's export, imported
+        first, fixed an opening the morning's lines were then added to: a false
+        difference of the morning's lines)."""
+        morning = write_statement(
+            tmp_path / "morning.csv",
+            100_000,
+            [("16/12/2026", "FT1", 10_000, "IBFT A"), ("17/12/2026", "FT2", 20_000, "IBFT B")],
+        )
+        afternoon = write_statement(
+            tmp_path / "afternoon.csv",
+            130_000,
+            [("17/12/2026", "FT3", 30_000, "IBFT C"), ("17/12/2026", "FT4", -5_000, "PHI")],
+        )
+        files = [morning, afternoon] if order == "morning first" else [afternoon, morning]
+        for path in files:
+            import_statement(branch, path)
+        [account] = as_json(branch, "reconcile --org B1")["accounts"]
+        assert (account["statement_closing"], account["ledger_balance"]) == (155_000, 155_000)
+        assert account["opening"]["amount"] == 100_000 and account["difference"] == 0
+        balance = as_json(branch, "balance --org B1")
+        assert balance["bank"] == 155_000  # the opening and the four lines, once each
+
     def test_a_bank_remittance_waits_in_transit_until_the_parents_line_arrives(
         self, branch: str, imported: dict[str, Any], tmp_path: Path
     ) -> None:
