@@ -320,7 +320,7 @@ class RequestCommands(LedgerBase):
     def still_owed(self, uow: UnitOfWork, request: PaymentRequest) -> list[int]:
         """What each listed member still owes under the request: what it asked of them
         less what it received for them, and no more than they owe now for its months
-        (they may have paid some otherwise since), where those months are opened."""
+        (they may have paid some otherwise since, or paid ahead)."""
         left = request.remaining()
         if request.kind not in KINDS:
             return left
@@ -330,13 +330,26 @@ class RequestCommands(LedgerBase):
         ]
 
     def owed_now(self, uow: UnitOfWork, member: str, periods: list[str]) -> int | None:
-        """What `member` owes now for `periods`; None if one of them is not opened yet
-        (nothing is assessed for it: what a request asked is all there is to go by)."""
-        registers = self.member_registers(uow, uow.member(member))
+        """What `member` owes now for `periods`: what is unpaid of those opened, and for
+        those not opened yet, their dues less the member's credit (as a request for them
+        is made). None if the member is on no register to assess them by."""
+        found = uow.member(member)
+        registers = self.member_registers(uow, found)
         opened = {p for r in registers for p in r.opened}
-        if any(p not in opened for p in periods):
+        unpaid = sum(
+            int(i[2])
+            for i in self.unpaid_items(registers, member)
+            if i[1] in periods and i[1] in opened
+        )
+        ahead = [p for p in periods if p not in opened]
+        if not ahead:
+            return unpaid
+        home = uow.get(register_id(found.branch_code), Register)
+        if home is None or member not in home.members:
             return None
-        return sum(int(i[2]) for i in self.unpaid_items(registers, member) if i[1] in periods)
+        book = self.policy().book
+        due = sum(book.assess(home.facts_at(member, p), p).amount for p in ahead)
+        return unpaid + max(due - int(home.members[member]["credit"]), 0)
 
     def cancel_request(self, code: str, reason: str) -> None:
         request = self.get_request(code)

@@ -331,6 +331,21 @@ class TestRule1ARequestsCodeSettlesIt:
         balances = branch.account_balances()
         assert balances[BANK] == batch.total and sum(balances.values()) == 0
 
+    def test_a_batch_for_next_month_paid_ahead_since_holds_that_share(
+        self, branch: DuesLedger
+    ) -> None:
+        """M0 paid December and January ahead after a batch for January was made: the
+        batch's share for M0 is held, not a second month of credit (a check found M0
+        paid through February)."""
+        batch = branch.batch_request("Bí thư chi bộ", ["M0", "M1"], period="2027-01")
+        branch.pay("M0", 140_000, reference="AHEAD-1")  # December, and January as credit
+        assert branch.member_statement("M0")["credit"] == 70_000
+        assert branch.request_status(batch.code)["remaining"] == [0, 70_000]
+        branch.record_bank_transaction(paying(batch, batch.total))
+        assert branch.member_statement("M0")["credit"] == 70_000
+        [item] = branch.suspense_items("HN-BD-01")
+        assert (item["amount"], item["why"]) == (70_000, "excess")
+
     def test_a_short_batch_splits_over_what_is_still_owed(self, branch: DuesLedger) -> None:
         batch = branch.batch_request("Bí thư chi bộ", ["M0", "M1", "M2"], period="2026-12")
         branch.record_bank_transaction(paying(branch.member_request("M0"), 50_000))
