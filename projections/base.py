@@ -223,10 +223,13 @@ class ReadModels:
                 [ix for m in self.models for ix in m.indexes],
             )
             if dropped:
+                names = ", ".join(dropped)
                 logging.getLogger("dangphi").warning(
-                    "read models %s had tables of another shape (an older release): "
-                    "dropped, rebuilt from the event log on the next catch-up",
-                    ", ".join(dropped),
+                    "mô hình đọc %s có bảng khác dạng (bản cũ hơn): đã xoá, sẽ dựng lại từ "
+                    "nhật ký sự kiện / read models %s had tables of another shape (an older "
+                    "release): dropped, rebuilt from the event log on the next catch-up",
+                    names,
+                    names,
                 )
         self._topics = {t for m in self.models for t in m.topics_handled()}
         # The log's last notification id when every model was last known to have seen it.

@@ -72,6 +72,11 @@ def replay(
                 "amount": tx.amount,  # as recorded
                 "recorded": created,
                 "matched": tx.matched,
+                # money waiting for the treasurer: the line itself, or a batch's excess
+                "held": tx.amount
+                if tx.suspense is not None and not tx.suspense.get("flagged")
+                else int((tx.matched or {}).get("held") or 0),
+                "flagged": bool(tx.suspense and tx.suspense.get("flagged")),
             }
         )
     if as_json:
@@ -85,6 +90,10 @@ def replay(
             "mới ghi / recorded" if r["recorded"] else "đã có, không ghi thêm / already recorded"
         )
         target = f" → {r['matched']['target']}" if r["matched"] else ""
+        if r["held"]:
+            target += f"; tạm giữ / in suspense {dong(r['held'])}"
+        if r["flagged"]:
+            target += "; chi chưa rõ / unexplained outgoing"
         console.print(f"{r['external_id']} {r['direction']} {dong(r['amount'])}: {state}{target}")
 
 

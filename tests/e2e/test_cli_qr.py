@@ -222,6 +222,22 @@ class TestWebhookReplay:
         assert results[0][0]["matched"]["target"] == status["reference"]
         assert as_json(branch, "member statement M1")["months"][0]["paid"] == 72_346
 
+    def test_the_replay_says_what_waits_in_suspense(
+        self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A check found the human output silent about money held for the treasurer."""
+        monkeypatch.setenv("DANGPHI_PAYOS_CHECKSUM_KEY", "payos-test-key")
+        status = as_json(branch, "pay-request --member M1")
+        over = self.body(status, "payos-test-key", 100_000)  # a member's excess is credit
+        over["data"]["description"] = "CHUYEN TIEN"  # no code: all of it waits
+        over["signature"] = sign(over["data"], "payos-test-key")
+        saved = tmp_path / "payos.json"
+        saved.write_text(json.dumps(over), encoding="utf-8")
+        said = ok(branch, f"webhook replay {saved} --gateway payos").stdout
+        assert "tạm giữ / in suspense 100,000 đ" in said, said
+        [row] = as_json(branch, f"webhook replay {saved} --gateway payos")
+        assert (row["recorded"], row["held"], row["flagged"]) == (False, 100_000, False)
+
     def test_a_tampered_notification_is_refused_and_records_nothing(
         self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
