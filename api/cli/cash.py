@@ -65,8 +65,11 @@ def deposit(
 ) -> None:
     """Nộp tiền mặt vào ngân hàng / Record cash taken to the bank."""
     app = ledger(ctx)
-    request = app.deposit_cash(org, inputs.amount(amount), inputs.text(slip, "slip"))
+    slip = inputs.text(slip, "slip")
+    again = app.get_request_or_none(app.deposit_code(org, slip)) is not None
+    request = app.deposit_cash(org, inputs.amount(amount), slip)
     summary = app.deposit_summary(request)
+    summary["duplicate"] = again
     # Not refused: cash held before the ledger began has no record in it. But said, since
     # the books then show less than nothing in hand (docs/cli.md).
     summary["cash_in_books"] = int(reads(ctx).balance(org)["cash"])
@@ -74,6 +77,13 @@ def deposit(
         print_json(summary)
         return
     console = out(ctx)
+    if again:
+        say(
+            console,
+            f"Giấy nộp tiền {slip} đã ghi trước đây, không ghi thêm: mã {request.code}",
+            f"Deposit slip {slip} was recorded before, nothing recorded again: code {request.code}",
+        )
+        return
     say(
         console,
         f"Nộp {dong(request.total)} vào tài khoản {summary['account']}: ghi mã {request.code} trên giấy nộp tiền",

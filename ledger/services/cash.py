@@ -46,7 +46,7 @@ class CashCommands(StatementCommands):
             raise InvalidInput(
                 "Cần số giấy nộp tiền", "A deposit slip number is required", field="slip"
             )
-        code = code_for(f"deposit/{org_code}/{slip}")
+        code = self.deposit_code(org_code, slip)
         earlier = self.get_request_or_none(code)
         if earlier is not None:
             if earlier.total != amount or earlier.branch_code != org_code:
@@ -80,6 +80,11 @@ class CashCommands(StatementCommands):
         )
         self.save(request)
         return request
+
+    @staticmethod
+    def deposit_code(org_code: str, slip: str) -> str:
+        """The code a deposit slip carries: the same slip, the same code."""
+        return code_for(f"deposit/{org_code}/{slip.strip()}")
 
     def get_request_or_none(self, code: str) -> PaymentRequest | None:
         from ledger.payment_request import request_id

@@ -432,9 +432,14 @@ class TestMoneyOnItsWay:
             "account": B1_ACCOUNT,
             "seen_on_statement": False,
             "cash_in_books": 0,  # received, then all of it taken to the bank
+            "duplicate": False,
         }
         retried = as_json(branch, f"cash deposit --org B1 --amount {M3_OWES} --slip GNT-0001")
-        assert retried["reference"] == code
+        assert (retried["reference"], retried["duplicate"]) == (code, True)
+        said = ok(branch, f"cash deposit --org B1 --amount {M3_OWES} --slip GNT-0001").stdout
+        assert "Deposit slip GNT-0001 was recorded before, nothing recorded again" in " ".join(
+            said.split()
+        )
 
         path = tmp_path / "deposit.csv"
         memo = f"NOP TIEN MAT {code} GNT-0001 CHI BO KHU PHO 1"
