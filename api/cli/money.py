@@ -85,10 +85,14 @@ def pay(
     )
     for branch, month, take in r.applied:
         t.add_row(cell(month), cell(branch), money_cell(int(take)))
-    console.print(t)
-    say(
-        console, f"Vào số dư trả trước: {dong(r.to_credit)}", f"Kept as credit: {dong(r.to_credit)}"
-    )
+    if r.applied:  # all of it credit (paid ahead): no empty table
+        console.print(t)
+    if r.to_credit or not r.applied:
+        say(
+            console,
+            f"Vào số dư trả trước: {dong(r.to_credit)}",
+            f"Kept as credit: {dong(r.to_credit)}",
+        )
 
 
 def remit(

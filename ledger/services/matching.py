@@ -122,8 +122,20 @@ class MatchingCommands(RequestCommands):
         another amount or direction is refused (`Conflict`): the same bank reference cannot
         be two transfers, and the first is kept."""
         now = today(self.clock)
+        problems: list[LedgerError] = []
         for fact in facts:
-            check_fact(fact, now)
+            try:
+                check_fact(fact, now)
+            except InvalidInput as bad:
+                problems.append(bad)
+        if len(problems) == 1:
+            raise problems[0]
+        if problems:  # every bad line named, not the first only
+            raise InvalidInput(
+                "; ".join(p.message_vi for p in problems),
+                "; ".join(p.message_en for p in problems),
+                field=problems[0].field,
+            )
         ids = [fact_id(f) for f in facts]
         for attempt in range(1, CONFLICT_RETRIES + 1):
             uow = UnitOfWork(self)

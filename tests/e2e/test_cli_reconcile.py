@@ -450,6 +450,13 @@ class TestMoneyOnItsWay:
         seen = as_json(branch, f"cash deposit --org B1 --amount {M3_OWES} --slip GNT-0001")
         assert seen["seen_on_statement"] is True
 
+    def test_a_payment_all_kept_as_credit_prints_no_empty_table(self, branch: str) -> None:
+        """A check found an empty "Applied" table for money paid ahead."""
+        ok(branch, f"pay --member M3 --amount {M3_OWES} --channel cash --reference PT-1")
+        ahead = ok(branch, f"pay --member M3 --amount {M3_OWES} --channel cash --reference PT-2")
+        assert "Applied" not in ahead.stdout and "┏" not in ahead.stdout
+        assert "Kept as credit: 5,000 đ" in ahead.stdout
+
     def test_depositing_more_cash_than_the_books_hold_is_said(self, branch: str) -> None:
         """A check found a 10,000,000 đ deposit with no cash received accepted silently."""
         ok(branch, "cash receive --member M3 --amount 5000 --receipt BL-0003")

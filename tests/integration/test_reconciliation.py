@@ -1333,6 +1333,16 @@ def test_a_notification_of_several_lines_is_recorded_all_or_none(branch: DuesLed
     with pytest.raises(InvalidInput):
         branch.record_bank_transactions([good, line(5_000, "X", value_date="2030-01-01")])
     assert events(branch) == before
+    with pytest.raises(InvalidInput) as both:  # each bad line named (a check found one)
+        branch.record_bank_transactions(
+            [
+                line(5_000, "X", value_date="2030-01-01", external_id="C-8"),
+                line(5_000, "Y", value_date="1999-01-01", external_id="C-9"),
+            ]
+        )
+    assert "'C-8' is dated 2030-01-01" in both.value.message_en
+    assert "'C-9' is dated 1999-01-01" in both.value.message_en
+    assert events(branch) == before
     [(tx, new)] = branch.record_bank_transactions([good])
     assert new and tx.amount == 10_000
     after = events(branch)
