@@ -97,7 +97,8 @@ def _account(console: Any, a: dict[str, Any]) -> None:
             f"  Sao kê khác ({s['first']} – {s['last']}, {s['lines']} dòng) in số dư cuối "
             f"{dong(s['closing'])}; đối chiếu theo sao kê có số dư cuối khớp với sổ, nếu "
             f"không có thì sao kê có nhiều dòng nhất của ngày {s['last']}",
-            f"another statement ({s['first']} – {s['last']}, {s['lines']} lines) printed a "
+            f"another statement ({s['first']} – {s['last']}, {s['lines']} "
+            f"line{'' if s['lines'] == 1 else 's'}) printed a "
             f"closing balance of {dong(s['closing'])}; compared with the one whose closing "
             f"agrees with the ledger, else the one holding most of {s['last']}'s lines",
         )

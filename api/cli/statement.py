@@ -46,7 +46,8 @@ def import_statement(
         f"tạm giữ {r['suspense']}, chi chưa rõ {r['flagged']}"
         + (f" ({r['held']} khoản khớp có phần dư tạm giữ)" if r["held"] else "")
         + f"; số dư cuối {dong(r['closing_balance'])}",
-        f"Statement {r['account']} ({r['layout']}): {r['lines']} lines, "
+        f"Statement {r['account']} ({r['layout']}): {r['lines']} "
+        f"line{'' if r['lines'] == 1 else 's'}, "
         f"{r['new']} new, {r['already']} already recorded; {r['matched']} matched, "
         f"{r['cleared']} cleared, {r['reversed']} reversed, {r['proposed']} proposed, "
         f"{r['suspense']} in suspense, {r['flagged']} unexplained outgoing"

@@ -670,16 +670,29 @@ def _fitting_months(unpaid: list[list[Any]], amount: int) -> list[tuple[str, ...
 
 
 def _check_same_line(earlier: BankTransaction, fact: BankTransactionFact) -> None:
-    if (earlier.direction, earlier.amount) != (fact.direction, fact.amount):
-        raise Conflict(
-            f"Giao dịch {fact.external_id!r} đã ghi nhận ({earlier.direction}, "
-            f"{earlier.amount:,} đ); thông báo này ghi khác ({fact.direction}, "
-            f"{fact.amount:,} đ): giữ bản ghi đầu, cần kiểm tra",
-            f"Transaction {fact.external_id!r} was recorded as {earlier.direction} "
-            f"{earlier.amount:,} đ; this notification says {fact.direction} {fact.amount:,} đ: "
-            "the first is kept; look into it",
-            field="amount",
-        )
+    if (earlier.direction, earlier.amount) == (fact.direction, fact.amount):
+        return
+    vi_dir = {"in": "tiền vào", "out": "tiền ra"}
+    same = earlier.external_id == fact.external_id
+    what_vi = (
+        f"Giao dịch {fact.external_id!r} đã ghi"
+        if same
+        else f"Giao dịch {fact.external_id!r} trùng mã ngân hàng với {earlier.external_id!r}, đã ghi"
+    )
+    what_en = (
+        f"Transaction {fact.external_id!r} was recorded as"
+        if same
+        else f"Transaction {fact.external_id!r} has the bank reference of "
+        f"{earlier.external_id!r}, recorded as"
+    )
+    raise Conflict(
+        f"{what_vi} {vi_dir.get(earlier.direction, earlier.direction)} {earlier.amount:,} đ; "
+        f"thông báo này ghi {vi_dir.get(fact.direction, fact.direction)} {fact.amount:,} đ: "
+        "giữ bản ghi đầu, cần kiểm tra",
+        f"{what_en} {earlier.direction} {earlier.amount:,} đ; this notification says "
+        f"{fact.direction} {fact.amount:,} đ: the first is kept; look into it",
+        field="amount",
+    )
 
 
 def check_fact(fact: BankTransactionFact, today: date) -> None:

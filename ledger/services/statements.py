@@ -312,19 +312,29 @@ class StatementCommands(MatchingCommands):
         same = ("digest", "org", "opening", "closing")
         if any(all(s.get(k) == summary[k] for k in same) for s in index.statements):
             return  # this statement again: nothing new to say about the account
-        if opening is not None and (index.opening is None or _precedes(summary, index.opening)):
-            was = 0 if index.opening is None else int(index.opening["amount"])
-            bank = bank_account(org_code, number)
-            equity = acct(org_code, "equity", "opening_balance")
-            delta = opening - was
-            postings = (
-                [debit(bank, delta), credit(equity, delta)]
-                if delta >= 0
-                else [debit(equity, -delta), credit(bank, -delta)]
-            )
-            record = index.record_opening if index.opening is None else index.revise_opening
-            record(org_code, dates[0], opening, check_balanced(postings))
+        printed = {f.balance for f in facts if f.balance is not None}
+        if opening is not None and (
+            index.opening is None or _precedes(summary, index.opening, printed)
+        ):
+            _set_opening(index, org_code, number, summary)
         index.record_statement(summary)
+        # A statement imported before may now come first: one that ends where the opening
+        # now starts (the gap between them filled by this one). At most once each.
+        for _ in range(len(index.statements)):
+            earlier = next(
+                (
+                    s
+                    for s in index.statements
+                    if s["org"] == org_code
+                    and s["opening"] is not None
+                    and index.opening is not None
+                    and _precedes(s, index.opening, None)
+                ),
+                None,
+            )
+            if earlier is None:
+                break
+            _set_opening(index, org_code, number, earlier)
         self.save(index)
 
     # -- reconciling -----------------------------------------------------------------
@@ -411,18 +421,41 @@ class StatementCommands(MatchingCommands):
         return out
 
 
-def _precedes(summary: dict[str, Any], opening: dict[str, Any]) -> bool:
+def _precedes(summary: dict[str, Any], opening: dict[str, Any], printed: set[int] | None) -> bool:
     """Whether a statement shows lines before the account's opening balance: it starts
-    on an earlier day, or on the same day and ends exactly where the opening starts (a
-    morning's export imported after the afternoon's). Then the opening is the balance
-    before it: imported in any order, the statements give the same ledger balance."""
+    on an earlier day; or on the same day, starting at another balance, and it ends
+    where the opening starts (a morning's export imported after the afternoon's) or,
+    holding lines recorded before, prints that balance after one of its lines
+    (`printed`: the whole day's export after the afternoon's; lines all new that
+    happen to return to that balance are not taken for it). Then the opening is the balance before it: imported in any
+    order, statements that chain give the same ledger balance. A same-day statement
+    that neither chains to the opening nor prints it (a line missing between them) is
+    taken to follow it."""
     if str(summary["first"]) < str(opening["on"]):
         return True
-    return (
-        str(summary["first"]) == str(opening["on"])
-        and summary["closing"] == opening["amount"]
-        and summary["opening"] != opening["amount"]
+    if str(summary["first"]) != str(opening["on"]) or summary["opening"] == opening["amount"]:
+        return False
+    overlaps = int(summary.get("new", 0)) < int(summary.get("lines", 0))  # holds known lines
+    return summary["closing"] == opening["amount"] or (
+        printed is not None and overlaps and opening["amount"] in printed
     )
+
+
+def _set_opening(index: AccountIndex, org_code: str, number: str, summary: dict[str, Any]) -> None:
+    """The account's opening: the balance before `summary`'s first line, posted against
+    equity (the difference from the opening before, when it is moved back)."""
+    was = 0 if index.opening is None else int(index.opening["amount"])
+    opening = int(summary["opening"])
+    bank = bank_account(org_code, number)
+    equity = acct(org_code, "equity", "opening_balance")
+    delta = opening - was
+    postings = (
+        [debit(bank, delta), credit(equity, delta)]
+        if delta >= 0
+        else [debit(equity, -delta), credit(bank, -delta)]
+    )
+    record = index.record_opening if index.opening is None else index.revise_opening
+    record(org_code, str(summary["first"]), opening, check_balanced(postings))
 
 
 def _differing(

@@ -352,6 +352,40 @@ class TestMoneyOnItsWay:
         balance = as_json(branch, "balance --org B1")
         assert balance["bank"] == 155_000  # the opening and the four lines, once each
 
+    @pytest.mark.parametrize(
+        "order",
+        [
+            ("afternoon", "whole"),
+            ("afternoon", "first", "second"),
+            ("second", "whole"),
+            ("afternoon", "second", "first"),
+            ("first", "second", "afternoon"),
+        ],
+    )
+    def test_same_day_exports_in_any_order_give_the_day_s_balance(
+        self, branch: str, tmp_path: Path, order: tuple[str, ...]
+    ) -> None:
+        """A check found the afternoon's export then the whole day's (and the afternoon's,
+        then each morning line's) counted the morning twice over the opening."""
+        day = [
+            ("17/12/2026", "S1", 70_000, "IBFT A"),
+            ("17/12/2026", "S2", 50_000, "IBFT B"),
+            ("17/12/2026", "S3", -20_000, "PHI"),
+            ("17/12/2026", "S4", 30_000, "IBFT C"),
+        ]
+        files = {
+            "whole": write_statement(tmp_path / "whole.csv", 1_000_000, day),
+            "first": write_statement(tmp_path / "first.csv", 1_000_000, day[:1]),
+            "second": write_statement(tmp_path / "second.csv", 1_070_000, day[1:2]),
+            "afternoon": write_statement(tmp_path / "afternoon.csv", 1_120_000, day[2:]),
+        }
+        for name in order:
+            import_statement(branch, files[name])
+        [account] = as_json(branch, "reconcile --org B1")["accounts"]
+        assert (account["ledger_balance"], account["difference"]) == (1_130_000, 0)
+        assert account["opening"]["amount"] == 1_000_000
+        assert as_json(branch, "balance --org B1")["bank"] == 1_130_000
+
     def test_a_bank_remittance_waits_in_transit_until_the_parents_line_arrives(
         self, branch: str, imported: dict[str, Any], tmp_path: Path
     ) -> None:
