@@ -106,6 +106,40 @@ def render_statement(console: Console, s: dict[str, Any]) -> None:
         say(console, f"Thôi sinh hoạt từ {s['ended_from']}", f"Left from {s['ended_from']}")
 
 
+@app.command("receipts")
+def receipts(ctx: typer.Context, code: str, as_json: JsonOpt = False) -> None:
+    """Các lần nộp của đảng viên / A member's receipts: every payment, oldest first, dated
+    as received (a bank transfer: the bank's date)."""
+    from api.http.queries import receipts as member_receipts  # the same list as the API's
+
+    found = member_receipts(ledger(ctx), code)
+    if as_json:
+        print_json(found)
+        return
+    console = out(ctx)
+    if not found:
+        say(console, f"{code}: chưa có lần nộp nào", f"{code}: no payments yet")
+        return
+    t = table(
+        f"Biên nhận / Receipts — {code}",
+        "Ngày / Date",
+        "Số tiền / Amount",
+        "Kênh / Channel",
+        "Tháng / Months",
+        "Mã / Reference",
+        money=(1,),
+        ids=(0, 4),
+    )
+    for r in found:
+        months = ", ".join(m["period"] for m in r["months"]) or "—"
+        if r["to_credit"]:
+            months += f" (+{dong(r['to_credit'])} trả trước / credit)"
+        if r["reversed"]:
+            months += " — đã đảo / reversed"
+        t.add_row(r["received_on"], dong(r["amount"]), r["channel"], months, r["reference"])
+    console.print(t)
+
+
 @app.command("show")
 def show(ctx: typer.Context, code: str) -> None:
     """Thông tin đảng viên (số định danh che bớt) / A member's record (national ID masked)."""

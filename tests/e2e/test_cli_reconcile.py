@@ -491,6 +491,28 @@ class TestMoneyOnItsWay:
         assert "Applied" not in ahead.stdout and "┏" not in ahead.stdout
         assert "Kept as credit: 5,000 đ" in ahead.stdout
 
+    def test_a_members_receipts_show_the_banks_date(self, branch: str, tmp_path: Path) -> None:
+        """Paid by QR on the 14th, imported on the 15th (the e2e clock): the receipt says
+        the 14th (a check found no CLI command for receipts, and the import's date)."""
+        code = pay_request_code(branch, "M1")
+        path = write_statement(tmp_path / "b1.csv", OPENING, b1_lines(code))
+        import_statement(branch, path)
+        ok(branch, "pay --member M1 --amount 1000 --channel cash --reference PT-9")
+        [bank, cash] = as_json(branch, "member receipts M1")
+        assert (bank["received_on"], bank["channel"], bank["amount"]) == (
+            "2026-12-14",
+            "bank",
+            M1_OWES,
+        )
+        assert [m["period"] for m in bank["months"]] == ["2026-12"]
+        assert (cash["received_on"], cash["to_credit"]) == ("2026-12-15", 1000)
+        text = ok(branch, "member receipts M1").stdout
+        assert "2026-12-14" in text and "PT-9" in text
+        assert (
+            ok(branch, "member receipts M2").stdout.strip()
+            == "M2: chưa có lần nộp nào / M2: no payments yet"
+        )
+
     def test_depositing_more_cash_than_the_books_hold_is_said(self, branch: str) -> None:
         """A check found a 10,000,000 đ deposit with no cash received accepted silently."""
         ok(branch, "cash receive --member M3 --amount 5000 --receipt BL-0003")
