@@ -142,7 +142,7 @@ def _show_request(
             "Tài khoản nhận / To account",
             f"{target['bin']} {target['account_number']} {target['holder_name']} ({target['holder_kind']})",
         ),
-        ("Trạng thái / Status", status["status"]),
+        ("Trạng thái / Status", _status_text(status)),
     ]
     if status["received"]:
         rows.append(("Đã nhận / Received", dong(status["received"])))
@@ -163,6 +163,15 @@ def _show_request(
     console.print(Text(f"VietQR: {status['payload']}"), soft_wrap=True)
     if png_path is not None:
         say(console, f"Đã ghi mã QR vào {png_path}", f"QR image written to {png_path}")
+
+
+def _status_text(status: dict[str, Any]) -> str:
+    """The status, and when a partly paid request asks nothing more (its members paid
+    their months otherwise), that said too."""
+    text = str(status["status"])
+    if text == "partly_paid" and status["kind"] != "member" and not any(status["remaining"]):
+        text += " (không còn phải nộp theo yêu cầu này / nothing more owed under it)"
+    return text
 
 
 PngOpt = Annotated[Path | None, typer.Option("--png", help="Ghi ảnh QR ra tệp PNG.")]

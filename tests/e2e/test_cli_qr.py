@@ -160,6 +160,20 @@ class TestPayOnBehalf:
         assert "M2: 2026-12 — 25,000 đ (còn thiếu / still owed 12,500 đ)" in text
         assert "M3: 2026-12 — 5,000 đ (còn thiếu / still owed 2,500 đ)" in text
 
+    def test_a_batch_whose_members_paid_otherwise_says_nothing_more_is_owed(
+        self, branch: str
+    ) -> None:
+        status = as_json(
+            branch, "batch create --payer 'Bí thư chi bộ' --members M2,M3 --period 2026-12"
+        )
+        notify(branch, status, 5_000, "SEPAY-11")  # short: in proportion
+        ok(branch, "pay --member M2 --amount 25000 --channel cash --reference PT-M2")
+        ok(branch, "pay --member M3 --amount 5000 --channel cash --reference PT-M3")
+        shown = as_json(branch, f"request status {status['reference']}")
+        assert (shown["status"], shown["remaining"]) == ("partly_paid", [0, 0])
+        text = " ".join(ok(branch, f"request status {status['reference']}").stdout.split())
+        assert "nothing more owed under it" in text
+
 
 class TestPersonalAccounts:
     def test_a_request_into_a_personal_account_is_refused_and_nothing_is_written(
