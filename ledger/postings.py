@@ -73,3 +73,16 @@ def signed(posting: Posting) -> int:
 
 def acct(org: str, *path: str) -> str:
     return ":".join((org, *path))
+
+
+def receivable_postings(branch: str, owed_at: str, member: str, amount: int) -> list[Posting]:
+    """Money `branch` holds (received, or the member's credit there) paying dues owed at
+    `owed_at` (another branch after a transfer, settled through due_to/due_from)."""
+    receivable = credit(acct(owed_at, "assets", "receivable", member), amount)
+    if owed_at == branch:
+        return [receivable]
+    return [
+        receivable,
+        debit(acct(owed_at, "assets", "due_from", branch), amount),
+        credit(acct(branch, "liabilities", "due_to", owed_at), amount),
+    ]

@@ -206,6 +206,15 @@ class Register(Aggregate):
         rec["unpaid"].sort(key=lambda i: (i[1], i[0]))
         rec["credit"] -= from_credit
 
+    @event("CreditApplied")
+    def apply_credit(
+        self, code: str, reference: str, applied: list[list[Any]], from_credit: int
+    ) -> None:
+        """Months owed again (after a reversal or a re-assessment) paid from the member's
+        credit: `applied` are this register's months, `from_credit` what its credit gives
+        (the member's own branch holds the credit; another branch only its months)."""
+        _take_payment(self.members[code], applied, -from_credit)
+
     @event("Adjusted")
     def adjust(self, code: str, branch: str, period: str, delta: int, to_credit: int) -> None:
         """A back-dated change: `delta` more (or less) owed for the month; `to_credit` refunded as credit."""

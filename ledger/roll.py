@@ -147,6 +147,29 @@ class Roll(Aggregate):
             self.retained += retained
             self.payable += payable
 
+    def apply_credit(self, code: str, amount: int, reference: str, postings: list[Posting]) -> None:
+        """The member's credit (paid ahead) pays `amount` of this month, owed again after a
+        reversal or a re-assessment; `postings` take it from the credit (prepaid) to the
+        receivable. After closing, it is allocated at once, like a late payment."""
+        retained, payable, late = self._late_allocation(amount)
+        self._credit_applied(
+            code, amount, reference, retained, payable, check_balanced(postings + late)
+        )
+
+    @event("CreditApplied")
+    def _credit_applied(
+        self,
+        code: str,
+        amount: int,
+        reference: str,
+        retained: int,
+        payable: int,
+        postings: list[Posting],
+    ) -> None:
+        self.lines[code]["paid"] += amount
+        self.retained += retained
+        self.payable += payable
+
     def reverse_payment(self, code: str, amount: int, reference: str) -> None:
         """Undo a payment the bank reversed; after closing, its allocation is undone too."""
         retained, payable, postings = self._late_allocation(amount)

@@ -216,7 +216,7 @@ class BalancesModel(ReadModel):
             payable_to_parent=payable,
         )
 
-    @handles(Roll.PaymentApplied)  # type: ignore[attr-defined]
+    @handles(Roll.PaymentApplied, Roll.CreditApplied)  # type: ignore[attr-defined]
     def _applied(self, e: Any, pos: int, at: str) -> None:
         self._paid(e, 1)
 

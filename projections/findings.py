@@ -1109,7 +1109,7 @@ class FindingsModel(ReadModel):
         if changed:
             self.put_obj("rm_fnd_rolls", (str(e.originator_id),), roll)
 
-    @handles(Roll.PaymentApplied)  # type: ignore[attr-defined]
+    @handles(Roll.PaymentApplied, Roll.CreditApplied)  # type: ignore[attr-defined]
     def _applied(self, e: Any, pos: int, at: str) -> None:
         self._move_paid(e, 1, at)
 

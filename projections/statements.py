@@ -206,9 +206,9 @@ class StatementsModel(ReadModel):
         assert row is not None, f"no line for {key}"
         return key, row
 
-    @handles(Roll.PaymentApplied, Roll.PaymentReversed)  # type: ignore[attr-defined]
+    @handles(Roll.PaymentApplied, Roll.CreditApplied, Roll.PaymentReversed)  # type: ignore[attr-defined]
     def _paid(self, e: Any, pos: int, at: str) -> None:
-        amount = e.amount if type(e) is Roll.PaymentApplied else -e.amount  # type: ignore[attr-defined]
+        amount = -e.amount if type(e) is Roll.PaymentReversed else e.amount  # type: ignore[attr-defined]
         self._paid_line(e, pos, at, e.code, amount)
 
     @handles(Roll.PaymentsApplied)  # type: ignore[attr-defined]
@@ -328,6 +328,11 @@ class StatementsModel(ReadModel):
 
     @handles(Register.PaymentReversed)  # type: ignore[attr-defined]
     def _payment_reversed(self, e: Any, pos: int, at: str) -> None:
+        if e.from_credit:
+            self._credit(e, pos, at, e.code, -int(e.from_credit))
+
+    @handles(Register.CreditApplied)  # type: ignore[attr-defined]
+    def _credit_applied(self, e: Any, pos: int, at: str) -> None:
         if e.from_credit:
             self._credit(e, pos, at, e.code, -int(e.from_credit))
 

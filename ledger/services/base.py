@@ -21,7 +21,7 @@ from eventsourcing.persistence import Recording, Transcoder
 from ledger.clock import Clock, SystemClock, today
 from ledger.errors import NotFound
 from ledger.identity import IdentityCipher
-from ledger.ids import member_id, org_id, register_id, roots_id
+from ledger.ids import member_id, org_id, register_id, roll_id, roots_id
 from ledger.loading import RecorderReader, StoredEventReader, load_many
 from ledger.member import Member
 from ledger.organisation import MEMBER_TYPES, Organisation, RootIndex
@@ -29,6 +29,7 @@ from ledger.payment_request import PaymentRequest
 from ledger.period import Period, period_of
 from ledger.policy import DuesPolicy
 from ledger.policy_defaults import DEFAULT_POLICY
+from ledger.postings import acct, debit, receivable_postings
 from ledger.register import Register
 from ledger.roll import Roll
 from ledger.suspense import SuspenseDays, SuspenseQueue
@@ -419,6 +420,43 @@ class LedgerBase(Application[UUID]):
             if from_period is None or until is None or until > from_period:
                 out.append(register)
         return out
+
+    def use_credit(
+        self, uow: UnitOfWork, member: Member, owed_again: dict[tuple[str, str], int], by: str
+    ) -> int:
+        """Pay months owed again from the member's credit, oldest first: `owed_again` maps
+        (branch, period) to at most what may be paid (what a reversal or re-assessment made
+        owed), `by` names the cause (the roll's reference is `CREDIT/by`). Opening a month
+        pays it from credit; a month owed again later is paid the same way, so a member is
+        never shown owing a month while holding money paid ahead (docs/reconciliation.md).
+        Returns the amount of credit used."""
+        registers = self.member_registers(uow, member)
+        home = next((r for r in registers if r.branch_code == member.branch_code), None)
+        left = 0 if home is None else int(home.members[member.code]["credit"])
+        if home is None or left <= 0:
+            return 0
+        applied: list[list[Any]] = []
+        for b, p, owed in self.unpaid_items(registers, member.code):
+            take = min(left, int(owed), owed_again.get((b, p), 0))
+            if take > 0:
+                applied.append([b, p, take])
+                left -= take
+        if not applied:
+            return 0
+        reference = f"CREDIT/{by}"
+        prepaid = acct(home.branch_code, "liabilities", "prepaid", member.code)
+        rolls = uow.load_many([roll_id(b, p) for b, p, _ in applied], Roll)
+        for b, p, take in applied:
+            postings = [debit(prepaid, take)]
+            postings += receivable_postings(home.branch_code, b, member.code, take)
+            rolls[roll_id(b, p)].apply_credit(member.code, take, reference, postings)
+        used = sum(int(take) for _, _, take in applied)
+        for register in registers:
+            own = [a for a in applied if a[0] == register.branch_code]
+            from_credit = used if register is home else 0
+            if own or from_credit:
+                register.apply_credit(member.code, reference, own, from_credit)
+        return used
 
     @staticmethod
     def unpaid_items(registers: list[Register], code: str) -> list[list[Any]]:

@@ -75,6 +75,7 @@ NAME_INDEX_KEEPS = frozenset(
         Register.PaymentsRecorded,  # type: ignore[attr-defined]
         Register.PaymentReversed,  # type: ignore[attr-defined]
         Register.Adjusted,  # type: ignore[attr-defined]
+        Register.CreditApplied,  # type: ignore[attr-defined]
         Register.CreditTransferred,  # type: ignore[attr-defined]
         Register.FactsChanged,  # type: ignore[attr-defined]
         Register.ExemptionRecorded,  # type: ignore[attr-defined]
@@ -576,6 +577,10 @@ class MatchingCommands(RequestCommands):
             postings += [debit(suspense, payment.amount), credit(pay_back, payment.amount)]
         payment.reverse(by, check_balanced(postings))
         uow.add(payment)
+        owed_again: dict[tuple[str, str], int] = {}
+        for b, p, take in payment.applied:
+            owed_again[(b, p)] = owed_again.get((b, p), 0) + int(take)
+        self.use_credit(uow, member, owed_again, by)
 
     # -- suspense ---------------------------------------------------------------------
     def _hold_in_suspense(

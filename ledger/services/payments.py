@@ -22,7 +22,7 @@ from ledger.money import parse_amount, split_retained
 from ledger.payment import CHANNELS, Payment
 from ledger.payment_request import PaymentRequest, request_id
 from ledger.period import Period, parse_period, period_of
-from ledger.postings import Posting, acct, check_balanced, credit, debit
+from ledger.postings import Posting, acct, check_balanced, credit, debit, receivable_postings
 from ledger.reference_code import code_for
 from ledger.remittance import Remittance, in_transit_postings, remittance_postings
 from ledger.roll import Roll
@@ -190,7 +190,7 @@ class PaymentCommands(LedgerBase):
         postings: list[Posting] = [debit(paid_from or money_account(receiver, channel), amount)]
         for b, p, take in applied:
             uow.apply_to_roll(rolls[roll_id(b, p)], member_code, take, reference)
-            postings += self._receivable_postings(receiver, b, member_code, take)
+            postings += receivable_postings(receiver, b, member_code, take)
         postings.append(credit(acct(branch, "liabilities", "prepaid", member_code), to_credit))
         if to_credit and receiver != branch:  # the receiver holds money the member's branch owes
             postings += [
@@ -218,18 +218,6 @@ class PaymentCommands(LedgerBase):
             if own or credit_here:
                 uow.record_on_register(register, member_code, reference, own, credit_here)
         return PaymentResult(reference, member_code, amount, applied, to_credit, False)
-
-    @staticmethod
-    def _receivable_postings(branch: str, owed_at: str, member: str, amount: int) -> list[Posting]:
-        """Money received by `branch` for dues owed at `owed_at` (another branch after a transfer)."""
-        receivable = credit(acct(owed_at, "assets", "receivable", member), amount)
-        if owed_at == branch:
-            return [receivable]
-        return [
-            receivable,
-            debit(acct(owed_at, "assets", "due_from", branch), amount),
-            credit(acct(branch, "liabilities", "due_to", owed_at), amount),
-        ]
 
     @staticmethod
     def _earlier_payment(earlier: Payment, member_code: str, amount: int) -> PaymentResult:

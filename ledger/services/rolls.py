@@ -126,6 +126,7 @@ class RollCommands(LedgerBase):
         policy = self.policy()
         book = policy.book
         adjusted = 0
+        owed_again: dict[tuple[str, str], int] = {}
         for p, b in periods:
             roll = rolls.get(roll_id(b, p))
             if roll is None or code not in roll.lines:
@@ -141,7 +142,12 @@ class RollCommands(LedgerBase):
                 0,
             ]
             home = registers.get(member.branch_code, registers[b])
-            adjusted += self._adjust(roll, registers[b], home, code, line)
+            changed, owed_more = self._adjust(roll, registers[b], home, code, line)
+            adjusted += changed
+            if owed_more > 0:
+                owed_again[(b, p)] = owed_more
+        if owed_again:  # a month that now asks more is paid from credit, as opening it was
+            self.use_credit(uow, member, owed_again, f"reassess/{from_period}")
         if adjusted and policy.pending_events:
             uow.add(policy)
         if own:
@@ -151,14 +157,15 @@ class RollCommands(LedgerBase):
     @staticmethod
     def _adjust(
         roll: Roll, register: Register, home: Register, code: str, line: list[object]
-    ) -> bool:
+    ) -> tuple[bool, int]:
         """Re-assess one line. A refund becomes credit at the member's own branch (`home`),
-        where later months are assessed; if another branch holds the money, it owes it home."""
+        where later months are assessed; if another branch holds the money, it owes it home.
+        Returns whether it changed, and how much more is now owed for the month."""
         row = roll.lines[code]
         old, new = int(row["assessed"]), int(str(line[1]))
         line[6] = row["credit_used"]
         if old == new and row["rule"] == line[2]:
-            return False
+            return False, 0
         paid, b = int(row["paid"]), roll.branch_code
         refund = max(paid - new, 0)
         receivable = acct(b, "assets", "receivable", code)
@@ -194,4 +201,4 @@ class RollCommands(LedgerBase):
         register.adjust(code, b, roll.period, delta_unpaid, refund if home is register else 0)
         if refund and home is not register:
             home.adjust(code, b, roll.period, 0, refund)
-        return True
+        return True, delta_unpaid

@@ -66,6 +66,39 @@ class TestBackDatedIncomeChange:
         assert (balance["retained"], balance["payable_to_parent"]) == (21_000, 49_000)
         assert unbalanced_events(october_closed) == []
 
+    def test_a_raise_is_paid_from_the_credit_the_member_holds(
+        self, october_closed: DuesLedger
+    ) -> None:
+        """M0 paid November and 50,000 ahead; October and November each ask 20,000 more.
+        The credit pays both, oldest first, as opening a month pays it from credit; October
+        is closed, so its 20,000 is allocated at once (30/70)."""
+        october_closed.pay("M0", DUES + 50_000, reference="P-NOV")
+
+        october_closed.change_income("M0", "social_insured", 9_000_000, "2026-10")
+
+        for period in ("2026-10", "2026-11"):
+            month = month_of(october_closed, "M0", period)
+            assert (month["assessed"], month["paid"], month["outstanding"]) == (90_000, 90_000, 0)
+        assert october_closed.member_statement("M0")["credit"] == 10_000
+        branch = org_balances(october_closed, "HN-BD-01")
+        assert branch.get("assets:receivable:M0", 0) == 0
+        assert branch["liabilities:prepaid:M0"] == -10_000
+        balance = october_closed.balance("HN-BD-01", "2026-10")
+        assert (balance["collected"], balance["retained"], balance["payable_to_parent"]) == (
+            90_000,
+            27_000,
+            63_000,
+        )
+        assert unbalanced_events(october_closed) == []
+        assert sum(october_closed.account_balances().values()) == 0
+        applied = [e for e in october_closed.iter_events() if type(e).__name__ == "CreditApplied"]
+        assert len(applied) == 3  # each month's roll, and the register once
+        # the same facts again: nothing more owed, so no credit used
+        october_closed.change_income("M0", "social_insured", 9_000_000, "2026-10")
+        again = [e for e in october_closed.iter_events() if type(e).__name__ == "CreditApplied"]
+        assert len(again) == 3
+        assert october_closed.member_statement("M0")["credit"] == 10_000
+
     def test_a_cut_into_a_closed_month_becomes_credit_taken_from_its_allocation(
         self, october_closed: DuesLedger
     ) -> None:

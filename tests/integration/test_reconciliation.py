@@ -805,6 +805,120 @@ class TestReversals:
         assert after["HN-BD-01:assets:unexplained_outflow"] == 150_000
         assert sum(after.values()) == 0
 
+    def test_a_month_owed_again_is_paid_from_credit_the_member_still_has(
+        self, branch: DuesLedger
+    ) -> None:
+        """M0 paid December by the request's code, then 70,000 ahead in cash (credit). The
+        bank takes the transfer back: December is owed again and the credit pays it, as
+        opening the month would have; the member does not show a debt beside money paid ahead."""
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000781"))
+        ahead = branch.receive_cash("M0", 70_000, "BL-AHEAD")
+        assert ahead.to_credit == 70_000
+        back, _ = branch.record_bank_transaction(
+            line(70_000, "HOAN TRA GD FT26349000781", direction="out", reference="FT26349000782")
+        )
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (70_000, 0)
+        assert branch.member_statement("M0")["credit"] == 0
+        held = org_balances(branch, "HN-BD-01")
+        assert held.get("liabilities:prepaid:M0", 0) == 0
+        assert held.get("assets:receivable:M0", 0) == 0
+        assert (held[f"assets:bank:{BRANCH_ACCOUNT}"], held["assets:cash"]) == (0, 70_000)
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        assert branch.request_status(request.code)["status"] == "open"
+        applied = [e for e in branch.iter_events() if type(e).__name__ == "CreditApplied"]
+        assert {type(e).__qualname__ for e in applied} == {
+            "Roll.CreditApplied",
+            "Register.CreditApplied",
+        }
+        assert {e.reference for e in applied} == {f"CREDIT/{back.id}"}
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+    def test_credit_short_of_the_month_pays_what_it_has(self, branch: DuesLedger) -> None:
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 100_000, reference="FT26349000783"))
+        assert branch.member_statement("M0")["credit"] == 30_000  # 70,000 for December
+        branch.receive_cash("M0", 20_000, "BL-AHEAD")
+        branch.record_bank_transaction(
+            line(100_000, "HOAN TRA GD FT26349000783", direction="out", reference="FT26349000784")
+        )
+        # the reversal takes back its own 30,000 of credit; the cash's 20,000 pays December
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (20_000, 50_000)
+        assert branch.member_statement("M0")["credit"] == 0
+        held = org_balances(branch, "HN-BD-01")
+        assert held["assets:receivable:M0"] == 50_000
+        assert held.get("liabilities:prepaid:M0", 0) == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+    def test_after_closing_the_credit_restores_the_share_for_the_level_above(
+        self, branch: DuesLedger
+    ) -> None:
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000785"))
+        for member in ("M1", "M2"):
+            branch.receive_cash(member, 70_000, f"BL-{member}")
+        branch.receive_cash("M0", 70_000, "BL-AHEAD")
+        branch.close_month("2026-12", "HN-BD-01")
+        before = branch.payable_for("HN-BD-01", "2026-12")[0]
+        branch.record_bank_transaction(
+            line(70_000, "HOAN TRA GD FT26349000785", direction="out", reference="FT26349000786")
+        )
+        assert branch.payable_for("HN-BD-01", "2026-12")[0] == before == 147_000
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 0
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+    def test_in_a_statement_the_credit_pays_and_later_lines_still_count(
+        self, branch: DuesLedger
+    ) -> None:
+        """The batched import: a reversal, then two members' payments in one chunk; what it
+        saved reads back the same from storage."""
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000787"))
+        branch.receive_cash("M0", 70_000, "BL-AHEAD")
+        facts = [
+            statement_line(11, 70_000, "HOAN TRA GD FT26349000787", direction="out"),
+            statement_line(12, 70_000, f"IBFT {branch.member_request('M1').code} DP"),
+            statement_line(13, 70_000, f"IBFT {branch.member_request('M2').code} DP"),
+        ]
+        counts = branch.import_statement("HN-BD-01", facts)
+        assert counts["new"] == 3
+        statement = branch.member_statement("M0")
+        assert (statement["outstanding"], statement["credit"]) == (0, 0)
+        for member in ("M1", "M2"):  # recorded together on the register, after the credit
+            assert month_of(branch, member, "2026-12")["outstanding"] == 0
+        assert [
+            type(e).__qualname__
+            for e in branch.iter_events()
+            if "Register." in type(e).__qualname__
+        ][-2:] == ["Register.CreditApplied", "Register.PaymentsRecorded"]
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        assert branch.import_statement("HN-BD-01", facts)["new"] == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+
+def same_in_read_models(app: DuesLedger, member: str, org: str) -> None:
+    """The member's statement and the organisation's balance read the same from the read
+    models (what the CLI and HTTP answer) as from the aggregates."""
+    from projections.reads import Reads
+
+    reads = Reads(app)
+    try:
+        want, got = app.member_statement(member), reads.member_statement(member)
+        for key in ("assessed", "paid", "outstanding", "credit"):
+            assert got[key] == want[key], key
+        assert [(m["period"], m["paid"]) for m in got["months"]] == [
+            (m["period"], m["paid"]) for m in want["months"]
+        ]
+        core, read = app.balance(org, "2026-12"), reads.balance(org, "2026-12")
+        for key in ("collected", "outstanding", "retained", "payable_to_parent"):
+            assert read[key] == core[key], key
+    finally:
+        reads.close()
+
 
 class TestCash:
     def test_the_same_receipt_twice_counts_once(self, branch: DuesLedger) -> None:
