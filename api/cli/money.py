@@ -120,10 +120,13 @@ def remit(
                 "parent": r.parent_code,
                 "period": month,
                 "amount": r.amount,
+                "payable": r.payable,
+                "remitted_before": r.remitted_before,
                 "via": via,
                 "reference": r.code,
                 "payload": r.payload,
                 "in_transit": r.in_transit,
+                "over_remitted": r.over_remitted,
             }
         )
         return
@@ -144,6 +147,16 @@ def remit(
             f"{org} không còn gì phải nộp tháng {month} (phải nộp {dong(r.payable)}, đã nộp {dong(r.remitted_before)})",
             f"Nothing to remit for {org} in {month} (payable {dong(r.payable)}, remitted {dong(r.remitted_before)})",
         )
+        if r.over_remitted:
+            say(
+                console,
+                f"Cảnh báo: đã nộp thừa {dong(r.over_remitted)}: một khoản thu của tháng bị hoàn hoặc điều chỉnh "
+                f"sau khi nộp. {r.parent_code} giữ số tiền này của {org}; đề nghị cấp trên trả lại "
+                "hoặc trừ vào lần nộp sau (ghi chứng từ).",
+                f"Warning: over-remitted by {dong(r.over_remitted)}: money of this month was taken back or "
+                f"adjusted after the share was remitted. {r.parent_code} holds it for {org}; ask for "
+                "it back or have it counted against a later remittance (with a voucher).",
+            )
         return
     if r.code:
         say(

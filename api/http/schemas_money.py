@@ -217,3 +217,8 @@ class Remittance(BaseModel):
     reference: str | None = Field(None, description="Mã ghi vào nội dung chuyển khoản (bank)")
     payload: str | None = Field(None, description="VietQR đến tài khoản cấp trên (bank)")
     in_transit: int
+    over_remitted: int = Field(
+        0,
+        description="Đã nộp thừa (một khoản thu bị hoàn sau khi nộp) / remitted beyond what is "
+        "now payable: a payment of the month was taken back after remitting",
+    )

@@ -54,6 +54,13 @@ class RemitResult:
     # left to remit) the one still on its way, whose code and VietQR are given again
     in_transit: int = 0
 
+    @property
+    def over_remitted(self) -> int:
+        """Remitted beyond the share now payable: a payment of the month was taken back
+        (a bank reversal, a re-assessment's refund) after the share was remitted. The level
+        above holds it; `remit` never sends a negative amount (docs/reconciliation.md)."""
+        return max(self.remitted_before - self.payable, 0)
+
 
 def check_channel(channel: str) -> None:
     if channel not in CHANNELS:

@@ -386,6 +386,33 @@ class TestMoneyOnItsWay:
         assert account["opening"]["amount"] == 1_000_000
         assert as_json(branch, "balance --org B1")["bank"] == 1_130_000
 
+    def test_a_reversal_after_remitting_is_told_as_over_remitted(
+        self, branch: str, imported: dict[str, Any], tmp_path: Path
+    ) -> None:
+        """M1's transfer is taken back by the bank after B1 closed December and remitted
+        the parent's share: `remit` sends nothing and says how much the parent holds."""
+        ok(branch, "month close --period 2026-12 --org B1")
+        sent = as_json(branch, "remit --org B1 --period 2026-12")
+        assert sent["amount"] > 0 and sent["over_remitted"] == 0
+        back = write_statement(
+            tmp_path / "back.csv",
+            B1_CLOSING,
+            [("16/12/2026", "FT26350000901", -M1_OWES, "HOAN TRA GD FT26348000101")],
+        )
+        counts = import_statement(branch, back)
+        assert (counts["new"], counts["flagged"], counts["suspense"]) == (1, 0, 0), counts
+        assert outstanding(branch, "M1") == M1_OWES
+        again = as_json(branch, "remit --org B1 --period 2026-12")
+        over = sent["amount"] - again["payable"]
+        assert 0 < over < M1_OWES  # the parent's share of M1's dues
+        assert (again["amount"], again["over_remitted"], again["remitted_before"]) == (
+            0,
+            over,
+            sent["amount"],
+        )
+        text = " ".join(ok(branch, "remit --org B1 --period 2026-12").stdout.split())
+        assert f"over-remitted by {over:,}" in text and "đã nộp thừa" in text
+
     def test_a_bank_remittance_waits_in_transit_until_the_parents_line_arrives(
         self, branch: str, imported: dict[str, Any], tmp_path: Path
     ) -> None:

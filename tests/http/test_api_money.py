@@ -828,6 +828,7 @@ class TestRemittances:
             "HN-BD",
             None,
         )
+        assert got.json()["over_remitted"] == 0
 
     def test_through_the_portal_once_even_when_retried(self, client: TestClient) -> None:
         roll(client, "close", "2026-11")

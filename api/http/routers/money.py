@@ -359,6 +359,7 @@ def remit(
             reference=r.code,
             payload=r.payload,
             in_transit=r.in_transit,
+            over_remitted=r.over_remitted,
         )
         return JSONResponse(out.model_dump(mode="json"), status_code=201 if r.amount else 200)
 
