@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from api.cli import inputs
 from api.cli.context import ledger, out
@@ -35,17 +36,52 @@ def list_items(
         return
     # Within 80 columns: ids and dates whole, amounts signed (money out is negative), the
     # codes a treasurer copies listed below the table, where nothing folds them.
-    t = table(
-        f"Tạm giữ / Suspense — {org}",
-        "ID",
-        "Ngày / Date",
-        "Số tiền / Amount",
-        "Diễn giải / Narrative",
-        "Xử lý / Resolution",
-        money=(2,),
-        ids=(0, 1),
-    )
-    codes = []
+    rows, codes = _rows(items)
+    fixed = max(len(r[0]) for r in rows) + 10 + max(len(r[2]) for r in rows) + TABLE_FRAME
+    if console.width - fixed < NARRATIVE_ROOM:
+        # a long organisation code leaves a table no room for the narrative: one block each
+        console.print(f"Tạm giữ / Suspense — {org}")
+        for item_id, day, amount, narrative, resolution in rows:
+            console.print(Text(f"{item_id}  {day}  {amount}"), soft_wrap=True)
+            for text in (narrative, resolution):
+                if text:
+                    console.print(Text(f"    {text}"))
+    else:
+        t = table(
+            f"Tạm giữ / Suspense — {org}",
+            "ID",
+            "Ngày / Date",
+            "Số tiền / Amount",
+            "Diễn giải / Narrative",
+            "Xử lý / Resolution",
+            money=(2,),
+            ids=(0, 1),
+        )
+        for row in rows:
+            t.add_row(*row)
+        console.print(t)
+    for item_id, code in codes:
+        say(
+            console,
+            f"{item_id}: hoàn trả, ghi mã {code} vào nội dung chuyển khoản",
+            f"{item_id}: refund, put {code} in the transfer's memo",
+        )
+
+
+# The table's borders and padding (five columns), and the least room left for the narrative
+# and resolution columns: with less (a long organisation code in every id, a narrow
+# terminal) the items are listed one block each instead.
+TABLE_FRAME = 16
+NARRATIVE_ROOM = 24
+
+
+def _rows(
+    items: list[dict[str, Any]],
+) -> tuple[list[tuple[str, str, str, str, str]], list[tuple[str, str]]]:
+    """Each item's (id, date, signed amount, narrative, resolution or proposal), and the
+    refund codes to list below."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    codes: list[tuple[str, str]] = []
     for i in items:
         resolution = " / ".join(_resolution(i["resolution"], code=False)) if i["resolution"] else ""
         proposal = i.get("proposal")
@@ -55,14 +91,8 @@ def list_items(
         if i["resolution"] and i["resolution"].get("reference"):
             codes.append((i["id"], i["resolution"]["reference"]))
         signed = i["amount"] if i["direction"] == "in" else -i["amount"]
-        t.add_row(i["id"], i["value_date"][:10], dong(signed), _narrative(i), resolution)
-    console.print(t)
-    for item_id, code in codes:
-        say(
-            console,
-            f"{item_id}: hoàn trả, ghi mã {code} vào nội dung chuyển khoản",
-            f"{item_id}: refund, put {code} in the transfer's memo",
-        )
+        rows.append((i["id"], i["value_date"][:10], dong(signed), _narrative(i), resolution))
+    return rows, codes
 
 
 WHY = {

@@ -159,6 +159,35 @@ class TestAStatementOfB1:
         listed = ok(branch, "reconcile --org B1").stdout
         assert all(i in listed for i in ids), listed
 
+    def test_a_long_organisation_code_lists_each_item_whole_in_blocks(
+        self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A 40-character code in every id left an 80-column table no room for the
+        narrative (a CLI check found it folded to a few letters a line)."""
+        long = "HN-BD-CHIBO-KHUPHO-SO-01-TO-DAN-PHO-SO-3"
+        assert len(long) == 40
+        orgs = tmp_path / "long.csv"
+        orgs.write_text(
+            f"code,name,type,parent_code\n{long},Chi bộ tổ dân phố 3,branch,HN-BD\n",
+            encoding="utf-8",
+        )
+        ok(branch, f"org import {orgs}")
+        ok(
+            branch,
+            f"org account add --org {long} --bin 970436 --account-number 1099887766 "
+            "--holder-name 'CHI BO TO 3' --holder-kind organisation",
+        )
+        narrative = "IBFT chuyen tien ung ho quy tinh nghia to dan pho"
+        path = tmp_path / "long-statement.csv"
+        write_statement(path, 0, [("15/12/2026", "FT26349000701", 55_000, narrative)])
+        ok(branch, f"statement import {path} --org {long} --account 1099887766")
+        monkeypatch.setenv("COLUMNS", "80")
+        [item] = as_json(branch, f"suspense list --org {long}")
+        text = ok(branch, f"suspense list --org {long}").stdout
+        assert all(len(line) <= 80 for line in text.splitlines()), text
+        assert f"{item['id']}  2026-12-15  55,000 đ" in text, text
+        assert f"    {narrative}" in text and "…" not in text, text
+
     def test_at_80_columns_dates_amounts_and_refund_codes_are_whole(
         self, branch: str, imported: dict[str, Any], monkeypatch: pytest.MonkeyPatch
     ) -> None:
