@@ -196,14 +196,7 @@ class Register(Aggregate):
     ) -> None:
         """The bank took the money back: the months it paid are owed again, its credit removed."""
         rec = self.members[code]
-        for branch, period, amount in applied:
-            for item in rec["unpaid"]:
-                if item[0] == branch and item[1] == period:
-                    item[2] += amount
-                    break
-            else:
-                rec["unpaid"].append([branch, period, amount])
-        rec["unpaid"].sort(key=lambda i: (i[1], i[0]))
+        _owe_again(rec, applied)
         rec["credit"] -= from_credit
 
     @event("CreditApplied")
@@ -214,6 +207,16 @@ class Register(Aggregate):
         credit: `applied` are this register's months, `from_credit` what its credit gives
         (the member's own branch holds the credit; another branch only its months)."""
         _take_payment(self.members[code], applied, -from_credit)
+
+    @event("CreditReleased")
+    def release_credit(
+        self, code: str, reference: str, applied: list[list[Any]], to_credit: int
+    ) -> None:
+        """What `apply_credit` paid, undone: `applied` are this register's months owed again,
+        `to_credit` the credit given back (at the member's own branch)."""
+        rec = self.members[code]
+        _owe_again(rec, applied)
+        rec["credit"] += to_credit
 
     @event("Adjusted")
     def adjust(self, code: str, branch: str, period: str, delta: int, to_credit: int) -> None:
@@ -237,6 +240,18 @@ class Register(Aggregate):
     @event("TransferredIn")
     def transfer_in(self, record: MemberRecord) -> None:
         self.members[record["code"]] = record
+
+
+def _owe_again(rec: MemberRecord, applied: list[list[Any]]) -> None:
+    """Months paid, owed again: each amount back on its unpaid item (made if gone)."""
+    for branch, period, amount in applied:
+        for item in rec["unpaid"]:
+            if item[0] == branch and item[1] == period:
+                item[2] += amount
+                break
+        else:
+            rec["unpaid"].append([branch, period, amount])
+    rec["unpaid"].sort(key=lambda i: (i[1], i[0]))
 
 
 def _take_payment(rec: MemberRecord, applied: list[list[Any]], to_credit: int) -> None:

@@ -156,6 +156,22 @@ class Roll(Aggregate):
             code, amount, reference, retained, payable, check_balanced(postings + late)
         )
 
+    def release_credit(
+        self, code: str, amount: int, reference: str, postings: list[Posting]
+    ) -> None:
+        """Undo `amount` of what `apply_credit` paid (the credit is needed back: the bank
+        reversed the payment it came from): the month is owed again, its late allocation
+        undone. Recorded as a `CreditApplied` of a negative amount."""
+        retained, payable, late = self._late_allocation(amount)
+        self._credit_applied(
+            code, -amount, reference, -retained, -payable, check_balanced(postings + swapped(late))
+        )
+
+    def credit_applied(self, code: str) -> int:
+        """What `apply_credit` paid of this month for `code` and was not released since."""
+        row = self.lines.get(code)
+        return 0 if row is None else int(row.get("credit_applied", 0))
+
     @event("CreditApplied")
     def _credit_applied(
         self,
@@ -166,7 +182,10 @@ class Roll(Aggregate):
         payable: int,
         postings: list[Posting],
     ) -> None:
-        self.lines[code]["paid"] += amount
+        """`amount` < 0: a release (`release_credit`)."""
+        row = self.lines[code]
+        row["paid"] += amount
+        row["credit_applied"] = row.get("credit_applied", 0) + amount
         self.retained += retained
         self.payable += payable
 

@@ -336,6 +336,11 @@ class StatementsModel(ReadModel):
         if e.from_credit:
             self._credit(e, pos, at, e.code, -int(e.from_credit))
 
+    @handles(Register.CreditReleased)  # type: ignore[attr-defined]
+    def _credit_released(self, e: Any, pos: int, at: str) -> None:
+        if e.to_credit:
+            self._credit(e, pos, at, e.code, int(e.to_credit))
+
     @handles(Register.Adjusted)  # type: ignore[attr-defined]
     def _register_adjusted(self, e: Any, pos: int, at: str) -> None:
         if e.to_credit:

@@ -29,7 +29,7 @@ from ledger.payment_request import PaymentRequest
 from ledger.period import Period, period_of
 from ledger.policy import DuesPolicy
 from ledger.policy_defaults import DEFAULT_POLICY
-from ledger.postings import acct, debit, receivable_postings
+from ledger.postings import acct, debit, receivable_postings, swapped
 from ledger.register import Register
 from ledger.roll import Roll
 from ledger.suspense import SuspenseDays, SuspenseQueue
@@ -457,6 +457,57 @@ class LedgerBase(Application[UUID]):
             if own or from_credit:
                 register.apply_credit(member.code, reference, own, from_credit)
         return used
+
+    def _credit_paid_months(self, uow: UnitOfWork, member: Member) -> list[tuple[Roll, int]]:
+        """The member's months partly paid by `use_credit` (and not released), newest first,
+        each with how much."""
+        ids = [
+            roll_id(r.branch_code, p)
+            for r in self.member_registers(uow, member)
+            for p in r.opened
+            if member.branch_at(p) == r.branch_code
+        ]
+        rolls = uow.load_many(ids, Roll)
+        found = [(roll, roll.credit_applied(member.code)) for roll in rolls.values()]
+        found = [(roll, amount) for roll, amount in found if amount > 0]
+        found.sort(key=lambda x: (x[0].period, x[0].branch_code), reverse=True)
+        return found
+
+    def releasable_credit(self, uow: UnitOfWork, member: Member) -> int:
+        """Credit `use_credit` spent on months owed again, which `release_credit` can give
+        back (credit spent by opening a month cannot be: that month's roll is assessed)."""
+        return sum(amount for _, amount in self._credit_paid_months(uow, member))
+
+    def release_credit(self, uow: UnitOfWork, member: Member, needed: int, by: str) -> int:
+        """Give back up to `needed` of the credit `use_credit` spent, newest month first:
+        those months are owed again. A bank reversal of the payment the credit came from
+        needs it back, so the outcome does not depend on which of two reversed payments
+        the bank took back first. Returns the amount released."""
+        registers = self.member_registers(uow, member)
+        home = next((r for r in registers if r.branch_code == member.branch_code), None)
+        if home is None or needed <= 0:
+            return 0
+        released: list[list[Any]] = []
+        left = needed
+        reference = f"CREDIT/{by}"
+        prepaid = acct(home.branch_code, "liabilities", "prepaid", member.code)
+        for roll, amount in self._credit_paid_months(uow, member):
+            take = min(left, amount)
+            if take <= 0:
+                break
+            b = roll.branch_code
+            postings = [debit(prepaid, take)]
+            postings += receivable_postings(home.branch_code, b, member.code, take)
+            roll.release_credit(member.code, take, reference, swapped(postings))
+            released.append([b, roll.period, take])
+            left -= take
+        total = needed - left
+        for register in registers:
+            own = [a for a in released if a[0] == register.branch_code]
+            to_credit = total if register is home else 0
+            if own or to_credit:
+                register.release_credit(member.code, reference, own, to_credit)
+        return total
 
     @staticmethod
     def unpaid_items(registers: list[Register], code: str) -> list[list[Any]]:

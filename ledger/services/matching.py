@@ -76,6 +76,7 @@ NAME_INDEX_KEEPS = frozenset(
         Register.PaymentReversed,  # type: ignore[attr-defined]
         Register.Adjusted,  # type: ignore[attr-defined]
         Register.CreditApplied,  # type: ignore[attr-defined]
+        Register.CreditReleased,  # type: ignore[attr-defined]
         Register.CreditTransferred,  # type: ignore[attr-defined]
         Register.FactsChanged,  # type: ignore[attr-defined]
         Register.ExemptionRecorded,  # type: ignore[attr-defined]
@@ -552,9 +553,13 @@ class MatchingCommands(RequestCommands):
     def _reversible(self, uow: UnitOfWork, payment: Payment) -> bool:
         if payment.reversed_by is not None:
             return False
-        register = uow.get(register_id(uow.member(payment.member_code).branch_code), Register)
+        member = uow.member(payment.member_code)
+        register = uow.get(register_id(member.branch_code), Register)
         credit_now = 0 if register is None else int(register.record(payment.member_code)["credit"])
-        return payment.to_credit <= credit_now
+        if payment.to_credit <= credit_now:
+            return True
+        # credit that paid a month owed again (`use_credit`) can be given back for this
+        return payment.to_credit <= credit_now + self.releasable_credit(uow, member)
 
     def _reverse_payment(
         self, uow: UnitOfWork, payment: Payment, by: str, pay_back: str | None = None
@@ -563,6 +568,10 @@ class MatchingCommands(RequestCommands):
         account it came into (or `pay_back`, where it came from suspense)."""
         uow.flush()  # payments batched on its rolls and registers are recorded first
         member = uow.member(payment.member_code)
+        home = uow.get(register_id(member.branch_code), Register)
+        credit_now = 0 if home is None else int(home.record(member.code)["credit"])
+        if payment.to_credit > credit_now:  # its credit paid a month owed again: take it back
+            self.release_credit(uow, member, payment.to_credit - credit_now, by)
         for register in self.member_registers(uow, member):
             own = [a for a in payment.applied if a[0] == register.branch_code]
             credit_here = payment.to_credit if register.branch_code == member.branch_code else 0

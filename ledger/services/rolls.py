@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -126,7 +127,6 @@ class RollCommands(LedgerBase):
         policy = self.policy()
         book = policy.book
         adjusted = 0
-        owed_again: dict[tuple[str, str], int] = {}
         for p, b in periods:
             roll = rolls.get(roll_id(b, p))
             if roll is None or code not in roll.lines:
@@ -142,12 +142,14 @@ class RollCommands(LedgerBase):
                 0,
             ]
             home = registers.get(member.branch_code, registers[b])
-            changed, owed_more = self._adjust(roll, registers[b], home, code, line)
-            adjusted += changed
-            if owed_more > 0:
-                owed_again[(b, p)] = owed_more
-        if owed_again:  # a month that now asks more is paid from credit, as opening it was
-            self.use_credit(uow, member, owed_again, f"reassess/{from_period}")
+            adjusted += self._adjust(roll, registers[b], home, code, line)
+        if adjusted:
+            # credit (money paid ahead, or a refund this made) pays what the re-assessed
+            # months still ask, oldest first, as opening them would have
+            owed = {
+                (b, p): roll_owed for p, b in periods if (roll_owed := _owed(rolls, b, p, code))
+            }
+            self.use_credit(uow, member, owed, f"reassess/{from_period}")
         if adjusted and policy.pending_events:
             uow.add(policy)
         if own:
@@ -157,15 +159,14 @@ class RollCommands(LedgerBase):
     @staticmethod
     def _adjust(
         roll: Roll, register: Register, home: Register, code: str, line: list[object]
-    ) -> tuple[bool, int]:
+    ) -> bool:
         """Re-assess one line. A refund becomes credit at the member's own branch (`home`),
-        where later months are assessed; if another branch holds the money, it owes it home.
-        Returns whether it changed, and how much more is now owed for the month."""
+        where later months are assessed; if another branch holds the money, it owes it home."""
         row = roll.lines[code]
         old, new = int(row["assessed"]), int(str(line[1]))
         line[6] = row["credit_used"]
         if old == new and row["rule"] == line[2]:
-            return False, 0
+            return False
         paid, b = int(row["paid"]), roll.branch_code
         refund = max(paid - new, 0)
         receivable = acct(b, "assets", "receivable", code)
@@ -201,4 +202,9 @@ class RollCommands(LedgerBase):
         register.adjust(code, b, roll.period, delta_unpaid, refund if home is register else 0)
         if refund and home is not register:
             home.adjust(code, b, roll.period, 0, refund)
-        return True, delta_unpaid
+        return True
+
+
+def _owed(rolls: dict[UUID, Roll], branch: str, period: str, code: str) -> int:
+    roll = rolls.get(roll_id(branch, period))
+    return 0 if roll is None else roll.owed_by(code)

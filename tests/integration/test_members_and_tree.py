@@ -106,7 +106,14 @@ class TestBackDatedIncomeChange:
 
         october = month_of(october_closed, "M0", "2026-10")
         assert (october["assessed"], october["paid"], october["outstanding"]) == (50_000, 50_000, 0)
-        assert october_closed.member_statement("M0")["credit"] == 20_000
+        # the 20,000 freed is credit, and pays November (owed) at once, as opening it would
+        november = month_of(october_closed, "M0", "2026-11")
+        assert (november["assessed"], november["paid"], november["outstanding"]) == (
+            50_000,
+            20_000,
+            30_000,
+        )
+        assert october_closed.member_statement("M0")["credit"] == 0
         balance = october_closed.balance("HN-BD-01", "2026-10")
         # The 20,000 đ refunded comes back out of October at its 30/70 share.
         assert (balance["collected"], balance["retained"], balance["payable_to_parent"]) == (
@@ -115,7 +122,8 @@ class TestBackDatedIncomeChange:
             35_000,
         )
         branch = org_balances(october_closed, "HN-BD-01")
-        assert branch["liabilities:prepaid:M0"] == -20_000
+        assert branch.get("liabilities:prepaid:M0", 0) == 0
+        assert branch["assets:receivable:M0"] == 30_000
         assert branch["equity:retained"] == -15_000
         assert branch["liabilities:payable_to_parent"] == -35_000
         assert unbalanced_events(october_closed) == []

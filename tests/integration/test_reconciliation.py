@@ -899,6 +899,75 @@ class TestReversals:
         assert branch.import_statement("HN-BD-01", facts)["new"] == 0
         same_in_read_models(branch, "M0", "HN-BD-01")
 
+    @pytest.mark.parametrize("first", ["FT26349000901", "FT26349000902"])
+    def test_two_transfers_taken_back_end_the_same_in_either_order(
+        self, branch: DuesLedger, first: str
+    ) -> None:
+        """A review found that reversing the transfer that paid December first let the
+        other's credit pay December again, and the second reversal was then flagged
+        (credit used), leaving December paid with money the bank took back."""
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000901"))
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000902"))
+        assert branch.member_statement("M0")["credit"] == 70_000  # the second is credit
+        order = [first, ({"FT26349000901", "FT26349000902"} - {first}).pop()]
+        for n, cited in enumerate(order):
+            back, _ = branch.record_bank_transaction(
+                line(70_000, f"HOAN TRA GD {cited}", direction="out", reference=f"FT2634900099{n}")
+            )
+            assert back.matched is not None and back.matched["how"] == "reversal", cited
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (0, 70_000)
+        assert branch.member_statement("M0")["credit"] == 0
+        held = org_balances(branch, "HN-BD-01")
+        assert held.get("assets:unexplained_outflow", 0) == 0
+        assert held.get("liabilities:prepaid:M0", 0) == 0
+        assert held["assets:receivable:M0"] == 70_000
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+    def test_credit_a_raise_used_is_given_back_when_its_payment_is_reversed(
+        self, branch: DuesLedger
+    ) -> None:
+        """M0 pays 100,000 (December's 70,000 and 30,000 credit); a back-dated raise asks
+        20,000 more of December and the credit pays it; then the bank takes the 100,000
+        back: December is owed whole again and nothing is flagged."""
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 100_000, reference="FT26349000903"))
+        branch.change_income("M0", "social_insured", 9_000_000, "2026-12")
+        assert branch.member_statement("M0")["credit"] == 10_000
+        back, _ = branch.record_bank_transaction(
+            line(100_000, "HOAN TRA GD FT26349000903", direction="out", reference="FT26349000904")
+        )
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["assessed"], month["paid"], month["outstanding"]) == (90_000, 0, 90_000)
+        assert branch.member_statement("M0")["credit"] == 0
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+    def test_a_transferred_members_credit_at_the_new_branch_pays_the_old_month(
+        self, branch: DuesLedger
+    ) -> None:
+        """Credit lives at the member's branch from the transfer on; December is owed at
+        the old one: the credit settles it through due_to/due_from, as a payment would."""
+        request = branch.member_request("M0")
+        branch.transfer_member("M0", "HN-BD-02", "2027-01")
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000911"))
+        assert branch.receive_cash("M0", 70_000, "BL-AHEAD").to_credit == 70_000
+        back, _ = branch.record_bank_transaction(
+            line(70_000, "HOAN TRA GD FT26349000911", direction="out", reference="FT26349000912")
+        )
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 0
+        assert branch.member_statement("M0")["credit"] == 0
+        balances = branch.account_balances()
+        assert balances.get("HN-BD-02:liabilities:prepaid:M0", 0) == 0
+        assert balances.get("HN-BD-01:assets:receivable:M0", 0) == 0
+        assert unbalanced_events(branch) == [] and sum(balances.values()) == 0
+        for org in ("HN-BD-01", "HN-BD-02"):
+            same_in_read_models(branch, "M0", org)
+
 
 def same_in_read_models(app: DuesLedger, member: str, org: str) -> None:
     """The member's statement and the organisation's balance read the same from the read
