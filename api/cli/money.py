@@ -14,6 +14,7 @@ from rich.console import Console
 from api.cli import inputs
 from api.cli.context import ledger, out, reads
 from api.cli.render import cell, dong, money_cell, print_json, say, table
+from ledger.services.payments import RemitResult
 from projections.reads import OWN
 
 CHANNELS = ("cash", "bank")
@@ -122,7 +123,7 @@ def remit(
                 "amount": r.amount,
                 "payable": r.payable,
                 "remitted_before": r.remitted_before,
-                "via": via,
+                "via": "bank" if r.code else via,  # a transfer in transit is shown again
                 "reference": r.code,
                 "payload": r.payload,
                 "in_transit": r.in_transit,
@@ -140,6 +141,7 @@ def remit(
             "Its code and VietQR again:",
         )
         typer.echo(r.payload or "")
+        _over_remitted(console, org, r)
         return
     if r.amount == 0:
         say(
@@ -147,16 +149,7 @@ def remit(
             f"{org} không còn gì phải nộp tháng {month} (phải nộp {dong(r.payable)}, đã nộp {dong(r.remitted_before)})",
             f"Nothing to remit for {org} in {month} (payable {dong(r.payable)}, remitted {dong(r.remitted_before)})",
         )
-        if r.over_remitted:
-            say(
-                console,
-                f"Cảnh báo: đã nộp thừa {dong(r.over_remitted)}: một khoản thu của tháng bị hoàn hoặc điều chỉnh "
-                f"sau khi nộp. {r.parent_code} giữ số tiền này của {org}; đề nghị cấp trên trả lại "
-                "hoặc trừ vào lần nộp sau (ghi chứng từ).",
-                f"Warning: over-remitted by {dong(r.over_remitted)}: money of this month was taken back or "
-                f"adjusted after the share was remitted. {r.parent_code} holds it for {org}; ask for "
-                "it back or have it counted against a later remittance (with a voucher).",
-            )
+        _over_remitted(console, org, r)
         return
     if r.code:
         say(
@@ -172,6 +165,21 @@ def remit(
         console,
         f"{org} đã nộp {r.parent_code} {dong(r.amount)} cho tháng {month}",
         f"{org} remitted {dong(r.amount)} to {r.parent_code} for {month}",
+    )
+
+
+def _over_remitted(console: Console, org: str, r: RemitResult) -> None:
+    """The parent holds more than is now payable (a payment taken back after remitting)."""
+    if not r.over_remitted:
+        return
+    say(
+        console,
+        f"Cảnh báo: đã nộp thừa {dong(r.over_remitted)}: một khoản thu của tháng bị hoàn hoặc "
+        f"điều chỉnh sau khi nộp. {r.parent_code} giữ số tiền này của {org}; đề nghị cấp trên "
+        "trả lại hoặc trừ vào lần nộp sau (ghi chứng từ).",
+        f"Warning: over-remitted by {dong(r.over_remitted)}: money of this month was taken back "
+        f"or adjusted after the share was remitted. {r.parent_code} holds it for {org}; ask for "
+        "it back or have it counted against a later remittance (with a voucher).",
     )
 
 

@@ -415,13 +415,22 @@ class TestMoneyOnItsWay:
         assert account["opening"]["amount"] == 1_000_000
         assert as_json(branch, "balance --org B1")["bank"] == 1_130_000
 
+    @pytest.mark.parametrize("via", ["portal", "bank"])
     def test_a_reversal_after_remitting_is_told_as_over_remitted(
-        self, branch: str, imported: dict[str, Any], tmp_path: Path
+        self, branch: str, imported: dict[str, Any], tmp_path: Path, via: str
     ) -> None:
         """M1's transfer is taken back by the bank after B1 closed December and remitted
-        the parent's share: `remit` sends nothing and says how much the parent holds."""
+        the parent's share: `remit` sends nothing and says how much the parent holds, also
+        while a transfer by bank is still in transit (a CLI check found it silent then)."""
+        if via == "bank":
+            ok(
+                branch,
+                f"org account add --org HN-BD --bin {PARENT_ACCOUNT[0]} --account-number "
+                f"{PARENT_ACCOUNT[1]} --holder-name 'DANG UY PHUONG BA DINH' "
+                "--holder-kind organisation",
+            )
         ok(branch, "month close --period 2026-12 --org B1")
-        sent = as_json(branch, "remit --org B1 --period 2026-12")
+        sent = as_json(branch, f"remit --org B1 --period 2026-12 --via {via}")
         assert sent["amount"] > 0 and sent["over_remitted"] == 0
         back = write_statement(
             tmp_path / "back.csv",
@@ -439,6 +448,7 @@ class TestMoneyOnItsWay:
             over,
             sent["amount"],
         )
+        assert again["via"] == via and (again["reference"] is not None) == (via == "bank")
         text = " ".join(ok(branch, "remit --org B1 --period 2026-12").stdout.split())
         assert f"over-remitted by {over:,}" in text and "đã nộp thừa" in text
 
