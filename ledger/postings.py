@@ -86,3 +86,15 @@ def receivable_postings(branch: str, owed_at: str, member: str, amount: int) -> 
         debit(acct(owed_at, "assets", "due_from", branch), amount),
         credit(acct(branch, "liabilities", "due_to", owed_at), amount),
     ]
+
+
+def credit_transfer_postings(old: str, new: str, code: str, amount: int) -> list[Posting]:
+    """The prepaid liability moves with the member; the money stays where it was paid."""
+    return check_balanced(
+        [
+            debit(acct(old, "liabilities", "prepaid", code), amount),
+            credit(acct(old, "liabilities", "due_to", new), amount),
+            debit(acct(new, "assets", "due_from", old), amount),
+            credit(acct(new, "liabilities", "prepaid", code), amount),
+        ]
+    )

@@ -172,6 +172,12 @@ class Roll(Aggregate):
         row = self.lines.get(code)
         return 0 if row is None else int(row.get("credit_applied", 0))
 
+    def credit_from(self, code: str) -> str:
+        """The branch whose credit `apply_credit` used for this month (the member's branch
+        then), this roll's own if none."""
+        row = self.lines.get(code)
+        return self.branch_code if row is None else str(row.get("credit_from", self.branch_code))
+
     @event("CreditApplied")
     def _credit_applied(
         self,
@@ -186,6 +192,11 @@ class Roll(Aggregate):
         row = self.lines[code]
         row["paid"] += amount
         row["credit_applied"] = row.get("credit_applied", 0) + amount
+        if amount > 0:  # the branch whose prepaid account gave the credit
+            suffix = f":liabilities:prepaid:{code}"
+            for account, side, _ in postings:
+                if side == "D" and str(account).endswith(suffix):
+                    row["credit_from"] = str(account)[: -len(suffix)]
         self.retained += retained
         self.payable += payable
 
@@ -249,6 +260,12 @@ class Roll(Aggregate):
         new = dict(zip(LINE_FIELDS, line, strict=True))
         new["paid"] = paid - refund
         new["arrears"] = 0 if row is None else row["arrears"]
+        # what credit paid of the month (`apply_credit`) stays releasable, within what is paid
+        applied = 0 if row is None else int(row.get("credit_applied", 0))
+        if applied:
+            new["credit_applied"] = max(min(applied, new["paid"]), 0)
+            if row is not None and "credit_from" in row:
+                new["credit_from"] = row["credit_from"]
         self.lines[code] = new
         self.retained -= refund_retained
         self.payable -= refund_payable

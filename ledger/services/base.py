@@ -29,7 +29,7 @@ from ledger.payment_request import PaymentRequest
 from ledger.period import Period, period_of
 from ledger.policy import DuesPolicy
 from ledger.policy_defaults import DEFAULT_POLICY
-from ledger.postings import acct, debit, receivable_postings, swapped
+from ledger.postings import acct, credit_transfer_postings, debit, receivable_postings, swapped
 from ledger.register import Register
 from ledger.roll import Roll
 from ledger.suspense import SuspenseDays, SuspenseQueue
@@ -422,17 +422,24 @@ class LedgerBase(Application[UUID]):
         return out
 
     def use_credit(
-        self, uow: UnitOfWork, member: Member, owed_again: dict[tuple[str, str], int], by: str
+        self,
+        uow: UnitOfWork,
+        member: Member,
+        owed_again: dict[tuple[str, str], int],
+        by: str,
+        limit: int | None = None,
     ) -> int:
         """Pay months owed again from the member's credit, oldest first: `owed_again` maps
         (branch, period) to at most what may be paid (what a reversal or re-assessment made
         owed), `by` names the cause (the roll's reference is `CREDIT/by`). Opening a month
         pays it from credit; a month owed again later is paid the same way, so a member is
         never shown owing a month while holding money paid ahead (docs/reconciliation.md).
-        Returns the amount of credit used."""
+        `limit`: use no more than this. Returns the amount of credit used."""
         registers = self.member_registers(uow, member)
         home = next((r for r in registers if r.branch_code == member.branch_code), None)
         left = 0 if home is None else int(home.members[member.code]["credit"])
+        if limit is not None:
+            left = min(left, limit)
         if home is None or left <= 0:
             return 0
         applied: list[list[Any]] = []
@@ -490,15 +497,19 @@ class LedgerBase(Application[UUID]):
         released: list[list[Any]] = []
         left = needed
         reference = f"CREDIT/{by}"
-        prepaid = acct(home.branch_code, "liabilities", "prepaid", member.code)
+        h = home.branch_code
         for roll, amount in self._credit_paid_months(uow, member):
             take = min(left, amount)
             if take <= 0:
                 break
-            b = roll.branch_code
-            postings = [debit(prepaid, take)]
-            postings += receivable_postings(home.branch_code, b, member.code, take)
-            roll.release_credit(member.code, take, reference, swapped(postings))
+            b, gave = roll.branch_code, roll.credit_from(member.code)
+            # undo what applying it posted, at the branch whose credit it was then ...
+            applied = [debit(acct(gave, "liabilities", "prepaid", member.code), take)]
+            applied += receivable_postings(gave, b, member.code, take)
+            postings = swapped(applied)
+            if gave != h:  # ... and the credit goes where the member's credit is now
+                postings += credit_transfer_postings(gave, h, member.code, take)
+            roll.release_credit(member.code, take, reference, postings)
             released.append([b, roll.period, take])
             left -= take
         total = needed - left

@@ -53,7 +53,7 @@ from ledger.organisation import Organisation
 from ledger.payment import Payment
 from ledger.payment_request import KINDS, PaymentRequest, request_id
 from ledger.ports import BankTransactionFact
-from ledger.postings import acct, check_balanced, credit, debit, swapped
+from ledger.postings import acct, check_balanced, credit, credit_transfer_postings, debit, swapped
 from ledger.reference_code import find_codes
 from ledger.register import Register
 from ledger.remittance import Remittance, receipt_postings
@@ -581,6 +581,16 @@ class MatchingCommands(RequestCommands):
         for b, p, take in payment.applied:
             rolls[roll_id(b, p)].reverse_payment(member.code, int(take), payment.reference)
         postings = swapped(payment.postings)
+        credited_at = _prepaid_branch(payment)
+        if payment.to_credit and credited_at not in (None, member.branch_code):
+            # the member has moved since, and the credit with them (`CreditTransferred`):
+            # it is taken back where it is now, and the old branch no longer owes it there
+            assert credited_at is not None
+            postings += swapped(
+                credit_transfer_postings(
+                    credited_at, member.branch_code, member.code, payment.to_credit
+                )
+            )
         if pay_back is not None:  # it was paid from suspense: that money now leaves the bank
             suspense = acct(payment.branch_code, "liabilities", "suspense")
             postings += [debit(suspense, payment.amount), credit(pay_back, payment.amount)]
@@ -653,6 +663,15 @@ class MatchingCommands(RequestCommands):
             if queue is not None and item is not None:
                 return queue, item
         return None, None
+
+
+def _prepaid_branch(payment: Payment) -> str | None:
+    """The branch whose prepaid account the payment's credit went to."""
+    suffix = f":liabilities:prepaid:{payment.member_code}"
+    for account, side, _amount in payment.postings:
+        if side == "C" and str(account).endswith(suffix):
+            return str(account)[: -len(suffix)]
+    return None
 
 
 def reversal_candidates(account_number: str, narrative: str, reference: str | None) -> list[UUID]:

@@ -21,7 +21,7 @@ from ledger.member import Member
 from ledger.organisation import MEMBER_TYPES, Organisation
 from ledger.period import Period, add_months, parse_period, period_of
 from ledger.policy_rules import Exemption
-from ledger.postings import Posting, acct, check_balanced, credit, debit
+from ledger.postings import credit_transfer_postings
 from ledger.register import Register, new_record
 from ledger.services.base import LedgerBase, UnitOfWork
 from ledger.services.structure import CODE, ImportResult
@@ -104,18 +104,6 @@ def member_row_problems(row: dict[str, str], today: date) -> list[tuple[str, str
             ("số định danh phải có 9 hoặc 12 chữ số", "national_id must have 9 or 12 digits")
         )
     return out
-
-
-def credit_transfer_postings(old: str, new: str, code: str, amount: int) -> list[Posting]:
-    """The prepaid liability moves with the member; the money stays where it was paid."""
-    return check_balanced(
-        [
-            debit(acct(old, "liabilities", "prepaid", code), amount),
-            credit(acct(old, "liabilities", "due_to", new), amount),
-            debit(acct(new, "assets", "due_from", old), amount),
-            credit(acct(new, "liabilities", "prepaid", code), amount),
-        ]
-    )
 
 
 class MemberCommands(LedgerBase):

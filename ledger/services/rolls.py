@@ -126,7 +126,8 @@ class RollCommands(LedgerBase):
         rolls = uow.load_many([roll_id(b, p) for p, b in periods], Roll)
         policy = self.policy()
         book = policy.book
-        adjusted = 0
+        adjusted = refunds = 0
+        raised: dict[tuple[str, str], int] = {}
         for p, b in periods:
             roll = rolls.get(roll_id(b, p))
             if roll is None or code not in roll.lines:
@@ -142,14 +143,20 @@ class RollCommands(LedgerBase):
                 0,
             ]
             home = registers.get(member.branch_code, registers[b])
-            adjusted += self._adjust(roll, registers[b], home, code, line)
-        if adjusted:
-            # credit (money paid ahead, or a refund this made) pays what the re-assessed
-            # months still ask, oldest first, as opening them would have
+            changed, owed_more, refunded = self._adjust(roll, registers[b], home, code, line)
+            adjusted += changed
+            refunds += refunded
+            if owed_more > 0:
+                raised[(b, p)] = owed_more
+        by = f"reassess/{from_period}"
+        if raised:  # what a month now asks more is paid from credit, as opening it was
+            self.use_credit(uow, member, raised, by)
+        if refunds:  # money a cut frees pays what the re-assessed months still ask, as a
+            # payment would (oldest first); credit the member had before stays for later
             owed = {
                 (b, p): roll_owed for p, b in periods if (roll_owed := _owed(rolls, b, p, code))
             }
-            self.use_credit(uow, member, owed, f"reassess/{from_period}")
+            self.use_credit(uow, member, owed, by, limit=refunds)
         if adjusted and policy.pending_events:
             uow.add(policy)
         if own:
@@ -159,14 +166,15 @@ class RollCommands(LedgerBase):
     @staticmethod
     def _adjust(
         roll: Roll, register: Register, home: Register, code: str, line: list[object]
-    ) -> bool:
+    ) -> tuple[bool, int, int]:
         """Re-assess one line. A refund becomes credit at the member's own branch (`home`),
-        where later months are assessed; if another branch holds the money, it owes it home."""
+        where later months are assessed; if another branch holds the money, it owes it home.
+        Returns whether it changed, how much more the month now asks, and the refund."""
         row = roll.lines[code]
         old, new = int(row["assessed"]), int(str(line[1]))
         line[6] = row["credit_used"]
         if old == new and row["rule"] == line[2]:
-            return False
+            return False, 0, 0
         paid, b = int(row["paid"]), roll.branch_code
         refund = max(paid - new, 0)
         receivable = acct(b, "assets", "receivable", code)
@@ -202,7 +210,7 @@ class RollCommands(LedgerBase):
         register.adjust(code, b, roll.period, delta_unpaid, refund if home is register else 0)
         if refund and home is not register:
             home.adjust(code, b, roll.period, 0, refund)
-        return True
+        return True, delta_unpaid, refund
 
 
 def _owed(rolls: dict[UUID, Roll], branch: str, period: str, code: str) -> int:

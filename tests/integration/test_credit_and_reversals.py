@@ -1,0 +1,163 @@
+"""Credit that paid a month owed again, and the bank's reversals around it (SQLite and
+PostgreSQL): found by reviews of `use_credit` and `release_credit`. Two transfers of
+70,000 by M0's request: the first pays December, the second is credit; the bank then
+takes them back, with a re-assessment, a transfer or a closing in between."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.app import DuesLedger
+from ledger.bank_transaction import BankTransaction
+from ledger.payment_request import PaymentRequest
+from tests.builders import month_of, org_balances, unbalanced_events
+from tests.integration.test_reconciliation import (
+    books,
+    line,
+    paying,
+    same_in_read_models,
+    statement_line,
+)
+
+
+@pytest.fixture
+def branch(ledger: DuesLedger) -> DuesLedger:
+    return books(ledger)
+
+
+def _reversed(back: BankTransaction) -> bool:
+    return back.matched is not None and back.matched["how"] == "reversal"
+
+
+def _back(app: DuesLedger, cited: str, n: int, amount: int = 70_000) -> BankTransaction:
+    back, _ = app.record_bank_transaction(
+        line(amount, f"HOAN TRA GD {cited}", direction="out", reference=f"FT2634988{n:04d}")
+    )
+    return back
+
+
+def _two_transfers(app: DuesLedger) -> PaymentRequest:
+    request = app.member_request("M0")
+    app.record_bank_transaction(paying(request, 70_000, reference="FT26349000901"))
+    app.record_bank_transaction(paying(request, 70_000, reference="FT26349000902"))
+    assert app.member_statement("M0")["credit"] == 70_000
+    return request
+
+
+class TestReassessForgetsCreditApplied:
+    def test_raise_between_the_two_reversals(self, branch: DuesLedger) -> None:
+        _two_transfers(branch)
+        assert _reversed(_back(branch, "FT26349000901", 1))
+        # December now paid by FT...902's credit (credit_applied 70,000)
+        branch.change_income("M0", "social_insured", 9_000_000, "2026-12")  # 90,000
+        back = _back(branch, "FT26349000902", 2)
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (0, 90_000)
+        assert branch.member_statement("M0")["credit"] == 0
+        held = org_balances(branch, "HN-BD-01")
+        assert held.get("assets:unexplained_outflow", 0) == 0
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+
+    def test_cut_between_the_two_reversals(self, branch: DuesLedger) -> None:
+        _two_transfers(branch)
+        _back(branch, "FT26349000901", 1)
+        branch.change_income("M0", "social_insured", 5_000_000, "2026-12")  # 50,000
+        assert branch.member_statement("M0")["credit"] == 20_000
+        back = _back(branch, "FT26349000902", 2)
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (0, 50_000)
+        assert branch.member_statement("M0")["credit"] == 0
+
+
+class TestCrossBranch:
+    def test_transfer_after_credit_paid_the_month_then_reversal(self, branch: DuesLedger) -> None:
+        _two_transfers(branch)
+        _back(branch, "FT26349000901", 1)  # credit at HN-BD-01 pays December there
+        branch.transfer_member("M0", "HN-BD-02", "2027-01")
+        back = _back(branch, "FT26349000902", 2)
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 70_000
+        assert branch.member_statement("M0")["credit"] == 0
+        bal = branch.account_balances()
+        assert unbalanced_events(branch) == [] and sum(bal.values()) == 0
+        assert bal.get("HN-BD-01:liabilities:prepaid:M0", 0) == 0
+        assert bal.get("HN-BD-02:liabilities:prepaid:M0", 0) == 0
+        assert bal.get("HN-BD-01:assets:due_from:HN-BD-02", 0) == 0
+        assert bal.get("HN-BD-02:liabilities:due_to:HN-BD-01", 0) == 0
+        for org in ("HN-BD-01", "HN-BD-02"):
+            same_in_read_models(branch, "M0", org)
+
+    def test_baseline_transfer_then_reversal_of_credit_payment(self, branch: DuesLedger) -> None:
+        """Found by the same review, older than credit released: the credit a transfer
+        moved to the new branch is taken back there, not at the old one."""
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 140_000, reference="FT26349000903"))
+        branch.transfer_member("M0", "HN-BD-02", "2027-01")
+        back = _back(branch, "FT26349000903", 3, 140_000)
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        bal = branch.account_balances()
+        assert bal.get("HN-BD-01:liabilities:prepaid:M0", 0) == 0
+        assert bal.get("HN-BD-02:liabilities:prepaid:M0", 0) == 0
+
+
+class TestExplicitMonths:
+    def test_a_cut_pays_with_what_it_frees_not_with_credit_held_before(
+        self, branch: DuesLedger
+    ) -> None:
+        """M0 paid January only (December left owed) and 70,000 ahead. A cut to 50,000 from
+        December frees 20,000 of January's payment: that pays December, oldest first, as a
+        payment would; the 70,000 held before is not spent on the month M0 left."""
+        branch.open_month("2027-01")
+        branch.pay("M0", 140_000, reference="P-JAN", months=["2027-01"])
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 70_000
+        assert branch.member_statement("M0")["credit"] == 70_000
+        branch.change_income("M0", "social_insured", 5_000_000, "2026-12")  # 50,000
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 30_000
+        assert branch.member_statement("M0")["credit"] == 70_000
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+
+class TestMore:
+    @pytest.mark.parametrize("first", ["FT26349000901", "FT26349000902"])
+    def test_both_reversals_in_one_statement_chunk(self, branch: DuesLedger, first: str) -> None:
+        request = _two_transfers(branch)
+        other = ({"FT26349000901", "FT26349000902"} - {first}).pop()
+        facts = [
+            statement_line(21, 70_000, f"HOAN TRA GD {first}", direction="out"),
+            statement_line(22, 70_000, f"IBFT {branch.member_request('M1').code} DP"),
+            statement_line(23, 70_000, f"HOAN TRA GD {other}", direction="out"),
+            statement_line(24, 70_000, f"IBFT {request.code} DP"),
+        ]
+        branch.import_statement("HN-BD-01", facts)
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (70_000, 0)
+        assert branch.member_statement("M0")["credit"] == 0
+        held = org_balances(branch, "HN-BD-01")
+        assert held.get("assets:unexplained_outflow", 0) == 0
+        assert held.get("liabilities:prepaid:M0", 0) == 0
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+    def test_release_after_closing(self, branch: DuesLedger) -> None:
+        _two_transfers(branch)
+        _back(branch, "FT26349000901", 1)
+        for m in ("M1", "M2"):
+            branch.receive_cash(m, 70_000, f"BL-{m}")
+        branch.close_month("2026-12", "HN-BD-01")
+        assert branch.payable_for("HN-BD-01", "2026-12")[0] == 147_000
+        back = _back(branch, "FT26349000902", 2)
+        assert _reversed(back)
+        assert branch.payable_for("HN-BD-01", "2026-12")[0] == 98_000
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+    def test_cross_branch_read_models_after_release(self, branch: DuesLedger) -> None:
+        _two_transfers(branch)
+        _back(branch, "FT26349000901", 1)
+        branch.transfer_member("M0", "HN-BD-02", "2027-01")
+        _back(branch, "FT26349000902", 2)
+        for org in ("HN-BD-01", "HN-BD-02"):
+            same_in_read_models(branch, "M0", org)
