@@ -33,6 +33,7 @@ line that shows it clears it onto the account.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ from ledger.bank_transaction import BankTransaction, account_key, fact_id, trans
 from ledger.clock import today
 from ledger.errors import Conflict, InvalidInput, LedgerError
 from ledger.ids import org_id, payment_id, register_id, remittance_id, roll_id
+from ledger.member import Member
 from ledger.money import split_largest_remainder, split_retained
 from ledger.organisation import Organisation
 from ledger.payment import Payment
@@ -583,14 +585,13 @@ class MatchingCommands(RequestCommands):
         postings = swapped(payment.postings)
         credited_at = _prepaid_branch(payment)
         if payment.to_credit and credited_at not in (None, member.branch_code):
-            # the member has moved since, and the credit with them (`CreditTransferred`):
-            # it is taken back where it is now, and the old branch no longer owes it there
+            # the member has moved since, and the credit with them (`CreditTransferred`,
+            # branch to branch): it is taken back where it is now, each move undone
             assert credited_at is not None
-            postings += swapped(
-                credit_transfer_postings(
-                    credited_at, member.branch_code, member.code, payment.to_credit
+            for old, new in _moves(member, credited_at):
+                postings += swapped(
+                    credit_transfer_postings(old, new, member.code, payment.to_credit)
                 )
-            )
         if pay_back is not None:  # it was paid from suspense: that money now leaves the bank
             suspense = acct(payment.branch_code, "liabilities", "suspense")
             postings += [debit(suspense, payment.amount), credit(pay_back, payment.amount)]
@@ -663,6 +664,16 @@ class MatchingCommands(RequestCommands):
             if queue is not None and item is not None:
                 return queue, item
         return None, None
+
+
+def _moves(member: Member, since: str) -> list[tuple[str, str]]:
+    """The branch-to-branch moves of the member (and their credit) after their last time at
+    `since`, in order; one move from `since` if the history does not show it."""
+    chain = [b for _, b in member.branches]
+    if since not in chain:
+        return [(since, member.branch_code)]
+    chain = chain[len(chain) - 1 - chain[::-1].index(since) :]
+    return [(a, b) for a, b in itertools.pairwise(chain) if a != b]
 
 
 def _prepaid_branch(payment: Payment) -> str | None:

@@ -102,6 +102,27 @@ class TestCrossBranch:
         assert bal.get("HN-BD-02:liabilities:prepaid:M0", 0) == 0
 
 
+class TestTransferredTwice:
+    def test_each_move_of_the_credit_is_undone(self, branch: DuesLedger) -> None:
+        """A review found the reversal undoing the credit's moves as one (01 to 03) when it
+        went 01 to 02 to 03: each branch netted to zero, but 01 owed 02, 02 owed 03 and 03
+        owed 01 the same 140,000, for money the bank had sent back."""
+        branch.import_orgs(
+            [(9, {"code": "HN-BD-03", "name": "CB3", "type": "branch", "parent_code": "HN-BD"})]
+        )
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 210_000, reference="FT26349000905"))
+        branch.transfer_member("M0", "HN-BD-02", "2027-01")
+        branch.transfer_member("M0", "HN-BD-03", "2027-02")
+        assert _reversed(_back(branch, "FT26349000905", 5, 210_000))
+        balances = branch.account_balances()
+        owing = {k: v for k, v in balances.items() if ":due_" in k and v}
+        assert owing == {}
+        assert {k: v for k, v in balances.items() if ":prepaid:" in k and v} == {}
+        assert branch.member_statement("M0")["credit"] == 0
+        assert unbalanced_events(branch) == [] and sum(balances.values()) == 0
+
+
 class TestExplicitMonths:
     def test_a_cut_pays_with_what_it_frees_not_with_credit_held_before(
         self, branch: DuesLedger
