@@ -210,6 +210,20 @@ DERIVED_LIMIT = 64
 KEPT_LIMIT = 64
 
 
+def _by_register(
+    registers: list[Register], home: Register, months: list[list[Any]], credit: int
+) -> list[tuple[Register, list[list[Any]], int]]:
+    """Each register's part of a change to a member's months (`[branch, period, amount]`,
+    each register holding its own branch's) and credit (held at `home`), where it has one."""
+    out = []
+    for register in registers:
+        own = [m for m in months if m[0] == register.branch_code]
+        here = credit if register is home else 0
+        if own or here:
+            out.append((register, own, here))
+    return out
+
+
 def _period_then_branch(item: list[Any]) -> tuple[str, str]:
     return str(item[1]), str(item[0])
 
@@ -458,11 +472,8 @@ class LedgerBase(Application[UUID]):
             postings += receivable_postings(home.branch_code, b, member.code, take)
             rolls[roll_id(b, p)].apply_credit(member.code, take, reference, postings)
         used = sum(int(take) for _, _, take in applied)
-        for register in registers:
-            own = [a for a in applied if a[0] == register.branch_code]
-            from_credit = used if register is home else 0
-            if own or from_credit:
-                register.apply_credit(member.code, reference, own, from_credit)
+        for register, own, from_credit in _by_register(registers, home, applied, used):
+            register.apply_credit(member.code, reference, own, from_credit)
         return used
 
     def _credit_paid_months(self, uow: UnitOfWork, member: Member) -> list[tuple[Roll, int]]:
@@ -513,11 +524,8 @@ class LedgerBase(Application[UUID]):
             released.append([b, roll.period, take])
             left -= take
         total = needed - left
-        for register in registers:
-            own = [a for a in released if a[0] == register.branch_code]
-            to_credit = total if register is home else 0
-            if own or to_credit:
-                register.release_credit(member.code, reference, own, to_credit)
+        for register, own, to_credit in _by_register(registers, home, released, total):
+            register.release_credit(member.code, reference, own, to_credit)
         return total
 
     @staticmethod
