@@ -55,6 +55,9 @@ class RollCommands(LedgerBase):
         touched: list[Aggregate] = [policy] if policy.pending_events else []
         skipped: list[str] = []
         members = amount = 0
+        # members leaving the branch from a later month (a transfer recorded ahead): their
+        # credit went with the papers to the new branch, which pays this month from it
+        leaving: list[tuple[str, str, int]] = []
         for branch in branches:
             register = registers.get(register_id(branch.code)) or Register(branch_code=branch.code)
             if period in register.opened:
@@ -69,6 +72,8 @@ class RollCommands(LedgerBase):
                 )
                 register_lines.append([code, a.amount, used])
                 amount += a.amount
+                if a.amount > used and register.members[code]["until"] is not None:
+                    leaving.append((code, branch.code, a.amount - used))
             members += len(lines)
             roll = Roll(
                 branch_code=branch.code,
@@ -85,8 +90,25 @@ class RollCommands(LedgerBase):
                 f"Tháng {period} đã được mở cho mọi chi bộ ({len(skipped)})",
                 f"{period} is already open for every branch ({len(skipped)})",
             )
+        if leaving:
+            touched = self._credit_from_new_branch(touched, leaving, period)
         self.save(*touched)
         return MonthResult(period, len(branches) - len(skipped), members, skipped, amount)
+
+    def _credit_from_new_branch(
+        self, touched: list[Aggregate], leaving: list[tuple[str, str, int]], period: Period
+    ) -> list[Aggregate]:
+        """The month just opened, for members whose transfer from a later month is already
+        recorded, paid from the credit they hold at the new branch (`use_credit`, through
+        due_to/due_from), as their own branch's credit pays it for everyone else."""
+        uow = UnitOfWork(self)
+        for aggregate in touched:
+            uow.add(aggregate)
+        for code, b, owed in leaving:
+            member = uow.member(code)
+            if member.branch_code != b:
+                self.use_credit(uow, member, {(b, period): owed}, f"open/{period}")
+        return uow.pending()
 
     def close_month(self, period: Period, org_code: str) -> MonthResult:
         period = parse_period(period)

@@ -293,6 +293,37 @@ class TestTransferRecordedAhead:
         assert month_of(ahead, "M1", "2027-01")["assessed"] == 90_000
 
 
+class TestCreditOfATransferRecordedAhead:
+    def test_the_old_branch_month_is_paid_from_the_credit_that_moved(self, app: DuesLedger) -> None:
+        """A CLI check: M1 paid October and 70,000 ahead; the transfer to HN-BD-02 from
+        December is recorded in October, and the credit moves with the papers. Opening
+        November at HN-BD-01 found no credit there: November owed beside 70,000 of credit."""
+        app.open_month("2026-10")
+        app.pay("M1", 2 * DUES, reference="P-AHEAD")
+        app.transfer_member("M1", "HN-BD-02", "2026-12")
+        app.open_month("2026-11")
+
+        november = month_of(app, "M1", "2026-11")
+        assert (november["branch"], november["paid"], november["outstanding"]) == (
+            "HN-BD-01",
+            DUES,
+            0,
+        )
+        assert app.member_statement("M1")["credit"] == 0
+        balances = app.account_balances()
+        assert balances.get("HN-BD-02:liabilities:prepaid:M1", 0) == 0
+        assert balances.get("HN-BD-01:assets:receivable:M1", 0) == 0
+        # what each owes the other adds up to nothing: the money and the month are both
+        # at HN-BD-01
+        owes = -balances.get("HN-BD-01:liabilities:due_to:HN-BD-02", 0) - balances.get(
+            "HN-BD-01:assets:due_from:HN-BD-02", 0
+        )
+        assert owes == 0
+        assert unbalanced_events(app) == [] and sum(balances.values()) == 0
+        app.open_month("2026-12")  # at the new branch, with nothing left ahead
+        assert month_of(app, "M1", "2026-12")["outstanding"] == DUES
+
+
 class TestMembershipChanges:
     def test_temporary_attendance_is_recorded_but_dues_stay_at_home(self, app: DuesLedger) -> None:
         app.attend_temporarily("M0", "HN-BD-02", "2026-12", "2027-05")
