@@ -49,6 +49,19 @@ class Payment(Aggregate):
         self.reversed_by: str | None = None
 
     @event("Reversed")
-    def reverse(self, reversed_by: str, postings: list[Posting]) -> None:
-        """The bank took this money back (`reversed_by`: the bank line); the postings undo it."""
+    def reverse(self, reversed_by: str, postings: list[Posting], on: str | None = None) -> None:
+        """The bank took this money back (`reversed_by`: the bank line) on `on` (the line's
+        value date, no later than the day it was recorded); the postings undo it."""
         self.reversed_by = reversed_by
+
+
+def _upcast_reversed_v1_v2(state: dict[str, Any]) -> None:
+    """v1 (before a reversal carried its day) had no `on`: its money was filed in the
+    month of the payment it undid."""
+    state["on"] = None
+
+
+# v2 adds `on`: the day the bank took the money back, so the reversal's postings fall in
+# the month the statement shows them (balances, journal).
+Payment.Reversed.class_version = 2  # type: ignore[attr-defined]
+Payment.Reversed.upcast_v1_v2 = staticmethod(_upcast_reversed_v1_v2)  # type: ignore[attr-defined]

@@ -301,7 +301,9 @@ class BalancesModel(ReadModel):
         if hasattr(e, "received_on"):
             period = str(e.received_on)[:7]
             self.put("rm_bal_ids", (str(e.originator_id),), ["payment", period, None, None])
-        else:
+        elif getattr(e, "on", None):  # a reversal, in the month the bank took it back
+            period = str(e.on)[:7]
+        else:  # a reversal stored before v2: in the month of the payment it undid
             period = str(self._id(e)[1])
         self._postings(e, period)
 

@@ -505,7 +505,7 @@ class MatchingCommands(RequestCommands):
                     return False
             for p in payments:
                 assert p is not None
-                self._reverse_payment(uow, p, str(tx.id))
+                self._reverse_payment(uow, p, tx)
             if transfer["held"]:
                 self._release_held(uow, collector(request), original, tx, int(transfer["held"]))
             request.reverse(str(original.id), str(tx.id), original.amount)
@@ -532,7 +532,7 @@ class MatchingCommands(RequestCommands):
                 if len(shares) != len(references):
                     return False  # a share already used or undone: for the treasurer
                 for payment in shares:
-                    self._reverse_payment(uow, payment, str(tx.id), pay_back=bank)
+                    self._reverse_payment(uow, payment, tx, pay_back=bank)
             else:
                 return False
         else:
@@ -564,11 +564,13 @@ class MatchingCommands(RequestCommands):
         return payment.to_credit <= credit_now + self.releasable_credit(uow, member)
 
     def _reverse_payment(
-        self, uow: UnitOfWork, payment: Payment, by: str, pay_back: str | None = None
+        self, uow: UnitOfWork, payment: Payment, tx: BankTransaction, pay_back: str | None = None
     ) -> None:
         """Months owed again, credit removed, allocations undone; the money leaves the
         account it came into (or `pay_back`, where it came from suspense)."""
         uow.flush()  # payments batched on its rolls and registers are recorded first
+        by = str(tx.id)
+        on = min(tx.value_date[:10], today(self.clock).isoformat())
         member = uow.member(payment.member_code)
         home = uow.get(register_id(member.branch_code), Register)
         credit_now = 0 if home is None else int(home.record(member.code)["credit"])
@@ -595,7 +597,7 @@ class MatchingCommands(RequestCommands):
         if pay_back is not None:  # it was paid from suspense: that money now leaves the bank
             suspense = acct(payment.branch_code, "liabilities", "suspense")
             postings += [debit(suspense, payment.amount), credit(pay_back, payment.amount)]
-        payment.reverse(by, check_balanced(postings))
+        payment.reverse(by, check_balanced(postings), on)
         uow.add(payment)
         owed_again: dict[tuple[str, str], int] = {}
         for b, p, take in payment.applied:

@@ -139,3 +139,45 @@ def test_a_version_1_suspense_queue_is_the_organisations_queue_without_a_day(
     again = ledger.mapper.to_domain_event(as_stored(stored, v1)).mutate(None)
     assert isinstance(again, SuspenseQueue)
     assert (again.day, again.item("HN-BD-01/1")["amount"]) == (None, 10_000)
+
+
+def test_a_version_1_payment_reversal_loads_with_no_day(ledger: DuesLedger) -> None:
+    """`Payment.Reversed` v2 added `on` (the day the bank took the money back); a v1
+    reversal loads with `on` None, and the payment is reversed as before."""
+    small_ledger(ledger)
+    ledger.add_account("HN-BD-01", "970436", "1012345678", "CHI BO KHU PHO 1", "organisation")
+    ledger.open_month("2026-12")
+    code = ledger.member_request("M0").code
+    ledger.record_bank_transaction(sepay_line(4, 70_000, f"IBFT {code}"))
+    back = BankTransactionFact(
+        source="sepay",
+        external_id="SEPAY-5",
+        bin_code=None,
+        account_number="1012345678",
+        direction="out",
+        amount=70_000,
+        value_date="2026-12-15",
+        narrative="HOAN TRA GD FT26349000004",
+        reference="FT26349000005",
+    )
+    tx, _ = ledger.record_bank_transaction(back)
+    assert tx.matched is not None and tx.matched["how"] == "reversal"
+    [reversal] = [e for e in ledger.iter_events() if type(e).__qualname__ == "Payment.Reversed"]
+    stored = [
+        s
+        for s in ledger.recorder.select_events(reversal.originator_id)
+        if s.topic.endswith("Payment.Reversed")
+    ]
+    [reversed_v2] = stored
+    state = json.loads(reversed_v2.state)
+    assert state.pop("class_version") == 2 and state.pop("on") == "2026-12-15"
+    event = ledger.mapper.to_domain_event(as_stored(reversed_v2, state))  # as held before v2
+    assert event.on is None  # type: ignore[attr-defined]
+    assert event.reversed_by == str(tx.id)  # type: ignore[attr-defined]
+    payment = ledger.mapper.to_domain_event(stored_first(ledger, reversal.originator_id))
+    undone = event.mutate(payment.mutate(None))
+    assert undone is not None and undone.reversed_by == str(tx.id)  # type: ignore[attr-defined]
+
+
+def stored_first(ledger: DuesLedger, originator: object) -> StoredEvent:
+    return next(iter(ledger.recorder.select_events(originator)))  # type: ignore[arg-type]

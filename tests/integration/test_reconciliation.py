@@ -968,6 +968,40 @@ class TestReversals:
         for org in ("HN-BD-01", "HN-BD-02"):
             same_in_read_models(branch, "M0", org)
 
+    def test_a_reversal_falls_in_the_month_the_bank_took_the_money_back(
+        self, branch: DuesLedger
+    ) -> None:
+        """A CLI check found a reversal dated 2026-12-10 counted in the month of the payment
+        it undid (November) by the balances, and on the day it was recorded by the journal:
+        neither agreed with the statement."""
+        import io
+
+        from api.journal import write_journal
+        from projections.reads import Reads
+
+        request = branch.member_request("M0")
+        paid = replace(paying(request, 70_000, reference="FT26332000781"), value_date="2026-11-28")
+        branch.record_bank_transaction(paid)
+        branch.record_bank_transaction(
+            line(
+                70_000,
+                "HOAN TRA GD FT26332000781",
+                direction="out",
+                reference="FT26344000782",
+                value_date="2026-12-10",
+            )
+        )
+        reads = Reads(branch)
+        try:
+            by_month = {p: reads.balance("HN-BD-01", p)["bank"] for p in ("2026-11", "2026-12")}
+        finally:
+            reads.close()
+        assert by_month == {"2026-11": 70_000, "2026-12": -70_000}
+        journal = io.StringIO()
+        write_journal(branch, journal)
+        [reversal] = [t for t in journal.getvalue().split("\n\n") if "Payment.Reversed" in t]
+        assert reversal.startswith("2026-12-10 "), reversal
+
 
 def same_in_read_models(app: DuesLedger, member: str, org: str) -> None:
     """The member's statement and the organisation's balance read the same from the read
