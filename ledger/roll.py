@@ -167,16 +167,26 @@ class Roll(Aggregate):
             code, -amount, reference, -retained, -payable, check_balanced(postings + swapped(late))
         )
 
-    def credit_applied(self, code: str) -> int:
-        """What `apply_credit` paid of this month for `code` and was not released since."""
+    def credit_parts(self, code: str) -> list[tuple[int, str]]:
+        """What the member's credit paid of this month and can be given back, with the
+        branch whose credit it was: first what `apply_credit` paid (a month owed again),
+        then what opening the month took from credit; no more than is paid."""
         row = self.lines.get(code)
-        return 0 if row is None else int(row.get("credit_applied", 0))
-
-    def credit_from(self, code: str) -> str:
-        """The branch whose credit `apply_credit` used for this month (the member's branch
-        then), this roll's own if none."""
-        row = self.lines.get(code)
-        return self.branch_code if row is None else str(row.get("credit_from", self.branch_code))
+        if row is None:
+            return []
+        applied, paid = int(row.get("credit_applied", 0)), int(row["paid"])
+        # releases take the applied part first, then (below zero) the opening's
+        opening = int(row["credit_used"]) + min(applied, 0)
+        parts = []
+        for amount, branch in (
+            (applied, str(row.get("credit_from", self.branch_code))),
+            (opening, self.branch_code),
+        ):
+            take = min(amount, paid)
+            if take > 0:
+                parts.append((take, branch))
+                paid -= take
+        return parts
 
     @event("CreditApplied")
     def _credit_applied(
@@ -262,8 +272,8 @@ class Roll(Aggregate):
         new["arrears"] = 0 if row is None else row["arrears"]
         # what credit paid of the month (`apply_credit`) stays releasable, within what is paid
         applied = 0 if row is None else int(row.get("credit_applied", 0))
-        if applied:
-            new["credit_applied"] = max(min(applied, new["paid"]), 0)
+        if applied:  # a release below zero (the opening's credit given back) stays
+            new["credit_applied"] = min(applied, new["paid"]) if applied > 0 else applied
             if row is not None and "credit_from" in row:
                 new["credit_from"] = row["credit_from"]
         self.lines[code] = new

@@ -476,31 +476,35 @@ class LedgerBase(Application[UUID]):
             register.apply_credit(member.code, reference, own, from_credit)
         return used
 
-    def _credit_paid_months(self, uow: UnitOfWork, member: Member) -> list[tuple[Roll, int]]:
-        """The member's months partly paid by `use_credit` (and not released), newest first,
-        each with how much."""
+    def _credit_paid_months(self, uow: UnitOfWork, member: Member) -> list[tuple[Roll, int, str]]:
+        """The member's months partly paid from credit (by `use_credit`, or by opening the
+        month) and not given back, newest first: (roll, amount, whose credit it was)."""
         ids = [
             roll_id(r.branch_code, p)
             for r in self.member_registers(uow, member)
             for p in r.opened
             if member.branch_at(p) == r.branch_code
         ]
-        rolls = uow.load_many(ids, Roll)
-        found = [(roll, roll.credit_applied(member.code)) for roll in rolls.values()]
-        found = [(roll, amount) for roll, amount in found if amount > 0]
-        found.sort(key=lambda x: (x[0].period, x[0].branch_code), reverse=True)
-        return found
+        rolls = sorted(
+            uow.load_many(ids, Roll).values(), key=lambda r: (r.period, r.branch_code), reverse=True
+        )
+        return [
+            (roll, amount, gave)
+            for roll in rolls
+            for amount, gave in roll.credit_parts(member.code)
+        ]
 
     def releasable_credit(self, uow: UnitOfWork, member: Member) -> int:
-        """Credit `use_credit` spent on months owed again, which `release_credit` can give
-        back (credit spent by opening a month cannot be: that month's roll is assessed)."""
-        return sum(amount for _, amount in self._credit_paid_months(uow, member))
+        """Credit spent on the member's months (by opening them, or by `use_credit`) that
+        `release_credit` can give back."""
+        return sum(amount for _, amount, _ in self._credit_paid_months(uow, member))
 
     def release_credit(self, uow: UnitOfWork, member: Member, needed: int, by: str) -> int:
-        """Give back up to `needed` of the credit `use_credit` spent, newest month first:
-        those months are owed again. A bank reversal of the payment the credit came from
-        needs it back, so the outcome does not depend on which of two reversed payments
-        the bank took back first. Returns the amount released."""
+        """Give back up to `needed` of the credit spent on the member's months, newest month
+        first: those months are owed again. A bank reversal of the payment the credit came
+        from needs it back: the months it paid are owed again as if it never came, and
+        the outcome does not depend on which of two reversed payments the bank took back
+        first. Returns the amount released."""
         registers = self.member_registers(uow, member)
         home = next((r for r in registers if r.branch_code == member.branch_code), None)
         if home is None or needed <= 0:
@@ -509,11 +513,11 @@ class LedgerBase(Application[UUID]):
         left = needed
         reference = f"CREDIT/{by}"
         h = home.branch_code
-        for roll, amount in self._credit_paid_months(uow, member):
+        for roll, amount, gave in self._credit_paid_months(uow, member):
             take = min(left, amount)
             if take <= 0:
                 break
-            b, gave = roll.branch_code, roll.credit_from(member.code)
+            b = roll.branch_code
             # undo what applying it posted, at the branch whose credit it was then ...
             applied = [debit(acct(gave, "liabilities", "prepaid", member.code), take)]
             applied += receivable_postings(gave, b, member.code, take)

@@ -123,6 +123,45 @@ class TestTransferredTwice:
         assert unbalanced_events(branch) == [] and sum(balances.values()) == 0
 
 
+class TestCreditSpentByOpeningAMonth:
+    def test_the_month_it_paid_is_owed_again(self, branch: DuesLedger) -> None:
+        """M0 pays December and 70,000 ahead in one transfer; opening January takes the
+        credit. The bank takes the transfer back: before, the reversal was flagged (credit
+        used) and both months stayed paid with money the bank returned; now December and
+        January are owed again, as if the transfer never came."""
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 140_000, reference="FT26349000921"))
+        branch.open_month("2027-01")
+        assert month_of(branch, "M0", "2027-01")["outstanding"] == 0
+        back = _back(branch, "FT26349000921", 21, 140_000)
+        assert _reversed(back)
+        for period in ("2026-12", "2027-01"):
+            month = month_of(branch, "M0", period)
+            assert (month["paid"], month["outstanding"]) == (0, 70_000), period
+        assert branch.member_statement("M0")["credit"] == 0
+        held = org_balances(branch, "HN-BD-01")
+        assert held["assets:receivable:M0"] == 140_000
+        assert held.get("liabilities:prepaid:M0", 0) == 0
+        assert held.get("assets:unexplained_outflow", 0) == 0
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+    def test_other_credit_is_used_before_the_opening_is_undone(self, branch: DuesLedger) -> None:
+        """70,000 of credit from cash is still there: the reversal takes that, and January
+        (paid by opening from the transfer's credit) stays paid; December is owed."""
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 140_000, reference="FT26349000922"))
+        branch.open_month("2027-01")
+        branch.receive_cash("M0", 70_000, "BL-AHEAD")
+        assert _reversed(_back(branch, "FT26349000922", 22, 140_000))
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 70_000
+        assert month_of(branch, "M0", "2027-01")["outstanding"] == 0
+        assert branch.member_statement("M0")["credit"] == 0
+        assert org_balances(branch, "HN-BD-01")["assets:cash"] == 70_000
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+
 class TestExplicitMonths:
     def test_a_cut_pays_with_what_it_frees_not_with_credit_held_before(
         self, branch: DuesLedger
