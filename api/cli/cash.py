@@ -13,6 +13,7 @@ import typer
 
 from api.cli import inputs
 from api.cli.context import ledger, out, reads
+from api.cli.money import show_applied
 from api.cli.render import dong, print_json, say
 
 cash_app = typer.Typer(help="Tiền mặt / Cash.", no_args_is_help=True)
@@ -46,13 +47,16 @@ def receive(
             }
         )
         return
+    console = out(ctx)
     say(
-        out(ctx),
+        console,
         f"Biên lai {receipt}: {dong(r.amount)} của {member}"
         + (" (đã ghi trước đó)" if r.duplicate else ""),
         f"Receipt {receipt}: {dong(r.amount)} from {member}"
         + (" (already recorded)" if r.duplicate else ""),
     )
+    if not r.duplicate:  # where it went, as `pay` says it
+        show_applied(console, r)
 
 
 @cash_app.command("deposit")

@@ -14,7 +14,7 @@ from rich.console import Console
 from api.cli import inputs
 from api.cli.context import ledger, out, reads
 from api.cli.render import cell, dong, money_cell, print_json, say, table
-from ledger.services.payments import RemitResult
+from ledger.services.payments import PaymentResult, RemitResult
 from projections.reads import OWN
 
 CHANNELS = ("cash", "bank")
@@ -77,6 +77,11 @@ def pay(
             f"Đã ghi nhận {r.reference}: {r.member_code} nộp {dong(r.amount)}",
             f"Recorded {r.reference}: {r.member_code} paid {dong(r.amount)}",
         )
+    show_applied(console, r)
+
+
+def show_applied(console: Console, r: PaymentResult) -> None:
+    """Where a payment went: the months it paid, and what was kept as credit."""
     t = table(
         f"Phân bổ / Applied ({r.reference})",
         "Tháng / Month",

@@ -518,6 +518,18 @@ class TestMoneyOnItsWay:
         refused(branch, "cash receive --member M3 --amount 9000 --receipt BL-0001")
         assert snapshot(branch) == before
 
+    def test_cash_received_says_where_it_went(self, branch: str) -> None:
+        """A CLI check: `cash receive` did not say how much became credit (`pay` does)."""
+        said = ok(branch, "cash receive --member M3 --amount 20,000 --receipt BL-0009").stdout
+        text = " ".join(said.split())
+        assert "Receipt BL-0009: 20,000 đ from M3" in text
+        assert "2026-12" in text and f"{M3_OWES:,} đ" in text  # December paid
+        assert f"Kept as credit: {20_000 - M3_OWES:,} đ" in text
+        again = " ".join(
+            ok(branch, "cash receive --member M3 --amount 20,000 --receipt BL-0009").stdout.split()
+        )
+        assert "(already recorded)" in again and "Kept as credit" not in again
+
     def test_a_cash_deposit_gets_a_code_that_clears_it_on_the_statement(
         self, branch: str, tmp_path: Path
     ) -> None:
