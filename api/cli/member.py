@@ -72,6 +72,8 @@ def render_statement(console: Console, s: dict[str, Any]) -> None:
         note = []
         if m["exempt"]:
             note.append(f"miễn/giảm {m['reduction_percent'] or 100}%: {m['exempt']}")
+        if m.get("arrears"):  # a back-dated re-assessment asked more (truy thu)
+            note.append(f"truy thu / arrears +{m['arrears']:,}")
         if m["closed"]:
             note.append("đã khoá sổ / closed")
         t.add_row(

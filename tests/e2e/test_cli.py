@@ -219,8 +219,12 @@ def test_an_exemption_reassesses_the_open_month(tree: str) -> None:
 
 
 def test_income_change_and_official_transfer_follow_the_member(tree: str) -> None:
+    before = as_json(tree, "member statement M3")["assessed"]
     ok(tree, "member income M3 --category social_insured --monthly-base 8,000,000 --from 2026-12")
     assert as_json(tree, "member statement M3")["assessed"] == 80_000
+    # the human statement marks what the back-dated change asks more (a CLI check)
+    shown = " ".join(ok(tree, "member statement M3").stdout.split())
+    assert f"arrears +{80_000 - before:,}" in shown, shown
     ok(tree, "member transfer M3 --to HN-BD-02 --from 2027-01")
     ok(tree, "member attend M2 --branch HN-BD-02 --from 2027-01 --until 2027-03")
     ok(tree, "month open --period 2027-01")
