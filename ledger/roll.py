@@ -174,13 +174,11 @@ class Roll(Aggregate):
         row = self.lines.get(code)
         if row is None:
             return []
-        applied, paid = int(row.get("credit_applied", 0)), int(row["paid"])
-        # releases take the applied part first, then (below zero) the opening's
-        opening = int(row["credit_used"]) + min(applied, 0)
+        paid = int(row["paid"])
         parts = []
         for amount, branch in (
-            (applied, str(row.get("credit_from", self.branch_code))),
-            (opening, self.branch_code),
+            (int(row.get("credit_applied", 0)), str(row.get("credit_from", self.branch_code))),
+            (_opening_credit(row), self.branch_code),
         ):
             take = min(amount, paid)
             if take > 0:
@@ -198,10 +196,14 @@ class Roll(Aggregate):
         payable: int,
         postings: list[Posting],
     ) -> None:
-        """`amount` < 0: a release (`release_credit`)."""
+        """`amount` < 0: a release (`release_credit`), which takes back what credit paid
+        of the month in the order `credit_parts` lists it."""
         row = self.lines[code]
         row["paid"] += amount
-        row["credit_applied"] = row.get("credit_applied", 0) + amount
+        if amount < 0:
+            _take_credit(row, -amount)
+        else:
+            row["credit_applied"] = row.get("credit_applied", 0) + amount
         if amount > 0:  # the branch whose prepaid account gave the credit
             suffix = f":liabilities:prepaid:{code}"
             for account, side, _ in postings:
@@ -270,12 +272,28 @@ class Roll(Aggregate):
         new = dict(zip(LINE_FIELDS, line, strict=True))
         new["paid"] = paid - refund
         new["arrears"] = 0 if row is None else row["arrears"]
-        # what credit paid of the month (`apply_credit`) stays releasable, within what is paid
-        applied = 0 if row is None else int(row.get("credit_applied", 0))
-        if applied:  # a release below zero (the opening's credit given back) stays
-            new["credit_applied"] = min(applied, new["paid"]) if applied > 0 else applied
-            if row is not None and "credit_from" in row:
-                new["credit_from"] = row["credit_from"]
+        if row is not None:  # what credit paid of the month, less what the refund frees
+            for key in ("credit_applied", "credit_from", "opening_taken"):
+                if key in row:
+                    new[key] = row[key]
+            if refund:
+                _take_credit(new, refund)
         self.lines[code] = new
         self.retained -= refund_retained
         self.payable -= refund_payable
+
+
+def _opening_credit(row: dict[str, Any]) -> int:
+    """What opening the month took from credit and is still in it."""
+    return int(row["credit_used"]) - int(row.get("opening_taken", 0))
+
+
+def _take_credit(row: dict[str, Any], amount: int) -> None:
+    """`amount` of what credit paid of the month leaves it (given back, or freed by a
+    refund): what `apply_credit` paid first, then what opening the month took."""
+    applied = int(row.get("credit_applied", 0))
+    from_applied = min(amount, max(applied, 0))
+    row["credit_applied"] = applied - from_applied
+    from_opening = min(amount - from_applied, max(_opening_credit(row), 0))
+    if from_opening:
+        row["opening_taken"] = int(row.get("opening_taken", 0)) + from_opening

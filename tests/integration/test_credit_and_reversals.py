@@ -162,6 +162,49 @@ class TestCreditSpentByOpeningAMonth:
         same_in_read_models(branch, "M0", "HN-BD-01")
 
 
+class TestWhatCreditStillPays:
+    """A review found the record of what credit paid of a month confused by a cut's refund
+    and by a release of the opening's credit: a month later paid in cash was taken back
+    by a reversal, and credit from another branch was given back at the wrong one."""
+
+    def test_a_month_paid_in_cash_is_not_taken_back(self, branch: DuesLedger) -> None:
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000981"))
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000982"))
+        branch.open_month("2027-01")  # January from the second transfer's credit
+        branch.change_income("M0", "social_insured", 5_000_000, "2027-01")  # 20,000 back
+        assert _reversed(_back(branch, "FT26349000982", 82))  # 20,000 held + January's 50,000
+        branch.receive_cash("M0", 50_000, "BL-JAN")  # January paid in cash
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000983"))
+        assert _reversed(_back(branch, "FT26349000981", 81))  # December paid from credit
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 0
+        assert _reversed(_back(branch, "FT26349000983", 83))  # and owed again
+        assert month_of(branch, "M0", "2027-01")["outstanding"] == 0  # still paid in cash
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 70_000
+        assert branch.member_statement("M0")["credit"] == 0
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+    def test_credit_from_the_new_branch_goes_back_there(self, branch: DuesLedger) -> None:
+        request = branch.member_request("M0")
+        branch.receive_cash("M0", 70_000, "BL-DEC")
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000941"))
+        branch.open_month("2027-01")  # January from that transfer's credit
+        assert _reversed(_back(branch, "FT26349000941", 41))  # January owed again
+        branch.transfer_member("M0", "HN-BD-02", "2027-02")
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000942"))
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000943"))
+        assert _reversed(_back(branch, "FT26349000942", 42))  # January from 02's credit
+        assert month_of(branch, "M0", "2027-01")["outstanding"] == 0
+        assert _reversed(_back(branch, "FT26349000943", 43))  # and owed again
+        assert month_of(branch, "M0", "2027-01")["outstanding"] == 70_000
+        assert branch.member_statement("M0")["credit"] == 0
+        balances = branch.account_balances()
+        assert {k: v for k, v in balances.items() if ":due_" in k and v} == {}
+        assert {k: v for k, v in balances.items() if ":prepaid:" in k and v} == {}
+        assert unbalanced_events(branch) == [] and sum(balances.values()) == 0
+
+
 class TestExplicitMonths:
     def test_a_cut_pays_with_what_it_frees_not_with_credit_held_before(
         self, branch: DuesLedger
