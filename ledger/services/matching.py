@@ -461,8 +461,8 @@ class MatchingCommands(RequestCommands):
         return None
 
     def _reversed_line(self, uow: UnitOfWork, tx: BankTransaction) -> BankTransaction | None:
-        """An earlier incoming line on this account, for this amount, whose bank reference this
-        line cites (in its narrative or as its own reference)."""
+        """An earlier incoming line on this account, for this amount, dated no later, whose
+        bank reference this line cites (in its narrative or as its own reference)."""
         for candidate in reversal_candidates(tx.account_number, tx.narrative, tx.reference):
             found = uow.get(candidate, BankTransaction)
             if (
@@ -471,6 +471,8 @@ class MatchingCommands(RequestCommands):
                 and found.direction == "in"
                 and found.amount == tx.amount
                 and found.reversed_by is None
+                # the bank cannot take money back before it arrived
+                and found.value_date[:10] <= tx.value_date[:10]
             ):
                 return found
         return None

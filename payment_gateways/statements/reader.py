@@ -302,7 +302,9 @@ def _is_note(cells: list[Cell], date: Cell, debit: Cell, credit: Cell) -> bool:
 def _facts(
     lines: list[_Line], source: str, bin_code: str | None, account: str
 ) -> tuple[BankTransactionFact, ...]:
-    references = Counter(line.reference for line in lines if line.reference)
+    # a reference keys a line when it is unique among the lines of its direction: a bank
+    # may print a reversal with its original's reference (the key holds the direction)
+    references = Counter((line.reference, line.direction) for line in lines if line.reference)
     seen: Counter[str] = Counter()
     facts = []
     for line in lines:
@@ -312,7 +314,7 @@ def _facts(
         )
         occurrence = seen[basis]
         seen[basis] += 1
-        unique = bool(line.reference) and references[line.reference] == 1
+        unique = bool(line.reference) and references[(line.reference, line.direction)] == 1
         if unique:
             external_id = line.reference
         else:

@@ -5,6 +5,8 @@ takes them back, with a re-assessment, a transfer or a closing in between."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ledger.app import DuesLedger
@@ -13,10 +15,12 @@ from ledger.payment_request import PaymentRequest
 from tests.builders import month_of, org_balances, unbalanced_events
 from tests.integration.test_reconciliation import (
     books,
+    import_file,
     line,
     paying,
     same_in_read_models,
     statement_line,
+    write_statement,
 )
 
 
@@ -203,6 +207,43 @@ class TestWhatCreditStillPays:
         assert {k: v for k, v in balances.items() if ":due_" in k and v} == {}
         assert {k: v for k, v in balances.items() if ":prepaid:" in k and v} == {}
         assert unbalanced_events(branch) == [] and sum(balances.values()) == 0
+
+
+class TestReversalLines:
+    def test_a_reversal_with_its_originals_reference_in_one_file(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        """A CLI check: both lines in one statement (the bank printed the reversal with the
+        payment's reference) were keyed by content; the reversal was flagged, and a later
+        export holding only the payment recorded it a second time."""
+        request = branch.member_request("M0")
+        paid = ("14/12/2026", "FT26319001", 0, 70_000, 70_000, f"IBFT {request.code} DP")
+        back = ("15/12/2026", "FT26319001", 70_000, 0, 0, "GD HOAN TRA")
+        counts = import_file(branch, write_statement(tmp_path / "both.csv", [paid, back]))
+        assert (counts["new"], counts["reversed"], counts["flagged"]) == (2, 1, 0), counts
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 70_000
+        again = import_file(branch, write_statement(tmp_path / "paid.csv", [paid]))
+        assert (again["new"], again["already"]) == (0, 1), again
+        assert branch.member_statement("M0")["credit"] == 0
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+
+    def test_a_line_dated_before_the_payment_it_cites_is_not_its_reversal(
+        self, branch: DuesLedger
+    ) -> None:
+        """A CLI check: an outgoing line dated a month before the payment it named was taken
+        as its reversal; the bank cannot take money back before it arrived."""
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349000951"))
+        early = line(
+            70_000,
+            "HOAN TIEN FT26349000951",
+            direction="out",
+            reference="FT26349000952",
+            value_date="2026-12-01",
+        )
+        tx, _ = branch.record_bank_transaction(early)
+        assert not _reversed(tx) and tx.suspense is not None and tx.suspense["flagged"]
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 0
 
 
 class TestExplicitMonths:

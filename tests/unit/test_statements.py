@@ -203,6 +203,28 @@ def test_a_repeated_reference_is_not_used_as_the_id(tmp_path: Path) -> None:
     assert [f.reference for f in read(path)] == ["DUP", "DUP", "ONLY"]
 
 
+def test_a_reversal_printed_with_its_originals_reference_keeps_it_as_key(
+    tmp_path: Path,
+) -> None:
+    """A CLI check: a bank printed a payment and its reversal with one reference; counted
+    across directions, neither was keyed by it, so the payment imported again from a file
+    holding only it was recorded twice. The key holds the direction."""
+    path = write_csv(
+        tmp_path / "s.csv",
+        [
+            VI_HEADER,
+            ["15/11/2026", "FT26319001", "", "210,000", "", MEMO_A],
+            ["23/11/2026", "FT26319001", "210,000", "", "", "GD HOAN TRA"],
+        ],
+    )
+    facts = read(path)
+    assert [(f.direction, f.reference_is_key) for f in facts] == [("in", True), ("out", True)]
+    alone = write_csv(
+        tmp_path / "a.csv", [VI_HEADER, ["15/11/2026", "FT26319001", "", "210,000", "", MEMO_A]]
+    )
+    assert read(alone)[0].external_id == facts[0].external_id
+
+
 def test_bad_rows_are_all_listed_with_their_line_numbers(tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "s.csv",
