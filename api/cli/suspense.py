@@ -187,6 +187,8 @@ def _resolution(r: dict[str, Any], *, code: bool = True) -> tuple[str, str]:
         if not code:
             return "hoàn trả", "refund"
         return f"hoàn trả, mã {r.get('reference', '')}", f"refund, code {r.get('reference', '')}"
+    if how == "reversed":
+        return "ngân hàng đã hoàn lại", "reversed by the bank"
     return str(how), str(how)
 
 

@@ -234,6 +234,20 @@ class TestAStatementOfB1:
         listed = " ".join(ok(branch, "suspense list --org B1 --all").stdout.split())
         assert "paid for M2" in listed and "phí ngân hàng" in listed
 
+    def test_a_line_the_bank_took_back_is_said_so_in_both_languages(
+        self, branch: str, imported: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A CLI check found 'reversed / reversed': English in the Vietnamese half."""
+        monkeypatch.setenv("COLUMNS", "200")
+        back = write_statement(
+            tmp_path / "back.csv",
+            B1_CLOSING,
+            [("16/12/2026", "FT26350000903", -55_000, "HOAN TRA GD FT26349000103")],
+        )
+        assert import_statement(branch, back)["reversed"] == 1
+        listed = " ".join(ok(branch, "suspense list --org B1 --all").stdout.split())
+        assert "ngân hàng đã hoàn lại / reversed by the bank" in listed, listed
+
     def test_the_proposal_is_listed_and_applied_only_when_confirmed(
         self, branch: str, imported: dict[str, Any]
     ) -> None:
