@@ -8,6 +8,8 @@ reached or written exits with 1, in the same form. Success exits 0.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -54,6 +56,11 @@ class LedgerGroup(TyperGroup):
         except LedgerError as e:
             error(e.message_vi, e.message_en)
             raise typer.Exit(EXIT_REFUSED) from None
+        except BrokenPipeError:
+            # the reader of our output went away (`| head`): nothing more to say to it; keep
+            # Python from complaining again while it flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(EXIT_FAILED) from None
         except RecordConflictError:
             error(
                 "Sổ vừa được thao tác khác ghi cùng lúc; không ghi gì, hãy chạy lại",

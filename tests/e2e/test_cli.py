@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -271,3 +272,24 @@ def test_installed_script_runs_and_refuses_bad_input_without_traceback(tmp_path:
     bad = subprocess.run([*dangphi, "balance", "--org", "NOPE"], capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.startswith("Lỗi: ") and "\nError: No party organisation" in bad.stderr
+
+
+def test_a_reader_that_goes_away_is_not_a_database_error(tmp_path: Path) -> None:
+    """A CLI check: `dangphi balance --json | missing-script` said "The database cannot be
+    opened or written: [Errno 32] Broken pipe"."""
+    dangphi = [str(Path(sys.executable).with_name("dangphi")), "--db", f"sqlite:///{tmp_path}/s.db"]
+    orgs = write_csv(tmp_path / "orgs.csv", ORG_HEADER, ORGS)
+    assert subprocess.run([*dangphi, "org", "import", orgs], capture_output=True).returncode == 0
+    reader, writer = os.pipe()
+    os.close(reader)  # gone before anything is written
+    try:
+        done = subprocess.run(
+            [*dangphi, "suspense", "list", "--org", "HN", "--json"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        os.close(writer)
+    assert "database" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1
