@@ -582,7 +582,7 @@ class Reads:
             "paid": sum(m["paid"] for m in months),
             "outstanding": sum(m["outstanding"] for m in months),
             "credit": credit,
-            "paid_through": self._paid_through(months, credit, record, code),
+            "paid_through": self._paid_through(months, credit, record, code, ended_from),
             "unpaid_months_by_year": _unpaid_by_year(months),
             "ended_from": ended_from,
             "as_of": str(as_of) if as_of else None,
@@ -590,7 +590,12 @@ class Reads:
         }
 
     def _paid_through(
-        self, months: list[dict[str, Any]], credit: int, record: dict[str, Any] | None, code: str
+        self,
+        months: list[dict[str, Any]],
+        credit: int,
+        record: dict[str, Any] | None,
+        code: str,
+        ended_from: str | None = None,
     ) -> str | None:
         """The last month paid in full with every month before it; credit carries it
         forward at what the member's facts (kept by the read model) would be assessed."""
@@ -605,6 +610,8 @@ class Reads:
         holder = SimpleNamespace(members={code: record})
         for _ in range(120):  # at most ten years ahead
             nxt = add_months(through, 1)
+            if ended_from is not None and nxt >= ended_from:
+                break  # no months after the member left the party list
             facts = Register.facts_at(holder, code, nxt)  # type: ignore[arg-type]
             due = book.assess(facts, nxt).amount
             if due == 0 or due > credit:

@@ -147,13 +147,18 @@ class Queries(LedgerBase):
             "paid": sum(m["paid"] for m in months),
             "outstanding": sum(m["outstanding"] for m in months),
             "credit": credit,
-            "paid_through": self._paid_through(months, credit, register, code),
+            "paid_through": self._paid_through(months, credit, register, code, member.ended_from),
             "unpaid_months_by_year": _unpaid_by_year(months),
             "ended_from": member.ended_from,
         }
 
     def _paid_through(
-        self, months: list[dict[str, Any]], credit: int, register: Register | None, code: str
+        self,
+        months: list[dict[str, Any]],
+        credit: int,
+        register: Register | None,
+        code: str,
+        ended_from: str | None = None,
     ) -> Period | None:
         """The last month paid in full with every month before it; credit carries it forward."""
         through: Period | None = None
@@ -166,6 +171,8 @@ class Queries(LedgerBase):
         book = self.policy().book
         for _ in range(120):  # at most ten years ahead
             nxt = add_months(through, 1)
+            if ended_from is not None and nxt >= ended_from:
+                break  # no months after the member left the party list
             due = book.assess(register.facts_at(code, nxt), nxt).amount
             if due == 0 or due > credit:
                 break

@@ -332,6 +332,21 @@ class TestMembershipChanges:
         assert app.get_member("M0").attendance == [["HN-BD-02", "2026-12", "2027-05"]]
         assert month_of(app, "M0", "2026-12")["branch"] == "HN-BD-01"
 
+    def test_paid_through_stops_at_the_last_month_on_the_list(self, app: DuesLedger) -> None:
+        """A CLI check: a member ended from February, with credit for three months ahead,
+        was shown paid through April."""
+        from projections.reads import Reads
+
+        app.open_month("2026-12")
+        app.pay("M0", 4 * DUES, reference="P-AHEAD")
+        app.end_membership("M0", "2027-02", "xóa tên")
+        assert app.member_statement("M0")["paid_through"] == "2027-01"
+        reads = Reads(app)
+        try:
+            assert reads.member_statement("M0")["paid_through"] == "2027-01"
+        finally:
+            reads.close()
+
     def test_a_member_whose_membership_ended_cannot_pay(self, app: DuesLedger) -> None:
         app.open_month("2026-11")
         app.end_membership("M0", "2026-12", "xóa tên")
