@@ -44,6 +44,32 @@ def fact_id(fact: BankTransactionFact) -> UUID:
     return transaction_id(fact.source, fact.external_id)
 
 
+def alternate_id(fact: BankTransactionFact) -> UUID | None:
+    """A statement line's other possible key: by its content hash where its reference keys
+    it, by its reference where it does not. Whether a reference keys a line depends on the
+    file's other lines (a reference printed twice in one direction keys neither), so an
+    overlapping file, or one imported under an earlier rule, may have recorded the same
+    line under the other key. The import takes the line as recorded only if that line's
+    content is the same (`same_content`)."""
+    if fact.content_id is None or not (fact.reference or "").strip():
+        return None
+    if fact.reference_is_key:
+        return transaction_id(fact.source, fact.content_id)
+    ref = str(fact.reference).strip().upper()
+    return transaction_id(account_key(fact.account_number, fact.direction), ref)
+
+
+def same_content(recorded: Any, fact: BankTransactionFact) -> bool:
+    """A recorded line's first event shows the same movement as `fact`."""
+    return (
+        recorded.direction == fact.direction
+        and int(recorded.amount) == fact.amount
+        and str(recorded.value_date)[:10] == fact.value_date[:10]
+        and recorded.narrative == fact.narrative
+        and recorded.account_number == fact.account_number
+    )
+
+
 class BankTransaction(Aggregate):
     @staticmethod
     def create_id(source: str, external_id: str, **_: Any) -> UUID:

@@ -46,6 +46,10 @@ class BankTransactionFact:
     # False where the source printed the same reference on several lines (a transfer and
     # its fee, say): then the reference does not identify the line and is not its key.
     reference_is_key: bool = True
+    # A statement line's content hash (the external id it has when not keyed by its
+    # reference): whether a reference keys a line depends on the file's other lines, so
+    # the import also looks for the line under its other key (`alternate_id`).
+    content_id: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The recorded fields (the keying choice is not itself a fact about the money)."""

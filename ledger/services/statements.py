@@ -30,7 +30,7 @@ from uuid import UUID
 from eventsourcing.persistence import RecordConflictError
 
 from ledger.account_index import AccountIndex, account_index_id
-from ledger.bank_transaction import BankTransaction, fact_id
+from ledger.bank_transaction import BankTransaction, alternate_id, fact_id, same_content
 from ledger.clock import today
 from ledger.errors import InvalidInput, NotFound
 from ledger.ids import member_id, payment_id, register_id, roll_id
@@ -132,6 +132,20 @@ class StatementCommands(MatchingCommands):
         ids = [fact_id(f) for f in facts]
         first = self._mark_seen(list(dict.fromkeys(ids)), facts[0].source if facts else "")
         known = set(first)
+        alternates = [
+            alternate_id(f) if i not in known else None for f, i in zip(facts, ids, strict=True)
+        ]
+        others = {
+            UUID(str(s.originator_id)): self.mapper.to_domain_event(s)
+            for s in self.reader.first_events([a for a in alternates if a is not None])
+        }
+        for n, (fact, other) in enumerate(zip(facts, alternates, strict=True)):
+            # recorded under its other key (an overlapping file, or an earlier release,
+            # keyed it otherwise): the same line if it shows the same movement
+            if other in others and same_content(others[other], fact):
+                ids[n] = other
+                known.add(other)
+                first[other] = others[other]
         differing = _differing(first, facts, ids)
         counts: Counter[str] = Counter()
         uow = UnitOfWork(self, batch=True)  # one event per roll and register per chunk

@@ -315,11 +315,8 @@ def _facts(
         occurrence = seen[basis]
         seen[basis] += 1
         unique = bool(line.reference) and references[(line.reference, line.direction)] == 1
-        if unique:
-            external_id = line.reference
-        else:
-            digest = hashlib.sha256(f"{basis}|{occurrence}".encode()).hexdigest()
-            external_id = digest[:24]
+        digest = hashlib.sha256(f"{basis}|{occurrence}".encode()).hexdigest()[:24]
+        external_id = line.reference if unique and line.reference else digest
         facts.append(
             BankTransactionFact(
                 source=source,
@@ -334,6 +331,7 @@ def _facts(
                 reference=line.reference,
                 balance=line.balance,
                 reference_is_key=unique,
+                content_id=digest,
             )
         )
     return tuple(facts)

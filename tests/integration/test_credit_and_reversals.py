@@ -5,6 +5,7 @@ takes them back, with a re-assessment, a transfer or a closing in between."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -225,6 +226,51 @@ class TestReversalLines:
         again = import_file(branch, write_statement(tmp_path / "paid.csv", [paid]))
         assert (again["new"], again["already"]) == (0, 1), again
         assert branch.member_statement("M0")["credit"] == 0
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+
+    def test_an_overlapping_file_keying_the_payment_otherwise_records_nothing_twice(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        """A review: a later export that also holds a second incoming line with the same
+        reference keys both incoming lines by content; the payment, keyed by its reference
+        before, was recorded and matched again. The import now looks for a line under its
+        other key too, and takes it as recorded if it shows the same movement."""
+        request = branch.member_request("M0")
+        paid = ("14/12/2026", "FT26319001", 0, 70_000, 70_000, f"IBFT {request.code} DP")
+        back = ("15/12/2026", "FT26319001", 70_000, 0, 0, "GD HOAN TRA")
+        again = ("15/12/2026", "FT26319001", 0, 70_000, 70_000, f"IBFT {request.code} DP 2")
+        import_file(branch, write_statement(tmp_path / "a.csv", [paid, back]))
+        later = import_file(branch, write_statement(tmp_path / "b.csv", [paid, back, again]))
+        assert (later["new"], later["already"]) == (1, 2), later
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 0  # the new line paid it
+        assert branch.member_statement("M0")["credit"] == 0
+        # and the other way round: keyed by content first (the reference printed on two
+        # incoming lines), by its reference in a later file holding one of them
+        one = ("16/12/2026", "FT26319002", 0, 20_000, 90_000, "IBFT UNG HO")
+        two = ("16/12/2026", "FT26319002", 0, 30_000, 120_000, "IBFT UNG HO LAN 2")
+        first = import_file(branch, write_statement(tmp_path / "c.csv", [one, two]))
+        assert first["new"] == 2, first
+        count = import_file(branch, write_statement(tmp_path / "d.csv", [one]))
+        assert (count["new"], count["already"]) == (0, 1), count
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+
+    def test_a_file_imported_under_the_earlier_keying_imports_again_as_recorded(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        """Before 2026-11-24 a reference printed on a payment and on its reversal keyed
+        neither (both by content hash). The same file imported now keys them by it, and
+        finds them under their content hash: nothing is recorded twice."""
+        from payment_gateways.statements import read_statement
+
+        request = branch.member_request("M0")
+        paid = ("14/12/2026", "FT26319003", 0, 70_000, 70_000, f"IBFT {request.code} DP")
+        back = ("15/12/2026", "FT26319003", 70_000, 0, 0, "GD HOAN TRA")
+        path = write_statement(tmp_path / "old.csv", [paid, back])
+        facts = read_statement(path, bin_code="970436", account_number="1012345678").facts
+        earlier = [replace(f, external_id=f.content_id, reference_is_key=False) for f in facts]
+        assert branch.import_statement("HN-BD-01", earlier)["new"] == 2
+        again = import_file(branch, path)
+        assert (again["new"], again["already"]) == (0, 2), again
         assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
 
     def test_a_line_dated_before_the_payment_it_cites_is_not_its_reversal(
