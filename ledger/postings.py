@@ -98,3 +98,17 @@ def credit_transfer_postings(old: str, new: str, code: str, amount: int) -> list
             credit(acct(new, "liabilities", "prepaid", code), amount),
         ]
     )
+
+
+def refund_postings(branch: str, home: str, member: str, amount: int) -> list[Posting]:
+    """Money paid for a month at `branch` that a re-assessment refunds, becoming credit at
+    the member's branch `home` (owed there by `branch` if another)."""
+    receivable = debit(acct(branch, "assets", "receivable", member), amount)
+    if home == branch:
+        return [receivable, credit(acct(branch, "liabilities", "prepaid", member), amount)]
+    return [
+        receivable,
+        credit(acct(branch, "liabilities", "due_to", home), amount),
+        debit(acct(home, "assets", "due_from", branch), amount),
+        credit(acct(home, "liabilities", "prepaid", member), amount),
+    ]

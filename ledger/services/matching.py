@@ -55,7 +55,15 @@ from ledger.organisation import Organisation
 from ledger.payment import Payment
 from ledger.payment_request import KINDS, PaymentRequest, request_id
 from ledger.ports import BankTransactionFact
-from ledger.postings import acct, check_balanced, credit, credit_transfer_postings, debit, swapped
+from ledger.postings import (
+    acct,
+    check_balanced,
+    credit,
+    credit_transfer_postings,
+    debit,
+    refund_postings,
+    swapped,
+)
 from ledger.reference_code import find_codes
 from ledger.register import Register
 from ledger.remittance import Remittance, receipt_postings
@@ -560,10 +568,36 @@ class MatchingCommands(RequestCommands):
         member = uow.member(payment.member_code)
         register = uow.get(register_id(member.branch_code), Register)
         credit_now = 0 if register is None else int(register.record(payment.member_code)["credit"])
-        if payment.to_credit <= credit_now:
+        _, moved = self._still_in_months(uow, payment)
+        need = payment.to_credit + sum(int(m[2]) for m in moved)
+        if need <= credit_now:
             return True
-        # credit that paid a month owed again (`use_credit`) can be given back for this
-        return payment.to_credit <= credit_now + self.releasable_credit(uow, member)
+        # credit spent on the member's months (opening them, or `use_credit`) can be given
+        # back for this
+        return need <= credit_now + self.releasable_credit(uow, member)
+
+    def _still_in_months(
+        self, uow: UnitOfWork, payment: Payment
+    ) -> tuple[list[list[Any]], list[list[Any]]]:
+        """What of the payment is still in the months it paid (`[branch, period, amount]`),
+        and what a re-assessment's refund has since moved from them to the member's credit:
+        a month holds no more money from payments than it was paid less what credit pays."""
+        rolls = uow.load_many([roll_id(b, p) for b, p, _ in payment.applied], Roll)
+        still: list[list[Any]] = []
+        moved: list[list[Any]] = []
+        for b, p, take in payment.applied:
+            roll = rolls.get(roll_id(b, p))
+            row = roll.lines.get(payment.member_code) if roll is not None else None
+            if roll is None or row is None:
+                still.append([b, p, int(take)])
+                continue
+            from_credit = sum(a for a, _ in roll.credit_parts(payment.member_code))
+            left = min(int(take), max(int(row["paid"]) - from_credit, 0))
+            if left:
+                still.append([b, p, left])
+            if int(take) > left:
+                moved.append([b, p, int(take) - left])
+        return still, moved
 
     def _reverse_payment(
         self, uow: UnitOfWork, payment: Payment, tx: BankTransaction, pay_back: str | None = None
@@ -574,19 +608,25 @@ class MatchingCommands(RequestCommands):
         by = str(tx.id)
         on = min(tx.value_date[:10], today(self.clock).isoformat())
         member = uow.member(payment.member_code)
-        home = uow.get(register_id(member.branch_code), Register)
+        h = member.branch_code
+        home = uow.get(register_id(h), Register)
         credit_now = 0 if home is None else int(home.record(member.code)["credit"])
-        if payment.to_credit > credit_now:  # its credit paid a month owed again: take it back
-            self.release_credit(uow, member, payment.to_credit - credit_now, by)
+        # a cut since refunded part of it to credit: that part is taken back from credit
+        still, moved = self._still_in_months(uow, payment)
+        need = payment.to_credit + sum(int(m[2]) for m in moved)
+        if need > credit_now:  # its credit paid months since: take it back
+            self.release_credit(uow, member, need - credit_now, by)
         for register in self.member_registers(uow, member):
-            own = [a for a in payment.applied if a[0] == register.branch_code]
-            credit_here = payment.to_credit if register.branch_code == member.branch_code else 0
+            own = [a for a in still if a[0] == register.branch_code]
+            credit_here = need if register.branch_code == h else 0
             if own or credit_here:
                 register.reverse_payment(member.code, payment.reference, own, credit_here)
-        rolls = uow.load_many([roll_id(b, p) for b, p, _ in payment.applied], Roll)
-        for b, p, take in payment.applied:
+        rolls = uow.load_many([roll_id(b, p) for b, p, _ in still], Roll)
+        for b, p, take in still:
             rolls[roll_id(b, p)].reverse_payment(member.code, int(take), payment.reference)
         postings = swapped(payment.postings)
+        for b, _p, amount in moved:  # undo the refund: the month keeps it, credit gives it
+            postings += swapped(refund_postings(b, h, member.code, int(amount)))
         credited_at = _prepaid_branch(payment)
         if payment.to_credit and credited_at not in (None, member.branch_code):
             # the member has moved since, and the credit with them (`CreditTransferred`,
@@ -602,7 +642,7 @@ class MatchingCommands(RequestCommands):
         payment.reverse(by, check_balanced(postings), on)
         uow.add(payment)
         owed_again: dict[tuple[str, str], int] = {}
-        for b, p, take in payment.applied:
+        for b, p, take in still:
             owed_again[(b, p)] = owed_again.get((b, p), 0) + int(take)
         self.use_credit(uow, member, owed_again, by)
 

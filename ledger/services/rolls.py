@@ -21,7 +21,7 @@ from ledger.ids import register_id, roll_id
 from ledger.loading import gc_paused
 from ledger.money import split_retained
 from ledger.period import Period, parse_period
-from ledger.postings import Posting, acct, check_balanced, credit, debit
+from ledger.postings import Posting, acct, check_balanced, credit, debit, refund_postings
 from ledger.register import Register
 from ledger.roll import Roll, opening_postings
 from ledger.services.base import LedgerBase, UnitOfWork
@@ -209,15 +209,7 @@ class RollCommands(LedgerBase):
         refund_retained = refund_payable = 0
         if refund:
             h = home.branch_code
-            postings += [debit(receivable, refund)]
-            if h == b:
-                postings += [credit(acct(b, "liabilities", "prepaid", code), refund)]
-            else:
-                postings += [
-                    credit(acct(b, "liabilities", "due_to", h), refund),
-                    debit(acct(h, "assets", "due_from", b), refund),
-                    credit(acct(h, "liabilities", "prepaid", code), refund),
-                ]
+            postings += refund_postings(b, h, code, refund)
             if roll.closed:
                 refund_retained, refund_payable = split_retained(
                     refund, Decimal(str(roll.retained_percent))

@@ -292,6 +292,34 @@ class TestReversalLines:
         assert month_of(branch, "M0", "2026-12")["outstanding"] == 0
 
 
+class TestRefundedSinceThePayment:
+    def test_what_a_cut_moved_to_credit_is_taken_back_from_credit(self, branch: DuesLedger) -> None:
+        """A review: M0 paid 140,000 (December 70,000, 70,000 credit); a cut to 20,000 for
+        December moved 50,000 of it to credit; opening January took 20,000 of that credit.
+        The bank takes the 140,000 back: December ended paid -20,000, owing 40,000 on a
+        20,000 month. Now December goes back by what of the payment is still in it, and
+        what the cut moved to credit is taken back from the credit (January's opening
+        included): both months owed, as if the payment never came."""
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 140_000, reference="FT26349007002"))
+        branch.change_income("M0", "social_insured", 2_000_000, "2026-12")  # 20,000
+        branch.open_month("2027-01")  # January, 20,000, from credit
+        assert _reversed(_back(branch, "FT26349007002", 72, 140_000))
+        for period in ("2026-12", "2027-01"):
+            month = month_of(branch, "M0", period)
+            assert (month["assessed"], month["paid"], month["outstanding"]) == (
+                20_000,
+                0,
+                20_000,
+            ), period
+        assert branch.member_statement("M0")["credit"] == 0
+        held = org_balances(branch, "HN-BD-01")
+        assert held["assets:receivable:M0"] == 40_000
+        assert held.get("liabilities:prepaid:M0", 0) == 0
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+
 class TestExplicitMonths:
     def test_a_cut_pays_with_what_it_frees_not_with_credit_held_before(
         self, branch: DuesLedger
