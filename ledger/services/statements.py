@@ -139,13 +139,18 @@ class StatementCommands(MatchingCommands):
             UUID(str(s.originator_id)): self.mapper.to_domain_event(s)
             for s in self.reader.first_events([a for a in alternates if a is not None])
         }
+        claimed: list[UUID] = []
         for n, (fact, other) in enumerate(zip(facts, alternates, strict=True)):
             # recorded under its other key (an overlapping file, or an earlier release,
-            # keyed it otherwise): the same line if it shows the same movement
-            if other in others and same_content(others[other], fact):
+            # keyed it otherwise): the same line if it shows the same movement, and no
+            # other line of this file took it (two identical transfers stay two)
+            if other in others and other not in claimed and same_content(others[other], fact):
                 ids[n] = other
                 known.add(other)
                 first[other] = others[other]
+                claimed.append(other)
+        if claimed:  # a gateway's line found so is shown on this statement too
+            self._mark_heard({i: first[i] for i in claimed}, facts[0].source)
         differing = _differing(first, facts, ids)
         counts: Counter[str] = Counter()
         uow = UnitOfWork(self, batch=True)  # one event per roll and register per chunk
@@ -225,8 +230,14 @@ class StatementCommands(MatchingCommands):
             UUID(str(s.originator_id)): self.mapper.to_domain_event(s)
             for s in self.reader.first_events(ids)
         }
+        self._mark_heard(first, source)
+        return first
+
+    def _mark_heard(self, first: dict[UUID, Any], source: str) -> None:
+        """Of the recorded lines `first` (id: first event), those a gateway reported are
+        marked as shown on this statement (once), where `source` is a statement's."""
         if not source.startswith("statement"):
-            return first
+            return
         heard = [
             i
             for i, event in first.items()
@@ -236,7 +247,6 @@ class StatementCommands(MatchingCommands):
         for tx in seen:
             tx.seen_on_statement(source)
         self.save(*(tx for tx in seen if tx.pending_events))
-        return first
 
     def _prefetch(self, uow: UnitOfWork, facts: list[BankTransactionFact]) -> None:
         """Load, in a few queries, what matching these lines will read: the requests their

@@ -15,6 +15,7 @@ from ledger.bank_transaction import BankTransaction
 from ledger.payment_request import PaymentRequest
 from tests.builders import month_of, org_balances, unbalanced_events
 from tests.integration.test_reconciliation import (
+    account_report,
     books,
     import_file,
     line,
@@ -272,6 +273,34 @@ class TestReversalLines:
         again = import_file(branch, path)
         assert (again["new"], again["already"]) == (0, 2), again
         assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+
+    def test_two_identical_transfers_under_one_reference_stay_two(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        """A review: the day's export printed a second identical transfer under the
+        reference of the morning's; both lines took the morning's record as theirs, and
+        the second transfer was never recorded."""
+        x = ("14/12/2026", "BATCH77", 0, 50_000, 50_000, "NOP DANG PHI")
+        import_file(branch, write_statement(tmp_path / "am.csv", [x]))
+        y = ("14/12/2026", "BATCH77", 0, 50_000, 100_000, "NOP DANG PHI")
+        counts = import_file(branch, write_statement(tmp_path / "day.csv", [x, y]))
+        assert (counts["new"], counts["already"]) == (1, 1), counts
+        assert account_report(branch)["difference"] == 0
+
+    def test_a_gateway_line_found_under_its_other_key_is_shown_on_the_statement(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        branch.record_bank_transaction(
+            line(55_000, "IBFT TRAN VAN C", reference="FT26348000002", value_date="2026-12-14")
+        )
+        rows = [
+            ("14/12/2026", "FT26348000002", 0, 55_000, 55_000, "IBFT TRAN VAN C"),
+            ("14/12/2026", "FT26348000002", 0, 10_000, 65_000, "IBFT PHI"),
+        ]
+        counts = import_file(branch, write_statement(tmp_path / "s.csv", rows))
+        assert (counts["new"], counts["already"]) == (1, 1), counts
+        report = account_report(branch)
+        assert report["difference"] == 0 and report["not_on_statement"] == []
 
     def test_a_line_dated_before_the_payment_it_cites_is_not_its_reversal(
         self, branch: DuesLedger
