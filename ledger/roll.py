@@ -273,11 +273,18 @@ class Roll(Aggregate):
         new["paid"] = paid - refund
         new["arrears"] = 0 if row is None else row["arrears"]
         if row is not None:  # what credit paid of the month, less what the refund frees
-            for key in ("credit_applied", "credit_from", "opening_taken"):
+            for key in ("credit_applied", "credit_from", "opening_taken", "refund_to"):
                 if key in row:
                     new[key] = row[key]
             if refund:
                 _take_credit(new, refund)
+        if refund:  # the branch whose credit the refund became (the member's then)
+            suffix = f":liabilities:prepaid:{code}"
+            for account, side, _ in postings:
+                if side == "C" and str(account).endswith(suffix):
+                    new["refund_to"] = str(account)[: -len(suffix)]
+        elif row is not None and "refund_to" in row:
+            new["refund_to"] = row["refund_to"]
         self.lines[code] = new
         self.retained -= refund_retained
         self.payable -= refund_payable

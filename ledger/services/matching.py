@@ -580,7 +580,8 @@ class MatchingCommands(RequestCommands):
         self, uow: UnitOfWork, payment: Payment
     ) -> tuple[list[list[Any]], list[list[Any]]]:
         """What of the payment is still in the months it paid (`[branch, period, amount]`),
-        and what a re-assessment's refund has since moved from them to the member's credit:
+        and what a re-assessment's refund has since moved from them to the member's credit
+        (`[branch, period, amount, the branch whose credit it became]`):
         a month holds no more money from payments than it was paid less what credit pays."""
         rolls = uow.load_many([roll_id(b, p) for b, p, _ in payment.applied], Roll)
         still: list[list[Any]] = []
@@ -595,8 +596,8 @@ class MatchingCommands(RequestCommands):
             left = min(int(take), max(int(row["paid"]) - from_credit, 0))
             if left:
                 still.append([b, p, left])
-            if int(take) > left:
-                moved.append([b, p, int(take) - left])
+            if int(take) > left:  # with the branch whose credit the refund became
+                moved.append([b, p, int(take) - left, str(row.get("refund_to", b))])
         return still, moved
 
     def _reverse_payment(
@@ -625,8 +626,11 @@ class MatchingCommands(RequestCommands):
         for b, p, take in still:
             rolls[roll_id(b, p)].reverse_payment(member.code, int(take), payment.reference)
         postings = swapped(payment.postings)
-        for b, _p, amount in moved:  # undo the refund: the month keeps it, credit gives it
-            postings += swapped(refund_postings(b, h, member.code, int(amount)))
+        for b, _p, amount, to in moved:  # undo the refund: the month keeps it, credit gives
+            postings += swapped(refund_postings(b, to, member.code, int(amount)))
+            if to != h:  # ... and each move of that credit since, as for its own credit
+                for old, new in _moves(member, to):
+                    postings += swapped(credit_transfer_postings(old, new, member.code, amount))
         credited_at = _prepaid_branch(payment)
         if payment.to_credit and credited_at not in (None, member.branch_code):
             # the member has moved since, and the credit with them (`CreditTransferred`,

@@ -349,6 +349,27 @@ class TestRefundedSinceThePayment:
         same_in_read_models(branch, "M0", "HN-BD-01")
 
 
+class TestRefundAcrossTwoMoves:
+    def test_each_move_of_the_refunds_credit_is_undone(self, branch: DuesLedger) -> None:
+        """A review: a cut refunded part of December to credit at HN-BD-02 (the member's
+        branch then), which moved on to HN-BD-03; the reversal undid the refund as one
+        move from 01 to 03, leaving 01, 02 and 03 each owed by the next."""
+        branch.import_orgs(
+            [(9, {"code": "HN-BD-03", "name": "CB3", "type": "branch", "parent_code": "HN-BD"})]
+        )
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 70_000, reference="FT26349007601"))
+        branch.transfer_member("M0", "HN-BD-02", "2027-01")
+        branch.change_income("M0", "social_insured", 2_000_000, "2026-12")  # refund to 02
+        branch.transfer_member("M0", "HN-BD-03", "2027-02")
+        assert _reversed(_back(branch, "FT26349007601", 601, 70_000))
+        balances = branch.account_balances()
+        left = {k: v for k, v in balances.items() if (":due_" in k or ":prepaid:" in k) and v}
+        assert left == {}
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 20_000
+        assert unbalanced_events(branch) == [] and sum(balances.values()) == 0
+
+
 class TestExplicitMonths:
     def test_a_cut_pays_with_what_it_frees_not_with_credit_held_before(
         self, branch: DuesLedger
