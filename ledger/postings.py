@@ -112,3 +112,13 @@ def refund_postings(branch: str, home: str, member: str, amount: int) -> list[Po
         debit(acct(home, "assets", "due_from", branch), amount),
         credit(acct(home, "liabilities", "prepaid", member), amount),
     ]
+
+
+def prepaid_branch(postings: Iterable[Posting], member: str, side: str) -> str | None:
+    """The branch whose prepaid (credit) account for `member` the postings move on `side`
+    ("D": credit given, "C": credit made), if any."""
+    suffix = f":liabilities:prepaid:{member}"
+    for account, posted, _amount in postings:
+        if posted == side and str(account).endswith(suffix):
+            return str(account)[: -len(suffix)]
+    return None

@@ -18,7 +18,15 @@ from eventsourcing.domain import Aggregate, event
 from ledger.errors import Conflict
 from ledger.ids import roll_id
 from ledger.money import split_retained
-from ledger.postings import Posting, acct, check_balanced, credit, debit, swapped
+from ledger.postings import (
+    Posting,
+    acct,
+    check_balanced,
+    credit,
+    debit,
+    prepaid_branch,
+    swapped,
+)
 
 LINE_FIELDS = ("code", "assessed", "rule", "income", "exempt", "reduction", "credit_used")
 
@@ -204,11 +212,8 @@ class Roll(Aggregate):
             _take_credit(row, -amount)
         else:
             row["credit_applied"] = row.get("credit_applied", 0) + amount
-        if amount > 0:  # the branch whose prepaid account gave the credit
-            suffix = f":liabilities:prepaid:{code}"
-            for account, side, _ in postings:
-                if side == "D" and str(account).endswith(suffix):
-                    row["credit_from"] = str(account)[: -len(suffix)]
+        if amount > 0 and (gave := prepaid_branch(postings, code, "D")) is not None:
+            row["credit_from"] = gave  # the branch whose prepaid account gave the credit
         self.retained += retained
         self.payable += payable
 
@@ -278,11 +283,9 @@ class Roll(Aggregate):
                     new[key] = row[key]
             if refund:
                 _take_credit(new, refund)
-        if refund:  # the branch whose credit the refund became (the member's then)
-            suffix = f":liabilities:prepaid:{code}"
-            for account, side, _ in postings:
-                if side == "C" and str(account).endswith(suffix):
-                    new["refund_to"] = str(account)[: -len(suffix)]
+        to = prepaid_branch(postings, code, "C") if refund else None
+        if to is not None:  # the branch whose credit the refund became (the member's then)
+            new["refund_to"] = to
         elif row is not None and "refund_to" in row:
             new["refund_to"] = row["refund_to"]
         self.lines[code] = new

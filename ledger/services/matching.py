@@ -61,6 +61,7 @@ from ledger.postings import (
     credit,
     credit_transfer_postings,
     debit,
+    prepaid_branch,
     refund_postings,
     swapped,
 )
@@ -631,7 +632,7 @@ class MatchingCommands(RequestCommands):
             if to != h:  # ... and each move of that credit since, as for its own credit
                 for old, new in _moves(member, to):
                     postings += swapped(credit_transfer_postings(old, new, member.code, amount))
-        credited_at = _prepaid_branch(payment)
+        credited_at = prepaid_branch(payment.postings, payment.member_code, "C")
         if payment.to_credit and credited_at not in (None, member.branch_code):
             # the member has moved since, and the credit with them (`CreditTransferred`,
             # branch to branch): it is taken back where it is now, each move undone
@@ -722,15 +723,6 @@ def _moves(member: Member, since: str) -> list[tuple[str, str]]:
         return [(since, member.branch_code)]
     chain = chain[len(chain) - 1 - chain[::-1].index(since) :]
     return [(a, b) for a, b in itertools.pairwise(chain) if a != b]
-
-
-def _prepaid_branch(payment: Payment) -> str | None:
-    """The branch whose prepaid account the payment's credit went to."""
-    suffix = f":liabilities:prepaid:{payment.member_code}"
-    for account, side, _amount in payment.postings:
-        if side == "C" and str(account).endswith(suffix):
-            return str(account)[: -len(suffix)]
-    return None
 
 
 def reversal_candidates(account_number: str, narrative: str, reference: str | None) -> list[UUID]:
