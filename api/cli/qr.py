@@ -159,6 +159,15 @@ def _show_request(
     for (member, periods, amount), left in zip(status["items"], status["remaining"], strict=True):
         owed = f" (còn thiếu / still owed {dong(left)})" if status["received"] and left else ""
         console.print(f"  {member}: {', '.join(periods)} — {dong(amount)}{owed}")
+    if status.get("months_not_opened"):
+        months = ", ".join(status["months_not_opened"])
+        say(
+            console,
+            f"Lưu ý: chi bộ chưa mở sổ tháng {months}; số tiền chưa gồm (các) tháng này, "
+            "sẽ phải nộp khi chi bộ mở sổ",
+            f"Note: the branch has not opened {months} yet; the amount leaves them out, "
+            "they are owed once the branch opens them",
+        )
     # on one line of its own, never cut or folded: a treasurer copies it whole
     console.print(Text(f"VietQR: {status['payload']}"), soft_wrap=True)
     if png_path is not None:
@@ -205,7 +214,9 @@ def pay_request(
     request = app.member_request(
         member, months_ahead=ahead, account=account, override_reason=override_reason
     )
-    _show_request(ctx, app.request_status(request.code), png_path, svg_path, as_json)
+    gaps = app.months_not_opened(member)
+    status = app.request_status(request.code)
+    _show_request(ctx, status | {"months_not_opened": gaps}, png_path, svg_path, as_json)
 
 
 @batch_app.command("create")

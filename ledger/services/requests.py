@@ -20,7 +20,7 @@ from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.ids import register_id
 from ledger.organisation import Organisation
 from ledger.payment_request import KINDS, PaymentRequest, request_id
-from ledger.period import Period, add_months, parse_period
+from ledger.period import Period, add_months, months_between, parse_period
 from ledger.ports import BankDirectory, QRPayloadEncoder
 from ledger.reference_code import new_code
 from ledger.register import Register
@@ -132,6 +132,21 @@ class RequestCommands(LedgerBase):
             override_reason,
             expires_in_days,
         )
+
+    def months_not_opened(self, member_code: str) -> list[Period]:
+        """Months before this one that the member's branch has not opened yet, from the
+        later of the member's first month there and the branch's first opened month: a
+        member request asks for what is assessed, so these are not in its amount (they
+        are owed once the treasurer opens them). Shown beside a request so the member
+        and the treasurer are told, not left to notice a month missing from the list."""
+        member = self.get_member(member_code)
+        register = self._register_of(member.branch_code, member_code)
+        if not register.opened:
+            return []
+        period = self.current_period()
+        month = max(str(register.record(member_code)["from"]), register.opened[0])
+        opened = set(register.opened)
+        return [m for m in months_between(month, add_months(period, -1)) if m not in opened]
 
     def _register_of(self, branch: str, member_code: str) -> Register:
         register = self.get_or_none(register_id(branch), Register)

@@ -122,6 +122,19 @@ class TestAMemberPaysByQR:
         status = as_json(branch, "pay-request --member M3 --months 2")
         assert status["total"] == 3 * 5_000
 
+    def test_a_month_the_branch_has_not_opened_is_named_not_silently_left_out(
+        self, branch: str, frozen: Any
+    ) -> None:
+        frozen.move_to("2027-02-10 10:00:00+07:00")  # 2027-01 was never opened
+        status = as_json(branch, "pay-request --member M3")
+        assert status["items"][0][1] == ["2026-12", "2027-02"]
+        assert status["months_not_opened"] == ["2027-01"]
+        text = ok(branch, "pay-request --member M3").stdout
+        assert "chưa mở sổ tháng 2027-01" in text and "has not opened 2027-01 yet" in text
+        ok(branch, "month open --period 2027-01")
+        assert as_json(branch, "pay-request --member M3")["months_not_opened"] == []
+        assert "not opened" not in ok(branch, "pay-request --member M3").stdout
+
     def test_a_cancelled_request_says_so(self, branch: str) -> None:
         status = as_json(branch, "pay-request --member M2")
         ok(branch, f"request cancel {status['reference']} --reason 'nộp tiền mặt'")

@@ -898,3 +898,19 @@ class TestTheBook:
             client.get(url, params={"period": "2026", "format": "pdf"}, headers=t), 422, "format"
         )
         problem(client.get(url, params={"period": "2020-01"}, headers=t), 404, "period")
+
+
+class TestAMonthNotOpened:
+    def test_a_request_names_the_months_the_branch_has_not_opened(
+        self, client: TestClient, frozen: Any
+    ) -> None:
+        frozen.move_to("2027-02-10 10:00:00+07:00")  # the branch opened 2026-11 and 2026-12 only
+        made = client.post("/api/v1/members/M1/payment-requests", json={}, headers=treasurer())
+        assert made.status_code == 201, made.text
+        body = made.json()
+        assert body["months_not_opened"] == ["2027-01"]
+        assert "2027-01" not in body["items"][0]["months"]
+        roll(client, "open", "2027-01")
+        again = client.post("/api/v1/members/M1/payment-requests", json={}, headers=treasurer())
+        assert again.json()["months_not_opened"] == []
+        assert "2027-01" in again.json()["items"][0]["months"]

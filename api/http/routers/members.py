@@ -95,7 +95,9 @@ def create_payment_request(
             ahead = months_ahead(svc, code, body.months if body else None)
             made = svc.ledger.member_request(code, months_ahead=ahead)
             status = svc.ledger.request_status(made.code)
-        public = public_request(status, request)
+            gaps = svc.ledger.months_not_opened(code)
+        # months the branch has not opened yet: not in the amount (docs/api.md)
+        public = public_request(status, request) | {"months_not_opened": gaps}
         location = str(request.url_for("payment_request", reference=public["reference"]))
         return JSONResponse(public, status_code=201, headers={"Location": location})
 
