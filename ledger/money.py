@@ -61,6 +61,22 @@ def split_retained(total: Dong, retained_percent: Decimal) -> tuple[Dong, Dong]:
     return retained, payable
 
 
+# The largest amount of one line, payment or command: 13 digits, what VietQR's amount field
+# (tag 54) carries, about 10,000 billion đồng. Read models keep sums in 64-bit integers:
+# this keeps any realistic sum of amounts far below that, and refuses a typo or a hostile
+# file before it is recorded (it would otherwise stop every read model catching up).
+MAX_DONG = 10**13 - 1
+
+
+def too_large(field: str, value: int) -> InvalidInput:
+    """The bilingual refusal of an amount over `MAX_DONG`."""
+    return InvalidInput(
+        f"{field}: số tiền quá lớn ({value:,} đ; tối đa {MAX_DONG:,} đ)",
+        f"{field}: amount too large ({value:,} đ; at most {MAX_DONG:,} đ)",
+        field=field,
+    )
+
+
 def parse_amount(text: str | int, *, field: str = "amount", allow_zero: bool = False) -> Dong:
     """Parse a user-given amount of đồng: a whole number, `,` or `.` as thousands separators."""
     if isinstance(text, bool):
@@ -91,4 +107,6 @@ def parse_amount(text: str | int, *, field: str = "amount", allow_zero: bool = F
             f"{field}: amount must be positive (got {value})",
             field=field,
         )
+    if value > MAX_DONG:
+        raise too_large(field, value)
     return value

@@ -13,10 +13,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.http.schemas import AppliedMonth, Code, Period
+from ledger.money import MAX_DONG
 
 # strict: "70.000" is 70,000 đ to a Vietnamese reader, so a string is never read as a number
 Amount = Annotated[
-    int, Field(strict=True, gt=0, le=10**15, description="Số tiền (đồng) / amount in đồng")
+    int, Field(strict=True, gt=0, le=MAX_DONG, description="Số tiền (đồng) / amount in đồng")
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 Months = Annotated[list[Period], Field(min_length=1, max_length=60)]

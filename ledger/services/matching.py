@@ -50,7 +50,7 @@ from ledger.clock import today
 from ledger.errors import Conflict, InvalidInput, LedgerError
 from ledger.ids import org_id, payment_id, register_id, remittance_id, roll_id
 from ledger.member import Member
-from ledger.money import split_largest_remainder, split_retained
+from ledger.money import MAX_DONG, split_largest_remainder, split_retained, too_large
 from ledger.organisation import Organisation
 from ledger.payment import Payment
 from ledger.payment_request import KINDS, PaymentRequest, request_id
@@ -790,6 +790,8 @@ def check_fact(fact: BankTransactionFact, today: date) -> None:
             f"Invalid bank transaction: {fact.external_id!r} (direction, amount and id are required)",
             field="transaction",
         )
+    if fact.amount > MAX_DONG:
+        raise too_large(f"amount ({fact.external_id})", fact.amount)
     try:  # the line is filed (suspense, reports) under its value date
         day = date.fromisoformat(str(fact.value_date)[:10])
     except ValueError:

@@ -18,11 +18,12 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from ledger.errors import InvalidInput, NotificationRejected
+from ledger.money import MAX_DONG
 from ledger.ports import RenderedRequest
 from payment_gateways.vietqr import VietQRError, decode, png, svg
 
 MAX_BODY = 1_000_000  # bytes; a webhook is a few hundred
-MAX_AMOUNT = 10**13 - 1  # VietQR tag 54 carries at most 13 digits
+MAX_AMOUNT = MAX_DONG  # VietQR tag 54 carries at most 13 digits
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -122,9 +123,15 @@ class Fields:
     def whole(self, key: str) -> int:
         """A whole number of đồng, any sign (not a float, a string or a boolean)."""
         value = self.raw(key)
-        if not isinstance(value, int) or isinstance(value, bool) or abs(value) > MAX_AMOUNT:
+        if not isinstance(value, int) or isinstance(value, bool):
             self.bad(
                 key, "trường {} phải là số nguyên đồng", "field {} must be a whole number of đồng"
+            )
+        if abs(value) > MAX_AMOUNT:
+            self.bad(
+                key,
+                f"trường {{}}: số tiền quá lớn (tối đa {MAX_AMOUNT:,} đ)",
+                f"field {{}}: amount too large (at most {MAX_AMOUNT:,} đ)",
             )
         return value
 

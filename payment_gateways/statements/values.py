@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
+from ledger.money import MAX_DONG
+
 Cell = str | int | float | date | None
 
 _AMOUNT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3})+|\d+)")
@@ -62,6 +64,11 @@ def amount(cell: Cell, *, signed: bool = False) -> int:
         value = -value if negative else value
     if value < 0 and not signed:
         raise CellError(f"số tiền âm: {value}", f"negative amount: {value}")
+    if abs(value) > MAX_DONG:
+        raise CellError(
+            f"số tiền quá lớn: {value:,} (tối đa {MAX_DONG:,})",
+            f"amount too large: {value:,} (at most {MAX_DONG:,})",
+        )
     return value
 
 

@@ -93,6 +93,7 @@ REFUSALS = {
     "fractional-amount": (f"{PAY_M3} 12.5", "12.5"),
     "decimal-comma-amount": (f"{PAY_M3} 70000,5", "70000,5"),
     "non-numeric-amount": (f"{PAY_M3} abc", "abc"),
+    "amount-too-large": (f"{PAY_M3} 10,000,000,000,000", "too large"),
     "non-integer-spend": ("spend --org HN-BD-01 --amount 1.5 --purpose x --reference V1", "1.5"),
     "non-integer-monthly-base": (
         "member income M3 --category pensioner --monthly-base 5tr --from 2027-01",

@@ -545,6 +545,21 @@ class TestStatementUpload:
         }
         assert state(client) == before
 
+    def test_an_amount_too_large_is_refused_and_every_read_still_answers(
+        self, client: TestClient
+    ) -> None:
+        # 10^19 đ does not fit the read models' 64-bit sums: recorded, it stopped every
+        # read model catching up, for every user, for good
+        before = state(client)
+        for amount in (10**19, 10**13):
+            got = raw_upload(client, statement_csv([("15/12/2026", "FT19", amount, "TYPO")], 0))
+            assert got.status_code == 422, got.text
+            assert "quá lớn" in got.text and "too large" in got.text
+        assert state(client) == before
+        ok = raw_upload(client, statement_csv([("15/12/2026", "FT20", 10**13 - 1, "LON")], 0))
+        assert ok.status_code == 200, ok.text
+        assert client.get("/api/v1/orgs/HN-BD-02/balance", headers=admin()).status_code == 200
+
     def test_an_xlsx_statement_is_read_like_a_csv(self, client: TestClient) -> None:
         content = statement_xlsx(december_lines(request_code(client)))
         got = upload(client, content, filename="sao-ke.xlsx")

@@ -136,6 +136,11 @@ class TestRefusals:
         assert raised.value.field == field
         assert field in raised.value.message_en and field in raised.value.message_vi
 
+    def test_an_amount_over_13_digits_is_refused_as_too_large(self) -> None:
+        with pytest.raises(NotificationRejected) as raised:
+            parse(notification(transferAmount=10**13))
+        assert "too large" in raised.value.message_en and "quá lớn" in raised.value.message_vi
+
     @pytest.mark.parametrize("body", [b"", b"not json", b"[1, 2]", b"\xff\xfe", b'{"id": NaN}'])
     def test_a_body_that_is_not_a_json_object_is_rejected(self, body: bytes) -> None:
         with pytest.raises(NotificationRejected):
