@@ -677,6 +677,19 @@ class TestSuspense:
         assert december[0]["paid"] == 55_000
         assert outstanding(queue, "M2") == 2 * DUES - 55_000
 
+    def test_money_for_a_member_who_has_moved_on_can_be_booked_by_the_old_branch(
+        self, queue: TestClient, seeded: DuesLedger, frozen: Any
+    ) -> None:
+        seeded.transfer_member("M2", "HN-BD-02", "2027-01")
+        frozen.move_to("2027-01-05 10:00:00+07:00")  # M2 is HN-BD-02's now
+        url = f"/api/v1/orgs/{B1}/suspense/20261215-2/resolve"
+        # M4 was never HN-BD-01's: to its treasurer, as unknown as a code that does not exist
+        problem(queue.post(url, json={"member": "M4"}, headers=treasurer()), 404, "member")
+        got = queue.post(url, json={"member": "M2"}, headers=treasurer())
+        assert got.status_code == 200, got.text
+        assert got.json()["member"] == "M2"
+        assert outstanding(queue, "M2") == 2 * DUES - 55_000
+
     def test_refusals_name_the_field_and_change_nothing(self, queue: TestClient) -> None:
         before = state(queue)
         url = f"/api/v1/orgs/{B1}/suspense"

@@ -11,6 +11,7 @@ handler calls what the CLI calls (`api/cli/cash.py`, `statement.py`, `reconcile.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
@@ -18,7 +19,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from api.http.auth import Principal, check_org, member_branch, member_not_found, require_role
+from api.http.auth import (
+    Principal,
+    check_org,
+    covers,
+    member_branch,
+    member_not_found,
+    require_role,
+)
 from api.http.deps import PROBLEMS, Caller, PageNo, PageSize, RawBody, Svc, once, page_of
 from api.http.idempotency import HEADER, dumps
 from api.http.problems import ledger_problem
@@ -64,11 +72,24 @@ def _writer(svc: Services, who: Principal, org: str) -> None:
     check_org(svc.reads, who, org, svc.period())
 
 
-def _member_under(svc: Services, org: str, member: str) -> None:
-    """404 (as for an unknown code) unless the member's branch is in `org`'s subtree."""
+def _member_under(svc: Services, org: str, member: str, who: Principal | None = None) -> None:
+    """404 (as for an unknown code) unless the member's branch is in `org`'s subtree. With
+    `who` (money already in `org`'s account, resolved from suspense), also a member who
+    was in it (money still reaches a branch's account for a member who has moved on, and
+    its treasurer must be able to book it) or whom the caller's own scope holds now."""
     period = svc.period()
     branch = member_branch(svc.reads, member, period)
-    if branch is None or not svc.reads.covers(org, branch, period):
+    if branch is None:
+        raise member_not_found(member)
+    if svc.reads.covers(org, branch, period):
+        return
+    if who is None:
+        raise member_not_found(member)
+    if covers(svc.reads, who, branch, period):
+        return
+    rows = svc.reads.views.query("SELECT branches FROM rm_members WHERE code = ?", [member])
+    history: list[list[str]] = json.loads(rows[0][0]) if rows else []
+    if not any(svc.reads.covers(org, was, since) for since, was in history):
         raise member_not_found(member)
 
 
@@ -280,9 +301,9 @@ def resolve(
     reason."""
     _writer(svc, who, code)
     if body.member is not None:
-        _member_under(svc, code, body.member)
+        _member_under(svc, code, body.member, who)
     for share in body.split or []:
-        _member_under(svc, code, share.member)
+        _member_under(svc, code, share.member, who)
     reason = body.not_dues
     split = None if body.split is None else [(s.member, s.amount) for s in body.split]
 
