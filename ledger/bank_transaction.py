@@ -44,6 +44,17 @@ def fact_id(fact: BankTransactionFact) -> UUID:
     return transaction_id(fact.source, fact.external_id)
 
 
+def notification_id(fact: BankTransactionFact) -> UUID | None:
+    """A gateway's notification's own key (its source and id), for a line the bank's
+    reference keys: the same notification sent again without that reference, or naming
+    another account, is still the line recorded first (`NotificationAlias`). None for
+    statement lines, and where the source's own id already keys the line."""
+    if fact.source.startswith("statement"):
+        return None
+    own = transaction_id(fact.source, fact.external_id)
+    return None if own == fact_id(fact) else own
+
+
 def alternate_id(fact: BankTransactionFact) -> UUID | None:
     """A statement line's other possible key: by its content hash where its reference keys
     it, by its reference where it does not. Whether a reference keys a line depends on the
@@ -255,3 +266,14 @@ BankTransaction.Recorded.class_version = 4  # type: ignore[attr-defined]
 BankTransaction.Recorded.upcast_v1_v2 = staticmethod(_upcast_recorded_v1_v2)  # type: ignore[attr-defined]
 BankTransaction.Recorded.upcast_v2_v3 = staticmethod(_upcast_recorded_v2_v3)  # type: ignore[attr-defined]
 BankTransaction.Recorded.upcast_v3_v4 = staticmethod(_upcast_recorded_v3_v4)  # type: ignore[attr-defined]
+
+
+class NotificationAlias(Aggregate):
+    """A gateway's own key for a line recorded under the bank's reference: its id is
+    `transaction_id(source, external_id)`, `transaction` the line's id. Written with the
+    line (from 2026-11-24), so that the gateway's id finds the line whatever the next
+    delivery of the same notification says of its reference or account."""
+
+    @event("Recorded")
+    def __init__(self, transaction: str) -> None:
+        self.transaction = transaction

@@ -45,7 +45,15 @@ from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import get_topic
 
 from ledger.account_index import AccountIndex, account_index_id
-from ledger.bank_transaction import BankTransaction, account_key, fact_id, transaction_id
+from ledger.bank_transaction import (
+    BankTransaction,
+    NotificationAlias,
+    account_key,
+    fact_id,
+    notification_id,
+    transaction_id,
+)
+from ledger.batching import create_new
 from ledger.clock import today
 from ledger.errors import Conflict, InvalidInput, LedgerError
 from ledger.ids import org_id, payment_id, register_id, remittance_id, roll_id
@@ -152,20 +160,28 @@ class MatchingCommands(RequestCommands):
         ids = [fact_id(f) for f in facts]
         for attempt in range(1, CONFLICT_RETRIES + 1):
             uow = UnitOfWork(self)
-            made: dict[UUID, BankTransaction] = {}
+            made: dict[UUID, BankTransaction] = {}  # by line key, and by gateway key
             out: list[tuple[BankTransaction, bool]] = []
             for fact, tx_id in zip(facts, ids, strict=True):
-                if tx_id in made:  # the same line twice in one notification
-                    _check_same_line(made[tx_id], fact)
-                    out.append((made[tx_id], False))
+                own = transaction_id(fact.source, fact.external_id)
+                gateway = not fact.source.startswith("statement")
+                twice = made.get(tx_id) or (made.get(own) if gateway else None)
+                if twice is not None:  # the same line twice in one notification
+                    _check_same_line(twice, fact)
+                    out.append((twice, False))
                     continue
-                earlier = self.get_or_none(tx_id, BankTransaction)
+                earlier = self._recorded_before(fact, tx_id)
                 if earlier is not None:
                     _check_same_line(earlier, fact)
                     out.append((earlier, False))
                     continue
-                made[tx_id] = self.match_line(uow, fact, tx_id)
-                out.append((made[tx_id], True))
+                made[tx_id] = tx = self.match_line(uow, fact, tx_id)
+                alias = notification_id(fact)
+                if alias is not None:
+                    made[alias] = tx
+                    recorded = NotificationAlias.Recorded  # type: ignore[attr-defined]
+                    uow.add(create_new(NotificationAlias, recorded, alias, transaction=str(tx_id)))
+                out.append((tx, True))
             if not made:
                 return out
             try:
@@ -180,6 +196,23 @@ class MatchingCommands(RequestCommands):
             self.keep_saved(uow)
             return out
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _recorded_before(self, fact: BankTransactionFact, tx_id: UUID) -> BankTransaction | None:
+        """The line already recorded for `fact`: under its key; or, for a gateway's
+        notification, under the gateway's own id, directly (an earlier delivery without a
+        bank reference) or through the alias an earlier delivery keyed by its reference
+        left (`NotificationAlias`): the same notification is one line, whatever a
+        later delivery says of its reference or account."""
+        found = self.get_or_none(tx_id, BankTransaction)
+        if found is not None or fact.source.startswith("statement"):
+            return found
+        own = transaction_id(fact.source, fact.external_id)
+        if own != tx_id and (found := self.get_or_none(own, BankTransaction)) is not None:
+            return found
+        alias = self.get_or_none(own, NotificationAlias)
+        if alias is None:
+            return None
+        return self.get_or_none(UUID(alias.transaction), BankTransaction)
 
     def match_line(
         self, uow: UnitOfWork, fact: BankTransactionFact, tx_id: UUID
@@ -754,6 +787,15 @@ def _fitting_months(unpaid: list[list[Any]], amount: int) -> list[tuple[str, ...
 
 
 def _check_same_line(earlier: BankTransaction, fact: BankTransactionFact) -> None:
+    if earlier.account_number != fact.account_number:
+        raise Conflict(
+            f"Giao dịch {fact.external_id!r} đã ghi vào tài khoản {earlier.account_number}; "
+            f"thông báo này ghi tài khoản {fact.account_number}: giữ bản ghi đầu, cần kiểm tra",
+            f"Transaction {fact.external_id!r} was recorded on account "
+            f"{earlier.account_number}; this notification says {fact.account_number}: "
+            "the first is kept; look into it",
+            field="account",
+        )
     if (earlier.direction, earlier.amount) == (fact.direction, fact.amount):
         return
     vi_dir = {"in": "tiền vào", "out": "tiền ra"}

@@ -199,6 +199,40 @@ class TestEachLineIsRecordedOnce:
         finally:
             other.close()
 
+    @pytest.mark.parametrize(
+        ("first_ref", "then_ref"),
+        [(None, "FT26349000501"), ("FT26349000501", None), ("FT26349000501", "FT26349000999")],
+    )
+    def test_a_gateways_notification_again_with_another_bank_reference_is_the_same_line(
+        self, branch: DuesLedger, first_ref: str | None, then_ref: str | None
+    ) -> None:
+        # The gateway's id names the notification: a delivery that adds, drops or changes
+        # the bank's reference is the same transfer. Before, it was a second line, matched
+        # to the request again (received doubled) with no payment and no money booked.
+        request = branch.member_request("M0")
+        first = replace(paying(request, 140_000, first_ref), external_id="1001")
+        tx, created = branch.record_bank_transaction(first)
+        before = events(branch)
+        again, created_again = branch.record_bank_transaction(replace(first, reference=then_ref))
+        assert (created, created_again, again.id) == (True, False, tx.id)
+        assert events(branch) == before
+        assert branch.request_status(request.code)["received"] == 140_000
+        assert branch.account_balances()[BANK] == 140_000
+        assert branch.reconcile("HN-BD-01")["accounts"][0]["lines"] == 1
+
+    def test_a_gateways_notification_again_naming_another_account_is_refused(
+        self, branch: DuesLedger
+    ) -> None:
+        request = branch.member_request("M0")
+        first = replace(paying(request, 70_000, "FT26349000502"), external_id="1002")
+        branch.record_bank_transaction(first)
+        before = events(branch)
+        with pytest.raises(LedgerError) as refused:
+            branch.record_bank_transaction(replace(first, account_number=PARENT_ACCOUNT))
+        assert PARENT_ACCOUNT in refused.value.message_en and refused.value.field == "account"
+        assert PARENT_ACCOUNT in refused.value.message_vi
+        assert events(branch) == before
+
     def test_a_transfer_by_webhook_and_again_on_the_statement_is_one_transaction(
         self, branch: DuesLedger
     ) -> None:
