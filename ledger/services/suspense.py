@@ -138,6 +138,8 @@ class SuspenseCommands(LedgerBase):
                     months=wanted,
                     received_by=org,
                     paid_from=suspense,
+                    # received when the bank says, not when the treasurer got to it
+                    value_date=str(item["value_date"]) if item.get("value_date") else None,
                 ).reference
             )
 

@@ -682,6 +682,21 @@ class TestRule4UnexplainedMoneyWaitsInSuspense:
         balances = branch.account_balances()
         assert (balances[SUSPENSE], balances[BANK]) == (0, 70_000)
 
+    @pytest.mark.parametrize("how", ["member", "split"])
+    def test_money_resolved_to_members_is_received_the_day_the_bank_says(
+        self, branch: DuesLedger, how: str
+    ) -> None:
+        from api.http.queries import receipts
+
+        branch.record_bank_transaction(line(90_000, "IBFT CHUYEN TIEN", value_date="2026-12-10"))
+        [item] = branch.suspense_items("HN-BD-01")
+        if how == "member":
+            branch.resolve_suspense(item["id"], member="M0")
+        else:
+            branch.resolve_suspense(item["id"], split=[("M0", 50_000), ("M1", 40_000)])
+        # the receipt shows the bank's date (the 10th), not the day it was resolved (the 15th)
+        assert [r["received_on"] for r in receipts(branch, "M0")] == ["2026-12-10"]
+
     def test_a_refund_is_cleared_by_the_line_that_pays_it_out(self, branch: DuesLedger) -> None:
         branch.record_bank_transaction(line(10_000, "CHUYEN NHAM", reference="FT26349000901"))
         [item] = branch.suspense_items("HN-BD-01")
