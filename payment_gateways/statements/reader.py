@@ -90,7 +90,9 @@ def read_statement(
         None if not_before is None else not_before.isoformat(),
         None if not_after is None else not_after.isoformat(),
     )
-    lines = _parse(rows[start:], columns, bounds)
+    header = rows[start - 1][1]
+    width = max(i for i, c in enumerate(header) if text(c)) + 1
+    lines = _parse(rows[start:], columns, bounds, width)
     opening = closing = None
     first_balance = lines[0].balance if lines else None
     if first_balance is not None:
@@ -208,10 +210,24 @@ def _missing_columns(tables: list[list[Row]], candidates: list[Layout]) -> Inval
 Bounds = tuple[str | None, str | None]  # the earliest and latest ISO dates accepted
 
 
-def _parse(rows: Sequence[Row], columns: dict[str, int], bounds: Bounds) -> list[_Line]:
+def _parse(rows: Sequence[Row], columns: dict[str, int], bounds: Bounds, width: int) -> list[_Line]:
+    """`width`: the header's columns; a row with a value beyond them is refused (an
+    unquoted comma in a memo shifts every cell after it: read as it stands, the memo
+    would be cut there and a payment's code lost)."""
     lines: list[_Line] = []
     problems: list[tuple[int, str, str]] = []
     for number, cells in rows:
+        if len(cells) > width and any(text(c) for c in cells[width:]):
+            problems.append(
+                (
+                    number,
+                    f"có {len(cells)} giá trị, tiêu đề chỉ có {width} cột "
+                    "(dấu phẩy trong diễn giải cần nằm trong ngoặc kép)",
+                    f"has {len(cells)} values, the header only {width} columns "
+                    "(a comma in the narrative must be inside quotes)",
+                )
+            )
+            continue
         try:
             line = _line(cells, columns, bounds)
         except _RowProblems as bad:

@@ -251,6 +251,26 @@ def test_bad_rows_are_all_listed_with_their_line_numbers(tmp_path: Path) -> None
     assert "sao kê" in caught.value.message_vi and "statement" in caught.value.message_en
 
 
+def test_a_row_with_more_values_than_the_header_is_refused_not_cut(tmp_path: Path) -> None:
+    # an unquoted comma in the memo: read as it stands, the memo stopped at the comma and
+    # the request's code after it was lost (a valid payment went to suspense)
+    (tmp_path / "s.csv").write_text(
+        ",".join(VI_HEADER)
+        + "\n05/12/2026,R1,,70000,,TKThe :19036712345016, tai Techcombank. DPK7Q2M9XM dang phi\n"
+        + "06/12/2026,R2,,70000,,IBFT NGUYEN THI B\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportRejected) as caught:
+        read(tmp_path / "s.csv")
+    [(number, vi, en)] = caught.value.problems
+    assert number == 2 and "7 values" in en and "6 columns" in en and "ngoặc kép" in vi
+    # trailing empty cells (as spreadsheets write them) are no values
+    xlsx = write_xlsx(
+        tmp_path / "s.xlsx", [VI_HEADER, ["05/12/2026", "R1", "", 70000, "", MEMO_A, None, ""]]
+    )
+    assert [f.amount for f in read(xlsx)] == [70_000]
+
+
 def test_csv_line_numbers_are_physical_lines(tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "s.csv",
