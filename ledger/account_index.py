@@ -67,3 +67,33 @@ class AccountIndex(Aggregate):
     def record_statement(self, summary: dict[str, Any]) -> None:
         """`summary`: source, first/last date, opening/closing balance, lines, new, breaks."""
         self.statements.append(summary)
+
+
+def waiting_lines_id(number: str) -> UUID:
+    return uuid5(NAMESPACE, f"account-waiting/{number}")
+
+
+class WaitingLines(Aggregate):
+    """Lines recorded on an account number no organisation had registered (at the line's
+    bank): in nobody's books. Registering the account books them (held in its suspense,
+    or flagged if outgoing), so money a gateway reported before the treasurer registered
+    the account is not lost to the books (from 2026-11-24)."""
+
+    @staticmethod
+    def create_id(number: str, **_: Any) -> UUID:
+        return waiting_lines_id(number)
+
+    @event("Started")
+    def __init__(self, number: str) -> None:
+        self.number = number
+        self.lines: list[list[Any]] = []  # [transaction id, the line's bank BIN or None]
+
+    @event("LineWaiting")
+    def add(self, transaction: str, bin_code: str | None) -> None:
+        self.lines.append([transaction, bin_code])
+
+    @event("LinesBooked")
+    def booked(self, transactions: list[str], org_code: str) -> None:
+        """`transactions` are now in `org_code`'s books."""
+        taken = set(transactions)
+        self.lines = [line for line in self.lines if line[0] not in taken]

@@ -74,9 +74,15 @@ def replay(
                 "matched": tx.matched,
                 # money waiting for the treasurer: the line itself, or a batch's excess
                 "held": tx.amount
-                if tx.suspense is not None and not tx.suspense.get("flagged")
+                if tx.suspense is not None
+                and not tx.suspense.get("flagged")
+                and not tx.suspense.get("resolved")
                 else int((tx.matched or {}).get("held") or 0),
-                "flagged": bool(tx.suspense and tx.suspense.get("flagged")),
+                "flagged": bool(
+                    tx.suspense and tx.suspense.get("flagged") and not tx.suspense.get("resolved")
+                ),
+                # in no organisation's books: its account is not registered (at its bank)
+                "booked": tx.matched is not None or tx.suspense is not None,
             }
         )
     if as_json:
@@ -94,6 +100,11 @@ def replay(
             target += f"; tạm giữ / in suspense {dong(r['held'])}"
         if r["flagged"]:
             target += "; chi chưa rõ / unexplained outgoing"
+        if not r["booked"]:
+            target += (
+                "; chưa vào sổ: tài khoản chưa đăng ký, sẽ ghi khi đăng ký"
+                " / not booked: the account is not registered; booked when it is"
+            )
         console.print(f"{r['external_id']} {r['direction']} {dong(r['amount'])}: {state}{target}")
 
 

@@ -44,7 +44,7 @@ from uuid import UUID
 from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import get_topic
 
-from ledger.account_index import AccountIndex, account_index_id
+from ledger.account_index import AccountIndex, WaitingLines, account_index_id, waiting_lines_id
 from ledger.bank_transaction import (
     BankTransaction,
     NotificationAlias,
@@ -249,8 +249,8 @@ class MatchingCommands(RequestCommands):
                 org = request.branch_code
                 self._clear(uow, request, tx, "in", acct(org, "assets", "deposits_in_transit"), org)
                 return
-        if owner is None:
-            return  # an account nobody registered: recorded, unbooked
+        if owner is None:  # an account nobody registered: booked when it is
+            return self._wait(uow, tx)
         proposal = self._propose(uow, tx, owner)
         self._hold_in_suspense(uow, tx, owner, proposal)
 
@@ -465,9 +465,39 @@ class MatchingCommands(RequestCommands):
         return index
 
     # -- outgoing -------------------------------------------------------------------
+    def _wait(self, uow: UnitOfWork, tx: BankTransaction) -> None:
+        """A line on an account nobody registered (at its bank): recorded, in no books, and
+        listed for the account, so that registering it books the line (`book_waiting`)."""
+        waiting = uow.get(waiting_lines_id(tx.account_number), WaitingLines)
+        if waiting is None:
+            waiting = WaitingLines(number=tx.account_number)
+            uow.add(waiting)
+        waiting.add(str(tx.id), tx.bin_code)
+
+    def book_waiting(self, uow: UnitOfWork, number: str, org_code: str) -> int:
+        """The lines recorded on `number` before `org_code` registered it, matched now as if
+        they came today (held in its suspense, or flagged): how many. Lines naming another
+        bank that holds the same number keep waiting for that bank's account."""
+        waiting = uow.get(waiting_lines_id(number), WaitingLines)
+        index = uow.get(account_index_id(number), AccountIndex)
+        if waiting is None or index is None or not waiting.lines:
+            return 0
+        ids = [UUID(t) for t, bin_code in waiting.lines if index.owner(bin_code) == org_code]
+        txs = sorted(
+            uow.load_many(ids, BankTransaction).values(),
+            key=lambda t: (t.value_date, t.recorded_at),
+        )
+        for tx in txs:
+            if tx.matched is None and tx.suspense is None:  # still in nobody's books
+                match = self._match_incoming if tx.direction == "in" else self._match_outgoing
+                match(uow, tx, org_code)
+        if ids:
+            waiting.booked([str(i) for i in ids], org_code)
+        return len(txs)
+
     def _match_outgoing(self, uow: UnitOfWork, tx: BankTransaction, owner: str | None) -> None:
         if owner is None:
-            return
+            return self._wait(uow, tx)
         original = self._reversed_line(uow, tx)
         if original is not None and self._reverse(uow, tx, original, owner):
             return

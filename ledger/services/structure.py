@@ -20,7 +20,7 @@ from ledger.ids import org_id, register_id, roots_id
 from ledger.organisation import MEMBER_TYPES, ORG_TYPES, Organisation, RootIndex
 from ledger.period import Period, parse_period
 from ledger.register import Register
-from ledger.services.base import LedgerBase
+from ledger.services.base import LedgerBase, UnitOfWork
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 SINCE_ALWAYS = "1900-01"
@@ -219,12 +219,17 @@ class StructureCommands(LedgerBase):
         created = org.register_account(
             bin_code, number, holder_name.strip(), holder_kind, self.today_iso()
         )
-        index = self.get_or_none(account_index_id(number), AccountIndex) or AccountIndex(
-            number=number
-        )
+        uow = UnitOfWork(self)
+        index = uow.get(account_index_id(number), AccountIndex)
+        if index is None:
+            index = AccountIndex(number=number)
+            uow.add(index)
         index.add(bin_code, org_code)
-        if created or index.pending_events:
-            self.save(org, index)
+        # lines a gateway reported before the account was registered: into its books now
+        self.book_waiting(uow, number, org_code)  # type: ignore[attr-defined]
+        pending = uow.pending()
+        if created or pending:
+            self.save(org, *pending)
         return created
 
     def move_org(self, code: str, new_parent: str, from_period: Period) -> None:

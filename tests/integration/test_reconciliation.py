@@ -671,6 +671,45 @@ class TestRule3AProposalWaitsForTheTreasurer:
         assert not NAME_INDEX_KEEPS & rebuilds
 
 
+class TestLinesBeforeTheAccountWasRegistered:
+    """A gateway may report an account's lines before its treasurer registers it: they
+    are recorded, in nobody's books, and booked when the account is registered. Before,
+    they stayed out of the books for good while `reconcile` said the account agreed."""
+
+    NEW = "9999999999"
+
+    def test_registering_the_account_books_its_earlier_lines(self, branch: DuesLedger) -> None:
+        early_in, _ = branch.record_bank_transaction(line(160_000, "IBFT AN", account=self.NEW))
+        early_out, _ = branch.record_bank_transaction(
+            line(5_000, "PHI SMS", account=self.NEW, direction="out")
+        )
+        assert (early_in.suspense, early_out.suspense) == (None, None)
+        bank = f"HN-BD-01:assets:bank:{self.NEW}"
+        assert branch.account_balances().get(bank, 0) == 0
+        branch.add_account("HN-BD-01", BIN, self.NEW, "CHI BO KHU PHO 1", "organisation")
+        assert branch.account_balances()[bank] == 155_000
+        items = branch.suspense_items("HN-BD-01")
+        assert sorted((i["direction"], i["amount"]) for i in items) == [
+            ("in", 160_000),
+            ("out", 5_000),
+        ]
+        assert unbalanced_events(branch) == []
+        before = events(branch)
+        assert not branch.add_account("HN-BD-01", BIN, self.NEW, "CHI BO KHU PHO 1", "organisation")
+        assert events(branch) == before  # booked once
+
+    def test_a_line_at_another_bank_keeps_waiting_for_that_banks_account(
+        self, branch: DuesLedger
+    ) -> None:
+        other_bank = replace(line(70_000, "IBFT AN", account=self.NEW), bin_code="970422")
+        branch.record_bank_transaction(other_bank)
+        branch.add_account("HN-BD-01", BIN, self.NEW, "CHI BO KHU PHO 1", "organisation")
+        assert branch.suspense_items("HN-BD-01") == []
+        branch.add_account("HN-BD", "970422", self.NEW, "DANG UY", "organisation")
+        [item] = branch.suspense_items("HN-BD")
+        assert item["amount"] == 70_000
+
+
 class TestRule4UnexplainedMoneyWaitsInSuspense:
     def test_it_is_held_and_assigned_to_a_member(self, branch: DuesLedger) -> None:
         tx, _ = branch.record_bank_transaction(line(70_000, "IBFT NGUYEN THI B chuyen tien"))
