@@ -65,6 +65,7 @@ def replay(
     app = ledger(ctx)
     rows: list[dict[str, Any]] = []
     for fact, (tx, created) in zip(facts, app.record_bank_transactions(facts), strict=True):
+        held = tx.suspense is not None and app.still_held(tx)  # not once it is resolved
         rows.append(
             {
                 "external_id": fact.external_id,
@@ -74,13 +75,9 @@ def replay(
                 "matched": tx.matched,
                 # money waiting for the treasurer: the line itself, or a batch's excess
                 "held": tx.amount
-                if tx.suspense is not None
-                and not tx.suspense.get("flagged")
-                and not tx.suspense.get("resolved")
+                if held and not tx.suspense.get("flagged")
                 else int((tx.matched or {}).get("held") or 0),
-                "flagged": bool(
-                    tx.suspense and tx.suspense.get("flagged") and not tx.suspense.get("resolved")
-                ),
+                "flagged": bool(held and tx.suspense.get("flagged")),
                 # in no organisation's books: its account is not registered (at its bank)
                 "booked": tx.matched is not None or tx.suspense is not None,
             }

@@ -765,6 +765,13 @@ class MatchingCommands(RequestCommands):
         )
         return queue, item
 
+    def still_held(self, tx: BankTransaction) -> bool:
+        """Whether `tx`'s suspense item still waits for the treasurer (not resolved)."""
+        if tx.suspense is None:
+            return False
+        _, item = self._held_item(UnitOfWork(self), str(tx.suspense["org"]), tx)
+        return item is not None and item.get("resolution") is None
+
     def _held_item(
         self, uow: UnitOfWork, org: str, tx: BankTransaction
     ) -> tuple[SuspenseQueue | None, dict[str, Any] | None]:

@@ -264,6 +264,34 @@ class TestWebhookReplay:
         assert "tạm giữ / in suspense 100,000 đ" in said, said
         [row] = as_json(branch, f"webhook replay {saved} --gateway payos")
         assert (row["recorded"], row["held"], row["flagged"]) == (False, 100_000, False)
+        # once the treasurer has resolved it, nothing waits any more: the replay says so
+        [item] = as_json(branch, "suspense list --org B1")
+        ok(branch, f"suspense resolve {item['id']} --not-dues 'lãi tiền gửi'")
+        said = ok(branch, f"webhook replay {saved} --gateway payos").stdout
+        assert "in suspense" not in said and "already recorded" in said, said
+        assert as_json(branch, f"webhook replay {saved} --gateway payos")[0]["held"] == 0
+
+    def test_the_replay_says_when_a_line_is_in_no_books(
+        self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("DANGPHI_PAYOS_CHECKSUM_KEY", "payos-test-key")
+        status = as_json(branch, "pay-request --member M1")
+        body = self.body(status, "payos-test-key", 100_000)
+        body["data"]["accountNumber"] = "9999999999"  # nobody registered it yet
+        body["data"]["description"] = "CHUYEN TIEN"
+        body["signature"] = sign(body["data"], "payos-test-key")
+        saved = tmp_path / "payos.json"
+        saved.write_text(json.dumps(body), encoding="utf-8")
+        said = ok(branch, f"webhook replay {saved} --gateway payos").stdout
+        assert "not booked: the account is not registered" in said, said
+        assert "chưa vào sổ" in said
+        ok(
+            branch,
+            "org account add --org B1 --bin 970436 --account-number 9999999999 "
+            "--holder-name 'CHI BO 1' --holder-kind organisation",
+        )
+        [row] = as_json(branch, f"webhook replay {saved} --gateway payos")
+        assert (row["booked"], row["held"]) == (True, 100_000)
 
     def test_a_tampered_notification_is_refused_and_records_nothing(
         self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
