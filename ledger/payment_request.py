@@ -181,8 +181,20 @@ class PaymentRequest(Aggregate):
     @event("TransferSeen")
     def see(self, side: str, transaction_id: str, amount: int, postings: list[Posting]) -> None:
         """A bank line shows this transfer leaving (`out`) or arriving (`in`); the postings
-        move it from the books' uncleared bank onto the account it went through."""
+        move it from the books' uncleared bank onto the account it went through. `amount`
+        is what it cleared: a deposit may arrive in more than one line."""
         self.seen[side] = transaction_id
+        cleared = dict(getattr(self, "cleared", None) or {})  # kept from 2026-11-24
+        cleared[side] = int(cleared.get(side, 0)) + amount
+        self.cleared = cleared
+
+    def in_transit(self) -> int:
+        """A deposit's cash not yet shown arriving on the account. One seen before the
+        amounts were kept (a snapshot without them) was cleared whole."""
+        cleared = getattr(self, "cleared", None)
+        if cleared is None:
+            return 0 if "in" in self.seen else self.total
+        return self.total - int(cleared.get("in", 0))
 
     @event("CashDeposited")
     def deposit_cash(self, amount: int, postings: list[Posting]) -> None:

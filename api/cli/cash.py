@@ -87,6 +87,13 @@ def deposit(
             f"Giấy nộp tiền {slip} đã ghi trước đây, không ghi thêm: mã {request.code}",
             f"Deposit slip {slip} was recorded before, nothing recorded again: code {request.code}",
         )
+        if summary["seen_on_statement"] and summary["in_transit"]:
+            left = dong(summary["in_transit"])
+            say(
+                console,
+                f"Ngân hàng mới báo về một phần; còn {left} chưa về tài khoản",
+                f"The bank has shown part of it; {left} is not on the account yet",
+            )
         return
     say(
         console,

@@ -58,6 +58,7 @@ class CashDeposit(BaseModel):
     amount: int
     account: str
     seen_on_statement: bool
+    in_transit: int = Field(description="Chưa thấy về tài khoản / not yet on the account")
 
 
 # -- statements ----------------------------------------------------------------------------

@@ -98,4 +98,5 @@ class CashCommands(StatementCommands):
             "amount": request.total,
             "account": request.target["account_number"],
             "seen_on_statement": "in" in request.seen,
+            "in_transit": request.in_transit(),  # not yet shown arriving on the account
         }

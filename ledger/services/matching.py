@@ -245,9 +245,8 @@ class MatchingCommands(RequestCommands):
             if request.kind == "remittance":
                 self._remittance_arrived(uow, request, tx)
                 return
-            if request.kind == "deposit" and "in" not in request.seen:
-                org = request.branch_code
-                self._clear(uow, request, tx, "in", acct(org, "assets", "deposits_in_transit"), org)
+            if request.kind == "deposit" and request.in_transit() > 0:
+                self._deposit_arrived(uow, request, tx)
                 return
         if owner is None:  # an account nobody registered: booked when it is
             return self._wait(uow, tx)
@@ -385,6 +384,31 @@ class MatchingCommands(RequestCommands):
             postings = [debit(counter_account, tx.amount), credit(bank, tx.amount)]
         request.see(side, str(tx.id), tx.amount, check_balanced(postings))
         tx.clear(request.kind, request.code, {"side": side}, [])
+
+    def _deposit_arrived(
+        self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction
+    ) -> None:
+        """A cash deposit's line: it clears what it carries, up to what is still in transit
+        (the rest of a deposit stays in transit for a later line, and shows there); money
+        beyond the deposit waits in suspense for the treasurer. Before 2026-11-24 the
+        first line cleared the whole deposit whatever its amount."""
+        org = request.branch_code
+        take = min(tx.amount, request.in_transit())
+        excess = tx.amount - take
+        bank = bank_account(org, tx.account_number)
+        postings = [
+            debit(bank, tx.amount),
+            credit(acct(org, "assets", "deposits_in_transit"), take),
+            credit(acct(org, "liabilities", "suspense"), excess),
+        ]
+        request.see("in", str(tx.id), take, check_balanced(postings))
+        detail: dict[str, Any] = {"side": "in"}
+        if take != request.total or excess:
+            detail |= {"cleared": take, "held": excess, "in_transit": request.in_transit()}
+        tx.clear(request.kind, request.code, detail, [])
+        if excess:
+            queue, item = self._queue_item(uow, org, tx, excess)
+            uow.note_on_queue(queue, item, {"request": request.code, "why": "excess"})
 
     # -- proposals (rule 3) -----------------------------------------------------------
     def _propose(self, uow: UnitOfWork, tx: BankTransaction, owner: str) -> dict[str, Any] | None:

@@ -557,6 +557,7 @@ class TestMoneyOnItsWay:
             "amount": M3_OWES,
             "account": B1_ACCOUNT,
             "seen_on_statement": False,
+            "in_transit": M3_OWES,
             "cash_in_books": 0,  # received, then all of it taken to the bank
             "duplicate": False,
         }
