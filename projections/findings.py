@@ -979,7 +979,19 @@ class FindingsModel(ReadModel):
         org, day = e.branch_code, str(e.received_on)[:10]
         row = self._json("rm_fnd_orgs", (org,))
         accounts = row["accounts"] if row else []
-        if not any(a["holder_kind"] == "organisation" and active_on(a, day) for a in accounts):
+        # a bank line into an account the organisation registered in its own name shows
+        # that account in use that day, even if it was registered later (a statement
+        # imported after `org account add` starts before it): not "without an account"
+        into = {str(p[0]) for p in e.postings if p[1] == "D"}
+        shown = any(
+            a["holder_kind"] == "organisation"
+            and f"{org}:assets:bank:{a['number']}" in into
+            and (a["active_to"] is None or day <= a["active_to"])
+            for a in accounts
+        )
+        if not shown and not any(
+            a["holder_kind"] == "organisation" and active_on(a, day) for a in accounts
+        ):
 
             def update(ev: dict[str, Any]) -> None:
                 d = ev["details"]

@@ -181,6 +181,16 @@ class TestKind2NoOrganisationAccount:
         assert d["accounts"] == [f"{PERSONAL} (personal)"]
         assert_evidence_is_stored(books, found)
 
+    def test_a_line_into_its_account_dated_before_the_account_was_registered_is_not(
+        self, books: DuesLedger, findings: Findings
+    ) -> None:
+        # The account was registered today (15/12); the month's statement starts on the
+        # 10th. The line shows the account in use: listing "no organisation account" for
+        # money paid into it contradicted itself (a helper's CLI check found it).
+        request = books.member_request("M0")
+        books.record_bank_transaction(line(70_000, f"CK {request.code}", value_date="2026-12-10"))
+        assert of_kind(findings, 2) == []
+
     def test_a_branch_collecting_with_its_own_organisation_account_is_not(
         self, books: DuesLedger, findings: Findings
     ) -> None:
