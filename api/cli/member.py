@@ -140,6 +140,14 @@ def receipts(ctx: typer.Context, code: str, as_json: JsonOpt = False) -> None:
             months += " — đã đảo / reversed"
         t.add_row(r["received_on"], dong(r["amount"]), r["channel"], months, r["reference"])
     console.print(t)
+    if any(r["to_credit"] and not r["reversed"] for r in found):
+        # a receipt lists the months its money paid when it came; credit pays later months
+        # as they open, which the statement shows month by month
+        say(
+            console,
+            f"Tiền trả trước được trừ vào các tháng sau khi mở sổ: xem `member statement {code}`",
+            f"Credit pays later months as they open: see `member statement {code}`",
+        )
 
 
 @app.command("show")

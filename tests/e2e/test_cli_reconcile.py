@@ -601,6 +601,9 @@ class TestMoneyOnItsWay:
         assert (cash["received_on"], cash["to_credit"]) == ("2026-12-15", 1000)
         text = ok(branch, "member receipts M1").stdout
         assert "2026-12-14" in text and "PT-9" in text
+        # PT-9 left credit: where it goes next is the statement's to tell
+        assert "see `member statement M1`" in text
+        assert "member statement" not in ok(branch, "member receipts M3").stdout
         assert (
             ok(branch, "member receipts M2").stdout.strip()
             == "M2: chưa có lần nộp nào / M2: no payments yet"
