@@ -47,8 +47,10 @@ def table(
 
 
 def say(console: Console, vi: str, en: str) -> None:
-    """One line in both languages."""
-    console.print(Text(f"{vi} / {en}"), soft_wrap=True)
+    """One message in both languages: one line when written to a file or a pipe (so a
+    script can grep it whole); on a terminal wrapped between words at its width, not
+    cut mid-word by the terminal."""
+    console.print(Text(f"{vi} / {en}"), soft_wrap=not console.is_terminal)
 
 
 def print_json(data: Any) -> None:
