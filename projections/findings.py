@@ -982,10 +982,14 @@ class FindingsModel(ReadModel):
         # a bank line into an account the organisation registered in its own name shows
         # that account in use that day, even if it was registered later (a statement
         # imported after `org account add` starts before it): not "without an account"
+        # (money resolved from its suspense came by a line through one of its registered
+        # accounts: taken as the organisation account it has, if it has one; a personal
+        # account's lines are kind 1's)
         into = {str(p[0]) for p in e.postings if p[1] == "D"}
+        from_suspense = f"{org}:liabilities:suspense" in into
         shown = any(
             a["holder_kind"] == "organisation"
-            and f"{org}:assets:bank:{a['number']}" in into
+            and (from_suspense or f"{org}:assets:bank:{a['number']}" in into)
             and (a["active_to"] is None or day <= a["active_to"])
             for a in accounts
         )

@@ -191,6 +191,24 @@ class TestKind2NoOrganisationAccount:
         books.record_bank_transaction(line(70_000, f"CK {request.code}", value_date="2026-12-10"))
         assert of_kind(findings, 2) == []
 
+    def test_nor_is_such_a_line_held_in_suspense_and_resolved_to_a_member(
+        self, books: DuesLedger, findings: Findings
+    ) -> None:
+        # the payment is received on the line's date, from the suspense account
+        books.record_bank_transaction(line(70_000, "IBFT CHUYEN TIEN", value_date="2026-12-10"))
+        [item] = books.suspense_items("HN-BD-01")
+        books.resolve_suspense(item["id"], member="M0")
+        assert of_kind(findings, 2) == []
+
+    def test_money_resolved_from_suspense_at_a_branch_with_only_a_personal_account_is(
+        self, books: DuesLedger, findings: Findings
+    ) -> None:
+        with_personal_account(books)
+        books.record_bank_transaction(line(70_000, "IBFT CHUYEN TIEN", account=PERSONAL))
+        [item] = books.suspense_items("HN-BD-02")
+        books.resolve_suspense(item["id"], member="M3")
+        assert only(findings, 2)["org"] == "HN-BD-02"
+
     def test_a_branch_collecting_with_its_own_organisation_account_is_not(
         self, books: DuesLedger, findings: Findings
     ) -> None:
