@@ -161,28 +161,34 @@ class MatchingCommands(RequestCommands):
         for attempt in range(1, CONFLICT_RETRIES + 1):
             uow = UnitOfWork(self)
             made: dict[UUID, BankTransaction] = {}  # by line key, and by gateway key
+            aliased: dict[UUID, BankTransaction] = {}  # gateway keys given to earlier lines
             out: list[tuple[BankTransaction, bool]] = []
             for fact, tx_id in zip(facts, ids, strict=True):
                 own = transaction_id(fact.source, fact.external_id)
                 gateway = not fact.source.startswith("statement")
-                twice = made.get(tx_id) or (made.get(own) if gateway else None)
+                twice = made.get(tx_id) or (
+                    (made.get(own) or aliased.get(own)) if gateway else None
+                )
                 if twice is not None:  # the same line twice in one notification
                     _check_same_line(twice, fact)
                     out.append((twice, False))
                     continue
-                earlier = self._recorded_before(fact, tx_id)
+                earlier, keyed = self._recorded_before(fact, tx_id)
                 if earlier is not None:
                     _check_same_line(earlier, fact)
+                    if not keyed:  # found by its bank reference only (another gateway's
+                        # line, say): this gateway's id must find it too, next time
+                        aliased[own] = earlier
+                        uow.add(_alias(own, earlier.id))
                     out.append((earlier, False))
                     continue
                 made[tx_id] = tx = self.match_line(uow, fact, tx_id)
                 alias = notification_id(fact)
                 if alias is not None:
                     made[alias] = tx
-                    recorded = NotificationAlias.Recorded  # type: ignore[attr-defined]
-                    uow.add(create_new(NotificationAlias, recorded, alias, transaction=str(tx_id)))
+                    uow.add(_alias(alias, tx_id))
                 out.append((tx, True))
-            if not made:
+            if not made and not aliased:
                 return out
             try:
                 self.save(*uow.pending())
@@ -197,22 +203,30 @@ class MatchingCommands(RequestCommands):
             return out
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _recorded_before(self, fact: BankTransactionFact, tx_id: UUID) -> BankTransaction | None:
-        """The line already recorded for `fact`: under its key; or, for a gateway's
-        notification, under the gateway's own id, directly (an earlier delivery without a
-        bank reference) or through the alias an earlier delivery keyed by its reference
-        left (`NotificationAlias`): the same notification is one line, whatever a
-        later delivery says of its reference or account."""
+    def _recorded_before(
+        self, fact: BankTransactionFact, tx_id: UUID
+    ) -> tuple[BankTransaction | None, bool]:
+        """The line already recorded for `fact`, and whether the gateway's own id finds it.
+        The line: under its key; or, for a gateway's notification, under the gateway's own
+        id, directly (an earlier delivery without a bank reference) or through the alias
+        an earlier delivery keyed by its reference left (`NotificationAlias`): the same
+        notification is one line, whatever a later delivery says of its reference or
+        account. Not found by its own id (False): a line found by its bank reference that
+        another gateway, or another notification, reported; the caller writes the alias."""
         found = self.get_or_none(tx_id, BankTransaction)
-        if found is not None or fact.source.startswith("statement"):
-            return found
+        if fact.source.startswith("statement"):
+            return found, True
         own = transaction_id(fact.source, fact.external_id)
-        if own != tx_id and (found := self.get_or_none(own, BankTransaction)) is not None:
-            return found
-        alias = self.get_or_none(own, NotificationAlias)
-        if alias is None:
-            return None
-        return self.get_or_none(UUID(alias.transaction), BankTransaction)
+        if own != tx_id:
+            at_own = self.get_or_none(own, BankTransaction)
+            if at_own is not None:
+                return found or at_own, True
+        elif found is not None:
+            return found, True
+        alias = self.get_or_none(own, NotificationAlias)  # the gateway's id given to a line
+        if alias is not None:
+            return found or self.get_or_none(UUID(alias.transaction), BankTransaction), True
+        return found, own == tx_id
 
     def match_line(
         self, uow: UnitOfWork, fact: BankTransactionFact, tx_id: UUID
@@ -504,8 +518,14 @@ class MatchingCommands(RequestCommands):
         bank that holds the same number keep waiting for that bank's account."""
         waiting = uow.get(waiting_lines_id(number), WaitingLines)
         index = uow.get(account_index_id(number), AccountIndex)
-        if waiting is None or index is None or not waiting.lines:
+        if index is None:
             return 0
+        if waiting is None:
+            waiting = WaitingLines(number=number)
+            uow.add(waiting)
+        # Always an event on the list, even with nothing to book: a notification that read
+        # the index before this registration and is adding a line to the list now fails
+        # its save on the list's version, and looks again (then books it itself).
         ids = [UUID(t) for t, bin_code in waiting.lines if index.owner(bin_code) == org_code]
         txs = sorted(
             uow.load_many(ids, BankTransaction).values(),
@@ -515,8 +535,7 @@ class MatchingCommands(RequestCommands):
             if tx.matched is None and tx.suspense is None:  # still in nobody's books
                 match = self._match_incoming if tx.direction == "in" else self._match_outgoing
                 match(uow, tx, org_code)
-        if ids:
-            waiting.booked([str(i) for i in ids], org_code)
+        waiting.booked([str(i) for i in ids], org_code)
         return len(txs)
 
     def _match_outgoing(self, uow: UnitOfWork, tx: BankTransaction, owner: str | None) -> None:
@@ -845,6 +864,12 @@ def _fitting_months(unpaid: list[list[Any]], amount: int) -> list[tuple[str, ...
         if total > amount:
             break
     return [(i[1],) for i in ordered if int(i[2]) == amount]
+
+
+def _alias(key: UUID, line: UUID) -> NotificationAlias:
+    """A gateway's own key for a line recorded under another key (`NotificationAlias`)."""
+    recorded = NotificationAlias.Recorded  # type: ignore[attr-defined]
+    return create_new(NotificationAlias, recorded, key, transaction=str(line))
 
 
 def _check_same_line(earlier: BankTransaction, fact: BankTransactionFact) -> None:

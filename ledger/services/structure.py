@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import RecordConflictError
 
 from ledger.account_index import AccountIndex, account_index_id
 from ledger.errors import Conflict, ImportRejected, InvalidInput
@@ -21,6 +22,7 @@ from ledger.organisation import MEMBER_TYPES, ORG_TYPES, Organisation, RootIndex
 from ledger.period import Period, parse_period
 from ledger.register import Register
 from ledger.services.base import LedgerBase, UnitOfWork
+from ledger.services.matching import CONFLICT_RETRIES
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
 SINCE_ALWAYS = "1900-01"
@@ -215,22 +217,29 @@ class StructureCommands(LedgerBase):
             raise InvalidInput(
                 "Thiếu tên chủ tài khoản", "Holder name is empty", field="holder_name"
             )
-        org = self.get_org(org_code)
-        created = org.register_account(
-            bin_code, number, holder_name.strip(), holder_kind, self.today_iso()
-        )
-        uow = UnitOfWork(self)
-        index = uow.get(account_index_id(number), AccountIndex)
-        if index is None:
-            index = AccountIndex(number=number)
-            uow.add(index)
-        index.add(bin_code, org_code)
-        # lines a gateway reported before the account was registered: into its books now
-        self.book_waiting(uow, number, org_code)  # type: ignore[attr-defined]
-        pending = uow.pending()
-        if created or pending:
-            self.save(org, *pending)
-        return created
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            org = self.get_org(org_code)
+            created = org.register_account(
+                bin_code, number, holder_name.strip(), holder_kind, self.today_iso()
+            )
+            uow = UnitOfWork(self)
+            index = uow.get(account_index_id(number), AccountIndex)
+            if index is None:
+                index = AccountIndex(number=number)
+                uow.add(index)
+            index.add(bin_code, org_code)
+            if not created and not index.pending_events:
+                return False  # registered before: nothing to write
+            # lines a gateway reported before the account was registered: into its books
+            self.book_waiting(uow, number, org_code)  # type: ignore[attr-defined]
+            try:
+                self.save(org, *uow.pending())
+            except RecordConflictError:
+                if attempt == CONFLICT_RETRIES:
+                    raise
+                continue  # a notification for the account was saved meanwhile: again
+            return created
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def move_org(self, code: str, new_parent: str, from_period: Period) -> None:
         from_period = parse_period(from_period, field="from_period")

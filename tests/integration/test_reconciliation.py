@@ -220,6 +220,25 @@ class TestEachLineIsRecordedOnce:
         assert branch.account_balances()[BANK] == 140_000
         assert branch.reconcile("HN-BD-01")["accounts"][0]["lines"] == 1
 
+    def test_a_second_gateways_id_found_by_the_bank_reference_finds_the_line_again(
+        self, branch: DuesLedger
+    ) -> None:
+        # SePay reports the transfer first; Casso reports it too (found by its bank
+        # reference), then sends its notification again without the reference. Before,
+        # Casso's id had no alias, and that last delivery was a second line: booked twice.
+        request = branch.member_request("M0")
+        sepay = replace(paying(request, 70_000, "FT26349000777"), external_id="S-1")
+        tx, _ = branch.record_bank_transaction(sepay)
+        casso = replace(sepay, source="casso", external_id="C-9")
+        again, created_again = branch.record_bank_transaction(casso)
+        assert (again.id, created_again) == (tx.id, False)
+        before = events(branch)
+        third, created = branch.record_bank_transaction(replace(casso, reference=None))
+        assert (created, third.id) == (False, tx.id)
+        assert events(branch) == before
+        assert branch.account_balances()[BANK] == 70_000
+        assert branch.request_status(request.code)["received"] == 70_000
+
     def test_a_gateways_notification_again_naming_another_account_is_refused(
         self, branch: DuesLedger
     ) -> None:
@@ -697,6 +716,40 @@ class TestLinesBeforeTheAccountWasRegistered:
         before = events(branch)
         assert not branch.add_account("HN-BD-01", BIN, self.NEW, "CHI BO KHU PHO 1", "organisation")
         assert events(branch) == before  # booked once
+
+    @pytest.mark.parametrize("first", ["registration", "notification"])
+    def test_a_line_arriving_while_the_account_is_registered_is_booked_once(
+        self, branch: DuesLedger, db_url: str, first: str
+    ) -> None:
+        """Two processes: one records a line for the account, the other registers it, each
+        saving while the other is between its reads and its save. Whichever saves second
+        looks again (a review found the line left in nobody's books for good)."""
+        from api.bootstrap import build_ledger
+        from api.settings import load_settings
+
+        other = build_ledger(load_settings(db_url))
+        bank = f"HN-BD-01:assets:bank:{self.NEW}"
+        fact = line(160_000, "IBFT AN", account=self.NEW)
+        register = (branch.add_account, ("HN-BD-01", BIN, self.NEW, "CHI BO 1", "organisation"))
+        notify = (branch.record_bank_transaction, (fact,))
+        slow, fast = (notify, register) if first == "registration" else (register, notify)
+        real_save, done = branch.save, []
+
+        def save(*aggregates: Any) -> Any:
+            if not done:  # the other process saves now
+                done.append(getattr(other, fast[0].__name__)(*fast[1]))
+            return real_save(*aggregates)
+
+        try:
+            branch.save = save  # type: ignore[method-assign]
+            slow[0](*slow[1])  # type: ignore[operator]
+            branch.save = real_save  # type: ignore[method-assign]
+            assert done
+            assert branch.account_balances()[bank] == 160_000
+            assert [i["amount"] for i in branch.suspense_items("HN-BD-01")] == [160_000]
+            assert unbalanced_events(branch) == []
+        finally:
+            other.close()
 
     def test_a_line_at_another_bank_keeps_waiting_for_that_banks_account(
         self, branch: DuesLedger
