@@ -66,6 +66,9 @@ def split_retained(total: Dong, retained_percent: Decimal) -> tuple[Dong, Dong]:
 # this keeps any realistic sum of amounts far below that, and refuses a typo or a hostile
 # file before it is recorded (it would otherwise stop every read model catching up).
 MAX_DONG = 10**13 - 1
+# A member's monthly income (the base dues are a percentage of): at most 10^12 đồng, so
+# dues and a year of them stay far inside the same bounds.
+MAX_MONTHLY_BASE = 10**12
 
 
 def too_large(field: str, value: int) -> InvalidInput:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.http.schemas import Code, Period
+from ledger.money import MAX_MONTHLY_BASE
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Category = Literal[
@@ -60,7 +61,7 @@ class MemberCreate(BaseModel):
     full_name: Text
     branch_code: Code | None = None
     category: Category
-    monthly_base: Annotated[int, Field(ge=0, le=10**12)] | None = None
+    monthly_base: Annotated[int, Field(ge=0, le=MAX_MONTHLY_BASE)] | None = None
     region: Literal["I", "II", "III", "IV"]
     party_joined_on: date
     national_id: Annotated[str, StringConstraints(pattern=r"^(\d{9}|\d{12})$")] | None = None

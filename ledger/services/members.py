@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate
 from ledger.errors import Conflict, ImportRejected, InvalidInput, NotFound
 from ledger.ids import member_id, org_id, register_id
 from ledger.member import Member
+from ledger.money import MAX_MONTHLY_BASE
 from ledger.organisation import MEMBER_TYPES, Organisation
 from ledger.period import Period, add_months, parse_period, period_of
 from ledger.policy_rules import Exemption
@@ -75,6 +76,13 @@ def member_row_problems(row: dict[str, str], today: date) -> list[tuple[str, str
             (
                 f"mức thu nhập '{base}' không phải số đồng nguyên",
                 f"monthly_base '{base}' is not a whole number of đồng",
+            )
+        )
+    elif base and int(base) > MAX_MONTHLY_BASE:
+        out.append(
+            (
+                f"mức thu nhập {int(base):,} quá lớn (tối đa {MAX_MONTHLY_BASE:,} đ)",
+                f"monthly_base {int(base):,} is too large (at most {MAX_MONTHLY_BASE:,} đ)",
             )
         )
     if not base and category in BASE_CATEGORIES:
@@ -339,11 +347,16 @@ class MemberCommands(LedgerBase):
         """A new category or income base from a month; months already assessed are re-assessed."""
         from_period = parse_period(from_period, field="from_period")
         if monthly_base is not None and (
-            isinstance(monthly_base, bool) or not isinstance(monthly_base, int) or monthly_base < 0
+            isinstance(monthly_base, bool)
+            or not isinstance(monthly_base, int)
+            or monthly_base < 0
+            or monthly_base > MAX_MONTHLY_BASE
         ):
             raise InvalidInput(
-                f"Mức thu nhập '{monthly_base}' phải là số đồng nguyên ≥ 0",
-                f"Monthly base '{monthly_base}' must be a whole number of đồng ≥ 0",
+                f"Mức thu nhập '{monthly_base}' phải là số đồng nguyên từ 0 đến "
+                f"{MAX_MONTHLY_BASE:,}",
+                f"Monthly base '{monthly_base}' must be a whole number of đồng from 0 to "
+                f"{MAX_MONTHLY_BASE:,}",
                 field="monthly_base",
             )
         if category not in CATEGORIES:

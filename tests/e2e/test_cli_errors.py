@@ -95,6 +95,10 @@ REFUSALS = {
     "non-numeric-amount": (f"{PAY_M3} abc", "abc"),
     "amount-too-large": (f"{PAY_M3} 10,000,000,000,000", "too large"),
     "non-integer-spend": ("spend --org HN-BD-01 --amount 1.5 --purpose x --reference V1", "1.5"),
+    "monthly-base-too-large": (
+        "member income M3 --category pensioner --monthly-base 1000000000001 --from 2027-01",
+        "1000000000001",
+    ),
     "non-integer-monthly-base": (
         "member income M3 --category pensioner --monthly-base 5tr --from 2027-01",
         "5tr",
@@ -153,12 +157,15 @@ def test_a_member_file_with_several_bad_rows_reports_every_line_and_imports_noth
         member_row("M12", "NOPE"),
         {**member_row("M13", "HN-BD-02"), "party_joined_on": "19/05/20"},
         {**member_row("M14", "HN-BD-02"), "monthly_base": "7.5tr"},
+        # an income that would stop every read model (a review found it accepted)
+        {**member_row("M15", "HN-BD-02"), "monthly_base": "1000000000000000000000"},
     ]
     path = write_csv(tmp_path / "m.csv", MEMBER_HEADER, [list(r.values()) for r in rows])
     before = snapshot(ready)
     error = refused(ready, f"member import {path}").stderr
-    for line in (3, 4, 5, 6):
+    for line in (3, 4, 5, 6, 7):
         assert f"dòng {line}:" in error and f"line {line}:" in error
+    assert "too large" in error and "quá lớn" in error
     assert "line 2:" not in error
     assert snapshot(ready) == before
     assert "M10" in refused(ready, "member show M10").stderr  # the good row was not imported
