@@ -65,7 +65,9 @@ def replay(
     app = ledger(ctx)
     rows: list[dict[str, Any]] = []
     for fact, (tx, created) in zip(facts, app.record_bank_transactions(facts), strict=True):
-        held = tx.suspense is not None and app.still_held(tx)  # not once it is resolved
+        excess = int((tx.matched or {}).get("held") or 0)  # a matched line's, held apart
+        # waiting for the treasurer: not once the item is resolved
+        held = (tx.suspense is not None or excess > 0) and app.still_held(tx)
         rows.append(
             {
                 "external_id": fact.external_id,
@@ -74,10 +76,14 @@ def replay(
                 "recorded": created,
                 "matched": tx.matched,
                 # money waiting for the treasurer: the line itself, or a batch's excess
-                "held": tx.amount
-                if held and not tx.suspense.get("flagged")
-                else int((tx.matched or {}).get("held") or 0),
-                "flagged": bool(held and tx.suspense.get("flagged")),
+                "held": 0
+                if not held
+                else excess
+                if tx.suspense is None
+                else 0
+                if tx.suspense.get("flagged")
+                else tx.amount,
+                "flagged": bool(held and tx.suspense and tx.suspense.get("flagged")),
                 # in no organisation's books: its account is not registered (at its bank)
                 "booked": tx.matched is not None or tx.suspense is not None,
             }

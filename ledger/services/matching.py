@@ -809,10 +809,13 @@ class MatchingCommands(RequestCommands):
         return queue, item
 
     def still_held(self, tx: BankTransaction) -> bool:
-        """Whether `tx`'s suspense item still waits for the treasurer (not resolved)."""
-        if tx.suspense is None:
+        """Whether `tx`'s suspense item (the line, or the excess of a matched line) still
+        waits for the treasurer: not resolved."""
+        uow = UnitOfWork(self)
+        org = str(tx.suspense["org"]) if tx.suspense is not None else self._owner(uow, tx)
+        if org is None:
             return False
-        _, item = self._held_item(UnitOfWork(self), str(tx.suspense["org"]), tx)
+        _, item = self._held_item(uow, org, tx)
         return item is not None and item.get("resolution") is None
 
     def _held_item(

@@ -271,6 +271,21 @@ class TestWebhookReplay:
         assert "in suspense" not in said and "already recorded" in said, said
         assert as_json(branch, f"webhook replay {saved} --gateway payos")[0]["held"] == 0
 
+    def test_a_batchs_excess_resolved_no_longer_reads_in_suspense(
+        self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("DANGPHI_PAYOS_CHECKSUM_KEY", "payos-test-key")
+        status = as_json(branch, "batch create --payer 'Bí thư' --members M2,M3 --period 2026-12")
+        body = self.body(status, "payos-test-key", status["total"] + 30_000)
+        saved = tmp_path / "payos.json"
+        saved.write_text(json.dumps(body), encoding="utf-8")
+        [row] = as_json(branch, f"webhook replay {saved} --gateway payos")
+        assert row["held"] == 30_000
+        [item] = as_json(branch, "suspense list --org B1")
+        ok(branch, f"suspense resolve {item['id']} --not-dues 'chuyển thừa'")
+        assert "in suspense" not in ok(branch, f"webhook replay {saved} --gateway payos").stdout
+        assert as_json(branch, f"webhook replay {saved} --gateway payos")[0]["held"] == 0
+
     def test_the_replay_says_when_a_line_is_in_no_books(
         self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
