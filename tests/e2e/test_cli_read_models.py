@@ -59,6 +59,10 @@ def test_a_balance_and_a_statement_as_known_at_a_time_and_as_effective_by_a_date
     assert "2020" in refused(db, "balance --org B1 --known-at 2020-01-01").stderr
     refused(db, "balance --org B1 --as-of 2026-11-30")
     refused(db, "member statement M1 --known-at 2020-01-01")
+    assert "2020-01-01" in refused(db, "member statement M1 --as-of 2020-01-01").stderr
+    assert [
+        m["period"] for m in as_json(db, "member statement M1 --as-of 2026-12-31")["months"]
+    ] == ["2026-12"]
     refused(db, "balance --org B1 --as-of 30/12/2026")
     assert as_json(db, "balance --org B1 --as-of 2026-12-31")["periods"] == ["2026-12"]
 
