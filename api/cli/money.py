@@ -118,6 +118,10 @@ def remit(
     """Nộp phần phải nộp lên cấp trên / Remit the parent's share for a month."""
     month = inputs.period(period)
     r = ledger(ctx).remit(org, month, via=via)
+    if not (r.amount or r.payable or r.remitted_before or r.in_transit):
+        # nothing recorded: a month with no figures at all (never opened, a typo in the
+        # year) is refused as `balance` refuses it, not told "nothing to remit"
+        reads(ctx).balance(org, period=month)
     console = out(ctx)
     if as_json:
         print_json(

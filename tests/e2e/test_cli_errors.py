@@ -117,6 +117,8 @@ REFUSALS = {
         "0 đ",
     ),
     "remitting-from-the-top": ("remit --org TW --period 2026-12", "TW"),
+    # a month no branch opened (a typo in the year): not "nothing to remit"
+    "remitting-a-month-never-opened": ("remit --org HN-BD-01 --period 2062-12", "2062-12"),
     "exemption-percent-not-allowed": (
         "member exempt M3 --kind hardship --percent 40 --decision QD-1 --from 2026-12 --to 2027-01",
         "40",

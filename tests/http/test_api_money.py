@@ -858,6 +858,13 @@ class TestRemittances:
         )
         assert got.json()["over_remitted"] == 0
 
+    def test_a_month_never_opened_is_404_not_nothing_to_remit(self, client: TestClient) -> None:
+        got = client.post(
+            f"/api/v1/orgs/{B1}/remittances", json={"period": "2062-12"}, headers=treasurer()
+        )
+        assert got.status_code == 404, got.text
+        assert "2062-12" in got.json()["detail_en"]
+
     def test_through_the_portal_once_even_when_retried(self, client: TestClient) -> None:
         roll(client, "close", "2026-11")
         url = f"/api/v1/orgs/{B1}/remittances"

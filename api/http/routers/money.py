@@ -369,6 +369,8 @@ def remit(
     def run() -> Response:
         with svc.lock:
             r = svc.ledger.remit(code, body.period, via=body.via)
+        if not (r.amount or r.payable or r.remitted_before or r.in_transit):
+            svc.reads.balance(code, period=r.period)  # no figures for the month: 404
         out = Remittance(
             org=code,
             parent=r.parent_code,
