@@ -16,15 +16,18 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from ledger.errors import Conflict, NotFound
+from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.ids import register_id, roll_id
 from ledger.loading import gc_paused
 from ledger.money import split_retained
-from ledger.period import Period, parse_period
+from ledger.period import Period, add_months, parse_period
 from ledger.postings import Posting, acct, check_balanced, credit, debit, refund_postings
 from ledger.register import Register
 from ledger.roll import Roll, opening_postings
 from ledger.services.base import LedgerBase, UnitOfWork
+
+# How far ahead of this month a month may be opened (a choice: docs/cli.md `month open`).
+MONTHS_AHEAD = 12
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,15 @@ class MonthResult:
 class RollCommands(LedgerBase):
     def open_month(self, period: Period, org_code: str | None = None) -> MonthResult:
         period = parse_period(period)
+        latest = add_months(self.current_period(), MONTHS_AHEAD)
+        if period > latest:  # a typo in the year would assess every member, for good
+            raise InvalidInput(
+                f"Tháng {period} quá xa: chỉ mở sổ được đến {latest} "
+                f"({MONTHS_AHEAD} tháng sau tháng này)",
+                f"{period} is too far ahead: months can be opened up to {latest} "
+                f"({MONTHS_AHEAD} months after this one)",
+                field="period",
+            )
         with gc_paused():
             return self._open_month(period, org_code)
 

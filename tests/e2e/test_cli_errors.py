@@ -109,6 +109,7 @@ REFUSALS = {
         "friend",
     ),
     "opening-a-month-twice": ("month open --period 2026-12", "2026-12"),
+    "opening-a-month-years-ahead": ("month open --period 2062-12", "2027-12"),
     "closing-a-month-not-open": ("month close --period 2026-11 --org HN-BD", "2026-11"),
     "reference-reused-for-another-payment": (f"{PAY_M3} 70000 --reference R-M1", "R-M1"),
     "paying-a-month-not-owed": (f"{PAY_M3} 70000 --months 2026-11", "2026-11"),
