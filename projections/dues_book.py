@@ -55,9 +55,11 @@ def dues_book(reads: Reads, org_code: str, label: str, periods: list[str]) -> Du
             full_name=name or code,
             period=period,
             exempt=bool(exempt),
-            income=None if income is None else int(income),
+            # the ledger records no income for a fixed amount or a full exemption (0)
+            income=int(income) if income else None,
             owed_this_month=int(opened),
-            arrears=max(int(assessed) - int(opened), 0),
+            # signed: a back-dated cut is a negative truy thu, so the three columns add up
+            arrears=int(assessed) - int(opened),
             owed_total=int(assessed),
             collected=int(paid),
             unpaid_end=max(int(assessed) - int(paid), 0),

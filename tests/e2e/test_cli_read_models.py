@@ -67,6 +67,25 @@ def test_a_balance_and_a_statement_as_known_at_a_time_and_as_effective_by_a_date
     assert as_json(db, "balance --org B1 --as-of 2026-12-31")["periods"] == ["2026-12"]
 
 
+def test_every_book_row_adds_up_after_a_back_dated_cut(branch: str, tmp_path: Path) -> None:
+    # M1's income cut back to 5,000,000 from December after the month opened: before, the
+    # row read 72,346 + 0 = 50,000 (a helper's check); and M3's fixed 5,000 showed income 0
+    db = branch
+    ok(db, "member income M1 --category social_insured --monthly-base 5000000 --from 2026-12")
+    xlsx = tmp_path / "so.xlsx"
+    ok(db, f"book --org B1 --period 2026-12 --format xlsx -o {xlsx}")
+    part1 = [
+        [c.value for c in row]
+        for row in openpyxl.load_workbook(xlsx)["Phần I"].iter_rows(min_row=5)
+    ]
+    rows = {r[1]: r for r in part1 if isinstance(r[0], int)}
+    for r in [*rows.values(), part1[-1]]:
+        assert r[5] + r[6] == r[7], r
+    an = rows["Nguyễn Văn An"]
+    assert (an[4], an[5], an[6], an[7]) == (5_000_000, 72_346, -22_346, 50_000)
+    assert rows["Lê Văn Cường"][4] is None  # a student's fixed amount: no income
+
+
 def test_roll_ups_follow_the_tree_as_it_was_each_month(branch: str, frozen: Any) -> None:
     db = branch
     ok(db, "pay --member M4 --amount 5,000 --reference P-4")  # B2, under HN-BD
