@@ -31,6 +31,7 @@ from ledger.period import Period, add_months
 from ledger.ports import BankTransactionFact
 from ledger.register import Register
 from ledger.roll import Roll
+from ledger.services.rolls import MONTHS_AHEAD
 from payment_gateways.gateways.portal import PortalGateway, PortalSimulator
 from payment_gateways.statements import read_statement
 from projections.reads import Reads
@@ -111,6 +112,11 @@ def setup(app: DuesLedger) -> None:
         app.grant_exemption(
             "HN-BD-KP1-09", "hardship", 50, "QĐ 13/QĐ-ĐU", start, add_months(start, 5)
         )
+
+
+def max_opened(app: DuesLedger) -> Period | None:
+    register = app.get_or_none(register_id("HN-BD-KP1"), Register)
+    return max(register.opened) if register is not None and register.opened else None
 
 
 def next_period(app: DuesLedger) -> Period:
@@ -410,6 +416,15 @@ def run_demo(app: DuesLedger, console: Console, fast: bool = False) -> int:
     console.rule("[bold]dangphi — sổ đảng phí điện tử / electronic party dues ledger")
     setup(app)
     period = next_period(app)
+    latest = add_months(app.current_period(), MONTHS_AHEAD)
+    if period > latest:  # each run opens the next month; months so far ahead are refused
+        console.print(
+            f"Bản minh hoạ đã mở sổ đến tháng {max_opened(app)}, không mở thêm được (tối đa "
+            f"{latest}); xoá dangphi.sqlite3 và dangphi.sqlite3.key để chạy lại từ đầu / "
+            f"The demo has opened every month up to {max_opened(app)} and may open no more "
+            f"(at most {latest}); delete dangphi.sqlite3 and dangphi.sqlite3.key to start again"
+        )
+        return 0
     opened = app.open_month(period)
     console.print(
         f"Mở sổ tháng {period}: {opened.branches} chi bộ, {opened.members} đảng viên, "
