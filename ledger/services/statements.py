@@ -80,7 +80,19 @@ def day_end_statement(
     day = last_closing_day(statements)
     ending = [(i, s) for i, s in with_closing if str(s["last"]) == day]
     agreeing = [(i, s) for i, s in ending if s["closing"] == ledger_balance]
-    _, chosen = max(agreeing or ending, key=lambda p: (int(p[1].get("last_day_lines") or 0), p[0]))
+    # None agrees (a line missing from one of them): not one that another export of the
+    # day carries on from (it starts that day at the balance it ends at), as a morning's
+    # export is carried on by the afternoon's, whichever holds more lines
+    last = [
+        (i, s)
+        for i, s in ending
+        if not any(
+            t is not s and t["opening"] == s["closing"] and str(t["first"]) == day
+            for _, t in ending
+        )
+    ]
+    pool = agreeing or last or ending
+    _, chosen = max(pool, key=lambda p: (int(p[1].get("last_day_lines") or 0), p[0]))
     others = [s for _, s in ending if s is not chosen and s["closing"] != chosen["closing"]]
     return chosen, others
 
@@ -460,7 +472,8 @@ def _precedes(summary: dict[str, Any], opening: dict[str, Any], printed: set[int
     if str(summary["first"]) != str(opening["on"]) or summary["opening"] == opening["amount"]:
         return False
     overlaps = int(summary.get("new", 0)) < int(summary.get("lines", 0))  # holds known lines
-    return summary["closing"] == opening["amount"] or (
+    ends_there = str(summary["last"]) == str(opening["on"])  # not a later day, by chance
+    return (ends_there and summary["closing"] == opening["amount"]) or (
         printed is not None and overlaps and opening["amount"] in printed
     )
 

@@ -1368,6 +1368,60 @@ class TestBalancesAgainstTheStatement:
             }
         ]
 
+    @pytest.mark.parametrize("order", ["morning first", "afternoon first"])
+    def test_with_a_line_missing_from_the_morning_the_afternoons_closing_is_the_days(
+        self, branch: DuesLedger, tmp_path: Path, order: str
+    ) -> None:
+        """The morning's export lacks its second line (222,222); the afternoon's carries on
+        from the morning's printed closing. Neither closing agrees with the ledger, and
+        the morning's holds more lines: it was taken as the day's end, and the difference
+        read 100,001 instead of the missing 222,222 (a helper's check)."""
+        d = "01/12/2026"
+        morning = write_statement(
+            tmp_path / "morning.csv",
+            [
+                (d, "FT26335000001", 0, 111_111, 1_111_111, "IBFT NGUOI 1"),
+                (d, "FT26335000003", 0, 333_333, 1_666_666, "IBFT NGUOI 3"),
+                (d, "FT26335000004", 0, 44_444, 1_711_110, "IBFT NGUOI 4"),
+            ],
+        )
+        afternoon = write_statement(
+            tmp_path / "afternoon.csv",
+            [
+                (d, "FT26335000005", 0, 55_555, 1_766_665, "IBFT NGUOI 5"),
+                (d, "FT26335000006", 0, 66_666, 1_833_331, "IBFT NGUOI 6"),
+            ],
+        )
+        for path in [morning, afternoon] if order == "morning first" else [afternoon, morning]:
+            import_file(branch, path)
+        report = account_report(branch)
+        assert (report["statement_closing"], report["difference"]) == (1_833_331, 222_222)
+
+    @pytest.mark.parametrize("order", ["morning first", "the rest first"])
+    def test_a_statement_ending_a_later_day_at_the_opening_amount_does_not_move_it(
+        self, branch: DuesLedger, tmp_path: Path, order: str
+    ) -> None:
+        """The morning's export (+50,000), then one from that afternoon to the next day
+        (+30,000, -80,000) that happens to end at the morning's opening balance: it was
+        taken to come before the morning, and the opening moved to 1,050,000 (a helper's
+        check). The opening stays 1,000,000 in either order."""
+        morning = write_statement(
+            tmp_path / "morning.csv",
+            [("01/12/2026", "FT26335000001", 0, 50_000, 1_050_000, "IBFT NGUYEN VAN A")],
+        )
+        rest = write_statement(
+            tmp_path / "rest.csv",
+            [
+                ("01/12/2026", "FT26335000002", 0, 30_000, 1_080_000, "IBFT TRAN THI B"),
+                ("02/12/2026", "FT26336000003", 80_000, 0, 1_000_000, "CHUYEN DANG UY"),
+            ],
+        )
+        for path in [morning, rest] if order == "morning first" else [rest, morning]:
+            import_file(branch, path)
+        report = account_report(branch)
+        assert report["opening"]["amount"] == 1_000_000
+        assert (report["ledger_balance"], report["difference"]) == (1_000_000, 0)
+
     def test_a_later_statement_without_balances_leaves_the_last_one_with_them(
         self, branch: DuesLedger, tmp_path: Path
     ) -> None:
