@@ -61,7 +61,10 @@ class RequestCommands(LedgerBase):
                 f"Đảng viên {member_code} không còn khoản nào phải nộp",
                 f"Member {member_code} owes nothing for these months",
             )
-        hint = f"DP {period[5:]}/{period[:4]}" + (f"+{months_ahead}" if months_ahead else "")
+        # the month it runs to before any months ahead: this one, or a later one the branch
+        # has opened already (its QR must not name a month it does not cover)
+        base = max([period, *register.opened])
+        hint = f"DP {base[5:]}/{base[:4]}" + (f"+{months_ahead}" if months_ahead else "")
         return self._create_request(
             "member",
             branch,

@@ -949,3 +949,19 @@ class TestAMonthNotOpened:
         again = client.post("/api/v1/members/M1/payment-requests", json={}, headers=treasurer())
         assert again.json()["months_not_opened"] == []
         assert "2027-01" in again.json()["items"][0]["months"]
+
+
+class TestAMonthOpenedAhead:
+    def test_a_request_runs_to_the_named_month_and_its_hint_names_what_it_covers(
+        self, client: TestClient
+    ) -> None:
+        # 2027-01 opened early (it is 2026-12): counted from this month, a request naming
+        # 2027-02 also asked for 2027-03, and its hint named 12/2026 (a newcomer's check)
+        roll(client, "open", "2027-01")
+        made = client.post(
+            "/api/v1/members/M1/payment-requests", json={"months": ["2027-02"]}, headers=treasurer()
+        )
+        assert made.status_code == 201, made.text
+        body = made.json()
+        assert body["items"][0]["months"][-2:] == ["2027-01", "2027-02"]
+        assert body["hint"] == "DP 01/2027+1"

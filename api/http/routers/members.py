@@ -66,8 +66,12 @@ def months_ahead(svc: Services, code: str, months: list[str] | None) -> int:
             f"Nothing is owed for {', '.join(nothing)}",
             field="months",
         )
+    # counted from the month the request runs to anyway: this one, or a later one already
+    # opened (the ledger adds months ahead after it); from this month, a named 2027-01
+    # with 2026-12 opened early asked for 2027-02 too (a newcomer's check found it)
+    base = max([current, *assessed])
     last = max(months)
-    return 0 if last <= current else len(months_between(current, last)) - 1
+    return 0 if last <= base else len(months_between(base, last)) - 1
 
 
 @router.post(
