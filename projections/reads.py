@@ -552,7 +552,7 @@ class Reads:
                     "closed": bool(closed),
                 }
             )
-        if last is not None and not months:  # never shown as zeros (docs/cli.md)
+        if last is not None and not months and lines:  # never shown as zeros (docs/cli.md)
             raise NotFound(
                 f"Sổ chưa có tháng nào của '{code}' đến ngày {as_of}",
                 f"The ledger has no month of '{code}' effective by {as_of}",

@@ -812,7 +812,15 @@ class MatchingCommands(RequestCommands):
         """Whether `tx`'s suspense item (the line, or the excess of a matched line) still
         waits for the treasurer: not resolved."""
         uow = UnitOfWork(self)
-        org = str(tx.suspense["org"]) if tx.suspense is not None else self._owner(uow, tx)
+        org: str | None = None
+        if tx.suspense is not None:
+            org = str(tx.suspense["org"])
+        elif tx.matched is not None:  # held where the match put it: the request's collector
+            request = uow.get(request_id(str(tx.matched.get("target", ""))), PaymentRequest)
+            if request is not None:
+                org = collector(request) if request.kind in KINDS else request.branch_code
+        if org is None:
+            org = self._owner(uow, tx)
         if org is None:
             return False
         _, item = self._held_item(uow, org, tx)

@@ -71,18 +71,23 @@ def member_row_problems(row: dict[str, str], today: date) -> list[tuple[str, str
             )
         )
     base = (row.get("monthly_base") or "").strip().replace(",", "")
-    if base and not base.isdigit():
+    if base and not (base.isascii() and base.isdigit()):  # "5²" is a digit to isdigit
         out.append(
             (
                 f"mức thu nhập '{base}' không phải số đồng nguyên",
                 f"monthly_base '{base}' is not a whole number of đồng",
             )
         )
-    elif base and int(base) > MAX_MONTHLY_BASE:
+    elif base and (len(base.lstrip("0")) > 13 or int(base) > MAX_MONTHLY_BASE):
+        # (the length first: int() refuses a 5,000-digit text)
         out.append(
             (
-                f"mức thu nhập {int(base):,} quá lớn (tối đa {MAX_MONTHLY_BASE:,} đ)",
-                f"monthly_base {int(base):,} is too large (at most {MAX_MONTHLY_BASE:,} đ)",
+                f"mức thu nhập {base[:20]}… quá lớn (tối đa {MAX_MONTHLY_BASE:,} đ)"
+                if len(base) > 20
+                else f"mức thu nhập {int(base):,} quá lớn (tối đa {MAX_MONTHLY_BASE:,} đ)",
+                f"monthly_base {base[:20]}… is too large (at most {MAX_MONTHLY_BASE:,} đ)"
+                if len(base) > 20
+                else f"monthly_base {int(base):,} is too large (at most {MAX_MONTHLY_BASE:,} đ)",
             )
         )
     if not base and category in BASE_CATEGORIES:

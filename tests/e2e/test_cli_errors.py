@@ -174,6 +174,16 @@ def test_a_member_file_with_several_bad_rows_reports_every_line_and_imports_noth
     assert "M10" in refused(ready, "member show M10").stderr  # the good row was not imported
 
 
+@pytest.mark.parametrize("base", ["9" * 5000, "5²"])
+def test_an_unreadable_income_is_refused_not_a_traceback(
+    ready: str, tmp_path: Path, base: str
+) -> None:
+    row = {**member_row("M16", "HN-BD-01"), "monthly_base": base}
+    path = write_csv(tmp_path / "m.csv", MEMBER_HEADER, [list(row.values())])
+    error = refused(ready, f"member import {path}").stderr
+    assert "line 2" in error and "monthly_base" in error
+
+
 def test_an_org_file_with_several_bad_rows_reports_every_line(ready: str, tmp_path: Path) -> None:
     rows = [
         ["HN-TX", "Đảng ủy xã Tây Xuân", "grassroots_committee", "HN"],

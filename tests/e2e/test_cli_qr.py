@@ -286,6 +286,24 @@ class TestWebhookReplay:
         assert "in suspense" not in ok(branch, f"webhook replay {saved} --gateway payos").stdout
         assert as_json(branch, f"webhook replay {saved} --gateway payos")[0]["held"] == 0
 
+    def test_a_batchs_excess_reads_held_when_the_number_is_at_two_banks(
+        self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # payOS names no bank: the account's owner is ambiguous, the request's is not (a
+        # review found `held` 0 for an excess still waiting)
+        monkeypatch.setenv("DANGPHI_PAYOS_CHECKSUM_KEY", "payos-test-key")
+        ok(
+            branch,
+            "org account add --org B2 --bin 970422 --account-number 1012345678 "
+            "--holder-name 'CHI BO 2' --holder-kind organisation",
+        )
+        status = as_json(branch, "batch create --payer 'Bí thư' --members M2,M3 --period 2026-12")
+        body = self.body(status, "payos-test-key", status["total"] + 30_000)
+        saved = tmp_path / "payos.json"
+        saved.write_text(json.dumps(body), encoding="utf-8")
+        assert as_json(branch, f"webhook replay {saved} --gateway payos")[0]["held"] == 30_000
+        assert as_json(branch, f"webhook replay {saved} --gateway payos")[0]["held"] == 30_000
+
     def test_the_replay_says_when_a_line_is_in_no_books(
         self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

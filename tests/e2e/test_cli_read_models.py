@@ -67,6 +67,22 @@ def test_a_balance_and_a_statement_as_known_at_a_time_and_as_effective_by_a_date
     assert as_json(db, "balance --org B1 --as-of 2026-12-31")["periods"] == ["2026-12"]
 
 
+def test_a_member_with_no_month_yet_has_a_statement_as_of_a_date(
+    branch: str, tmp_path: Path
+) -> None:
+    # joined after the month opened, paid ahead: nothing to refuse (a review found it
+    # refused as if the date were before the member's months)
+    (tmp_path / "m.csv").write_text(
+        "code,full_name,branch_code,category,monthly_base,region,party_joined_on\n"
+        "M9,Đỗ Văn Mới,B1,student,,I,2026-12-01\n",
+        encoding="utf-8",
+    )
+    ok(branch, f"member import {tmp_path / 'm.csv'}")
+    ok(branch, "pay --member M9 --amount 5,000 --reference P-M9")
+    dated = as_json(branch, "member statement M9 --as-of 2026-12-31")
+    assert (dated["months"], dated["credit"]) == ([], 5_000)
+
+
 def test_every_book_row_adds_up_after_a_back_dated_cut(branch: str, tmp_path: Path) -> None:
     # M1's income cut back to 5,000,000 from December after the month opened: before, the
     # row read 72,346 + 0 = 50,000 (a helper's check); and M3's fixed 5,000 showed income 0
