@@ -54,6 +54,7 @@ from api.bootstrap import build_ledger
 from api.settings import load_settings, storage_env
 from api.storage import RECORDER_TOPIC as RECORDER
 from ledger.app import DuesLedger
+from ledger.clock import VIETNAM, FixedClock
 from ledger.ids import roll_id
 from ledger.period import add_months
 from ledger.policy_rules import Exemption, MemberFacts, PolicyBook
@@ -450,7 +451,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, fast_url: str, naive_url: str) -> int:
-    app = build_ledger(load_settings(fast_url))
+    # the ledger opens a month at most 12 ahead of its clock: the clock moves to each month
+    # the run opens after the current one (`--months 20` opened months 19 ahead)
+    clock = FixedClock(datetime.now(VIETNAM))
+    app = build_ledger(load_settings(fast_url), clock=clock)
     period = args.period or app.current_period()
     today = date.fromisoformat(app.today_iso())
     province = make_province(args.members, args.branches, period, today)
@@ -489,6 +493,8 @@ def run(args: argparse.Namespace, fast_url: str, naive_url: str) -> int:
         month = add_months(period, m)
         load = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), time.process_time()
+        if month > app.current_period():
+            clock.at = datetime.fromisoformat(f"{month}-01T10:00:00").replace(tzinfo=VIETNAM)
         result = app.open_month(month)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         fast_rates.append(result.members / seconds)
