@@ -54,16 +54,17 @@ class RequestCommands(LedgerBase):
         member.check_active(period)
         branch = member.branch_code
         register = self._register_of(branch, member_code)
-        arrears = self.unpaid_items(self.member_registers(UnitOfWork(self), member), member_code)
-        periods, amount = self._owed(register, arrears, member_code, period, months_ahead)
+        registers = self.member_registers(UnitOfWork(self), member)
+        arrears = self.unpaid_items(registers, member_code)
+        last = _last_assessed(registers, member_code)
+        periods, amount = self._owed(register, arrears, member_code, period, months_ahead, last)
         if amount <= 0:
             raise Conflict(
                 f"Đảng viên {member_code} không còn khoản nào phải nộp",
                 f"Member {member_code} owes nothing for these months",
             )
-        # the month it runs to before any months ahead: this one, or a later one the branch
-        # has opened already (its QR must not name a month it does not cover)
-        base = max([period, *register.opened])
+        # the month it runs to before any months ahead (its QR names it)
+        base = max(period, last or period)
         hint = f"DP {base[5:]}/{base[:4]}" + (f"+{months_ahead}" if months_ahead else "")
         return self._create_request(
             "member",
@@ -160,15 +161,32 @@ class RequestCommands(LedgerBase):
             )
         return register
 
+    def request_start(self, member_code: str) -> Period:
+        """The month a member's request runs to before any months ahead: this month, or a
+        later one a branch of theirs has opened already (months ahead follow it). The
+        HTTP API counts a request's named months from it."""
+        member = self.get_member(member_code)
+        registers = self.member_registers(UnitOfWork(self), member)
+        period = self.current_period()
+        return max(period, _last_assessed(registers, member_code) or period)
+
     def _owed(
-        self, register: Register, arrears: list[list[Any]], code: str, period: Period, ahead: int
+        self,
+        register: Register,
+        arrears: list[list[Any]],
+        code: str,
+        period: Period,
+        ahead: int,
+        last: Period | None,
     ) -> tuple[list[Period], int]:
-        """Arrears (from every branch's register), this month if not yet assessed, months ahead."""
+        """Arrears (from every branch's register), this month if not yet assessed, months
+        ahead. `last`: the last month any of the member's branches opened while they were
+        on its register (a transfer's old branch may have opened one the new has not)."""
         record = register.record(code)
         periods = [p for _, p, _ in arrears]
         amount = sum(int(a) for _, _, a in arrears)
         book = self.policy().book
-        last = max(register.opened) if register.opened else add_months(period, -1)
+        last = last or add_months(period, -1)
         future = [] if period <= last else [period]
         start = max(last, period)
         future += [add_months(start, i) for i in range(1, ahead + 1)]
@@ -386,3 +404,15 @@ def paid_into_target(request: PaymentRequest, tx: BankTransaction) -> bool:
 
 def is_expired(request: PaymentRequest, now: datetime) -> bool:
     return request.status(now) == "expired"
+
+
+def _last_assessed(registers: list[Register], code: str) -> Period | None:
+    """The last month any of these branches opened while the member was on its register."""
+    months = [
+        p
+        for r in registers
+        for p in r.opened
+        if r.members[code]["from"] <= p
+        and (r.members[code]["until"] is None or p < r.members[code]["until"])
+    ]
+    return max(months, default=None)

@@ -12,6 +12,7 @@ import pytest
 from ledger.app import DuesLedger
 from ledger.errors import Conflict, NotFound
 from ledger.payment_request import PaymentRequest
+from ledger.period import add_months
 from ledger.ports import BankTransactionFact
 from payment_gateways.vietqr import decode
 from tests.builders import small_ledger
@@ -297,3 +298,29 @@ class TestMoneyNobodyHasExplained:
         assert balances.get("HN-BD-01:assets:receivable:M0", 0) == 0
         assert sum(balances.values()) == 0
         assert branch.suspense_items("HN-BD-01") == []
+
+
+class TestARequestRunsFromTheLastMonthAssessed:
+    """Months ahead follow the last month any of the member's branches opened while they
+    were on it (a review found a transfer's January listed twice, February missing)."""
+
+    def test_after_a_transfer_from_a_branch_that_opened_ahead(self, branch: DuesLedger) -> None:
+        branch.open_month("2027-01", "HN-BD-02")  # M3's branch opened January early
+        branch.transfer_member("M3", "HN-BD-01", "2027-02")
+        assert branch.request_start("M3") == "2027-01"
+        request = branch.member_request("M3", months_ahead=1)
+        [(_, months, amount)] = request.items
+        assert months == ["2026-12", "2027-01", "2027-02"]
+        owed = branch.member_statement("M3")["outstanding"]
+        assert amount == owed + 70_000  # February, at the new branch, once
+        assert request.hint == "DP 01/2027+1"
+
+    def test_for_a_member_enrolled_after_a_month_opened_early(self, branch: DuesLedger) -> None:
+        from tests.builders import member_row
+
+        branch.open_month("2027-01", "HN-BD-01")
+        branch.import_members([(2, member_row("M9", "HN-BD-01"))])
+        start = branch.request_start("M9")
+        request = branch.member_request("M9", months_ahead=1)
+        assert request.items[0][1][-1] == add_months(start, 1)
+        assert len(set(request.items[0][1])) == len(request.items[0][1])

@@ -69,7 +69,7 @@ def months_ahead(svc: Services, code: str, months: list[str] | None) -> int:
     # counted from the month the request runs to anyway: this one, or a later one already
     # opened (the ledger adds months ahead after it); from this month, a named 2027-01
     # with 2026-12 opened early asked for 2027-02 too (a newcomer's check found it)
-    base = max([current, *assessed])
+    base = svc.ledger.request_start(code)
     last = max(months)
     return 0 if last <= base else len(months_between(base, last)) - 1
 
