@@ -334,14 +334,21 @@ class RequestCommands(LedgerBase):
 
     def request_status(self, code: str) -> dict[str, Any]:
         r = self.get_request(code)
+        status, received = r.status(self.clock.now()), r.received
+        remaining = self.still_owed(UnitOfWork(self), r)
+        if r.kind == "deposit":  # its bank lines clear it (`see`); it receives no transfers
+            received = r.total - r.in_transit()
+            remaining = [r.in_transit()]
+            if received:
+                status = "paid" if received >= r.total else "partly_paid"
         return {
             "reference": r.code,
             "kind": r.kind,
-            "status": r.status(self.clock.now()),
+            "status": status,
             "total": r.total,
-            "received": r.received,
+            "received": received,
             "held": r.held,
-            "remaining": self.still_owed(UnitOfWork(self), r),
+            "remaining": remaining,
             "branch": r.branch_code,
             "payer": r.payer_name,
             "hint": r.hint,

@@ -1199,6 +1199,14 @@ class TestCash:
         assert first.matched is not None and first.matched["in_transit"] == 20_000
         summary = branch.deposit_summary(branch.get_request_or_none(deposit.code))  # type: ignore[arg-type]
         assert (summary["in_transit"], summary["seen_on_statement"]) == (20_000, True)
+        # its status page (the deposit's `Location` over HTTP) says so too: it said open,
+        # nothing received, whatever its lines cleared (a helper's HTTP check)
+        status = branch.request_status(deposit.code)
+        assert (status["status"], status["received"], status["remaining"]) == (
+            "partly_paid",
+            100_000,
+            [20_000],
+        )
         books = org_balances(branch, "HN-BD-01")
         assert books["assets:deposits_in_transit"] == 20_000
         rest, _ = branch.record_bank_transaction(line(20_000, memo))
@@ -1208,6 +1216,8 @@ class TestCash:
             0,
             120_000,
         )
+        status = branch.request_status(deposit.code)
+        assert (status["status"], status["received"], status["remaining"]) == ("paid", 120_000, [0])
         assert branch.suspense_items("HN-BD-01") == []
 
     def test_a_deposit_seen_before_its_amounts_were_kept_counts_as_cleared_whole(
