@@ -7,13 +7,20 @@ the other way round; request bodies refuse unknown fields.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from api.http.schemas import Page
 
 HASH_PATTERN = r"^[0-9a-f]{64}$"
+
+
+def _iso_moment(text: str) -> str:
+    """An ISO 8601 moment, kept as written (a seal's `sealed_at`)."""
+    datetime.fromisoformat(text)  # ValueError: refused as invalid, naming the field
+    return text
 
 
 class AuditFinding(BaseModel):
@@ -55,7 +62,7 @@ class SealPublic(BaseModel):
     notification_id: Annotated[int, Field(ge=0)]
     hash: Annotated[str, Field(pattern=HASH_PATTERN)]
     events: Annotated[int, Field(ge=0)]
-    sealed_at: str | None = None
+    sealed_at: Annotated[str, AfterValidator(_iso_moment)] | None = None
 
 
 class SealIn(SealPublic):

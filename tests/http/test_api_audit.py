@@ -284,6 +284,7 @@ class TestAnAuditorVerifiesTheLog:
             ({"hash": "abc"}, "seals[0].hash"),
             ({"events": -1}, "seals[0].events"),
             ({"signed_by": "me"}, "seals[0].signed_by"),
+            ({"sealed_at": "x"}, "seals[0].sealed_at"),  # a helper found it accepted
         ],
     )
     def test_a_seal_that_is_not_a_seal_is_422_naming_the_field(
