@@ -83,7 +83,8 @@ class PaymentRequest(Aggregate):
     def cancel(self, reason: str, at: str) -> None:
         if self.cancelled_at is not None:
             return
-        if self.received >= self.total:
+        paid = self.total - self.in_transit() if self.kind == "deposit" else self.received
+        if paid >= self.total:  # (a deposit's lines clear it; it receives no transfers)
             raise Conflict(
                 f"Yêu cầu {self.code} đã được thanh toán, không huỷ được",
                 f"Request {self.code} is already paid and cannot be cancelled",

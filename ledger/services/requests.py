@@ -57,7 +57,9 @@ class RequestCommands(LedgerBase):
         registers = self.member_registers(UnitOfWork(self), member)
         arrears = self.unpaid_items(registers, member_code)
         last = _last_assessed(registers, member_code)
-        periods, amount = self._owed(register, arrears, member_code, period, months_ahead, last)
+        periods, amount = self._owed(
+            register, arrears, member_code, period, months_ahead, last, member.ended_from
+        )
         if amount <= 0:
             raise Conflict(
                 f"Đảng viên {member_code} không còn khoản nào phải nộp",
@@ -178,6 +180,7 @@ class RequestCommands(LedgerBase):
         period: Period,
         ahead: int,
         last: Period | None,
+        ended_from: Period | None = None,
     ) -> tuple[list[Period], int]:
         """Arrears (from every branch's register), this month if not yet assessed, months
         ahead. `last`: the last month any of the member's branches opened while they were
@@ -190,6 +193,9 @@ class RequestCommands(LedgerBase):
         future = [] if period <= last else [period]
         start = max(last, period)
         future += [add_months(start, i) for i in range(1, ahead + 1)]
+        # never a month already owed (a month opened, then the member left from it), nor
+        # one from the month the member leaves the party list
+        future = [p for p in future if p not in periods and (ended_from is None or p < ended_from)]
         for p in future:
             amount += book.assess(register.facts_at(code, p), p).amount
             periods.append(p)

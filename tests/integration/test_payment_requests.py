@@ -324,3 +324,18 @@ class TestARequestRunsFromTheLastMonthAssessed:
         request = branch.member_request("M9", months_ahead=1)
         assert request.items[0][1][-1] == add_months(start, 1)
         assert len(set(request.items[0][1])) == len(request.items[0][1])
+
+
+class TestAMemberLeavingTheList:
+    """A review found a month listed twice and months ahead past the member's end."""
+
+    def test_a_month_opened_before_the_member_left_is_asked_once(self, branch: DuesLedger) -> None:
+        branch.open_month("2027-01", "HN-BD-01")
+        branch.end_membership("M0", "2027-01", "chuyển sinh hoạt ra nước ngoài")
+        [(_, months, _)] = branch.member_request("M0", months_ahead=1).items
+        assert len(months) == len(set(months)), months
+
+    def test_months_ahead_stop_at_the_month_the_member_leaves(self, branch: DuesLedger) -> None:
+        branch.end_membership("M0", "2027-01", "chuyển sinh hoạt ra nước ngoài")
+        [(_, months, amount)] = branch.member_request("M0", months_ahead=2).items
+        assert (months, amount) == (["2026-12"], 70_000)

@@ -1220,6 +1220,17 @@ class TestCash:
         assert (status["status"], status["received"], status["remaining"]) == ("paid", 120_000, [0])
         assert branch.suspense_items("HN-BD-01") == []
 
+    def test_a_cleared_deposit_cannot_be_cancelled(self, branch: DuesLedger) -> None:
+        # a review found it cancelled after its line had cleared it (paid requests refuse)
+        branch.receive_cash("M0", 70_000, "BL-001")
+        deposit = branch.deposit_cash("HN-BD-01", 70_000, "GNT-01")
+        branch.record_bank_transaction(line(70_000, f"NOP TIEN MAT {deposit.code}"))
+        before = events(branch)
+        with pytest.raises(LedgerError) as refused:
+            branch.cancel_request(deposit.code, "nhầm")
+        assert "already paid" in refused.value.message_en
+        assert events(branch) == before
+
     def test_a_deposit_seen_before_its_amounts_were_kept_counts_as_cleared_whole(
         self, branch: DuesLedger
     ) -> None:
