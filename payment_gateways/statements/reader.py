@@ -35,7 +35,9 @@ from .values import Cell, CellError, amount, iso_date, text
 HEADER_SCAN = 30  # rows searched for the header
 SUMMARY = ("tong", "total", "cong", "so du", "balance", "opening", "closing")
 WHAT = "sao kê / statement"
-_SPACES = re.compile(r"\s+")
+# whitespace and control characters (a NUL, which PostgreSQL text cannot hold, a tab, a
+# line feed in a cell) become one space
+_SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")
 T = TypeVar("T")
 
 
@@ -290,7 +292,7 @@ def _line(cells: list[Cell], columns: dict[str, int], bounds: Bounds) -> _Line |
         date=date,
         direction="in" if credit else "out",
         amount=credit or debit,
-        reference=text(cell("reference")) or None,
+        reference=_SPACES.sub(" ", text(cell("reference"))).strip() or None,
         narrative=_SPACES.sub(" ", text(cell("narrative"))),
         balance=balance,
     )

@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 
 from ledger.errors import InvalidInput
 
@@ -75,6 +76,13 @@ def xlsx_rows(path: Path) -> list[Row]:
         sheet = book.worksheets[0]
         sheet.reset_dimensions()  # some exporters write a wrong A1:X9 size; read every cell
         return list(_numbered(sheet.iter_rows(values_only=True)))
+    except (ParseError, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        # a sheet's XML cut short or malformed shows only when its rows are read
+        raise InvalidInput(
+            f"Không đọc được tệp Excel {path.name}: {error}",
+            f"Cannot read the Excel file {path.name}: {error}",
+            field="file",
+        ) from None
     finally:
         book.close()
 

@@ -690,6 +690,22 @@ class TestRule3AProposalWaitsForTheTreasurer:
         assert not NAME_INDEX_KEEPS & rebuilds
 
 
+def test_a_nul_in_a_memo_does_not_stop_the_read_models(branch: DuesLedger) -> None:
+    """A NUL from any source (a gateway, a hand-made call) is kept in the log as it came;
+    PostgreSQL text cannot hold one, and every catch-up of the read models failed on it,
+    so every read, for good (a helper's check through a statement file)."""
+    from projections.reads import Reads
+
+    branch.record_bank_transaction(line(12_345, "IBFT\x00NGUYEN VAN A"))
+    reads = Reads(branch)
+    try:
+        report = reads.reconcile("HN-BD-01")
+        assert [i["amount"] for i in report["suspense"]] == [12_345]
+        assert reads.balance("HN-BD-01")["suspense"] == 12_345
+    finally:
+        reads.close()
+
+
 class TestLinesBeforeTheAccountWasRegistered:
     """A gateway may report an account's lines before its treasurer registers it: they
     are recorded, in nobody's books, and booked when the account is registered. Before,

@@ -271,6 +271,33 @@ def test_a_row_with_more_values_than_the_header_is_refused_not_cut(tmp_path: Pat
     assert [f.amount for f in read(xlsx)] == [70_000]
 
 
+def test_control_characters_in_a_memo_or_reference_become_spaces(tmp_path: Path) -> None:
+    # a NUL, stored, stopped every read model on PostgreSQL (its text cannot hold one)
+    path = write_csv(
+        tmp_path / "s.csv",
+        [VI_HEADER, ["05/12/2026", "FT1\x00", "", "70,000", "", "IBFT\x00NGUYEN\x07VAN A"]],
+    )
+    [fact] = read(path)
+    assert (fact.narrative, fact.reference) == ("IBFT NGUYEN VAN A", "FT1")
+
+
+def test_an_xlsx_whose_sheet_is_cut_short_is_refused_clearly(tmp_path: Path) -> None:
+    import zipfile
+
+    whole = write_xlsx(tmp_path / "whole.xlsx", [VI_HEADER, ["05/12/2026", "R1", "", 1, "", "X"]])
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(whole) as src, zipfile.ZipFile(broken, "w") as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]  # the XML ends mid-element
+            out.writestr(item, data)
+    with pytest.raises(InvalidInput) as refused:
+        read(broken)
+    assert "Cannot read the Excel file" in refused.value.message_en
+    assert "Không đọc được tệp Excel" in refused.value.message_vi
+
+
 def test_csv_line_numbers_are_physical_lines(tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "s.csv",
