@@ -33,7 +33,12 @@ from .sources import DELIMITERS, Row, csv_rows, csv_text, xlsx_rows
 from .values import Cell, CellError, amount, iso_date, text
 
 HEADER_SCAN = 30  # rows searched for the header
-SUMMARY = ("tong", "total", "cong", "so du", "balance", "opening", "closing")
+# a totals row's label, folded: the whole label, or its first words
+_TOTALS = re.compile(
+    r"^(tong|cong|total)$"
+    r"|^(tong cong|tong so|tong phat sinh|tong total|cong phat sinh|total|grand total"
+    r"|subtotal|sub total|so du|opening|closing|balance)\b"
+)
 WHAT = "sao kê / statement"
 # whitespace and control characters (a NUL, which PostgreSQL text cannot hold, a tab, a
 # line feed in a cell) become one space
@@ -93,7 +98,10 @@ def read_statement(
         None if not_after is None else not_after.isoformat(),
     )
     header = rows[start - 1][1]
-    width = max(i for i, c in enumerate(header) if text(c)) + 1
+    # a CSV row longer than its header has an unquoted comma; a spreadsheet's cells right
+    # of the table are notes (a signature, a remark), passed over
+    csv_file = Path(path).suffix.lower() == ".csv"
+    width = max(i for i, c in enumerate(header) if text(c)) + 1 if csv_file else None
     lines = _parse(rows[start:], columns, bounds, width)
     opening = closing = None
     first_balance = lines[0].balance if lines else None
@@ -212,14 +220,16 @@ def _missing_columns(tables: list[list[Row]], candidates: list[Layout]) -> Inval
 Bounds = tuple[str | None, str | None]  # the earliest and latest ISO dates accepted
 
 
-def _parse(rows: Sequence[Row], columns: dict[str, int], bounds: Bounds, width: int) -> list[_Line]:
+def _parse(
+    rows: Sequence[Row], columns: dict[str, int], bounds: Bounds, width: int | None
+) -> list[_Line]:
     """`width`: the header's columns; a row with a value beyond them is refused (an
     unquoted comma in a memo shifts every cell after it: read as it stands, the memo
     would be cut there and a payment's code lost)."""
     lines: list[_Line] = []
     problems: list[tuple[int, str, str]] = []
     for number, cells in rows:
-        if len(cells) > width and any(text(c) for c in cells[width:]):
+        if width is not None and len(cells) > width and any(text(c) for c in cells[width:]):
             problems.append(
                 (
                     number,
@@ -311,10 +321,15 @@ def _checked(errors: list[CellError], parse: Callable[[], T]) -> T | None:
 
 
 def _is_note(cells: list[Cell], date: Cell, debit: Cell, credit: Cell) -> bool:
-    """A row without a valid date to pass over: a totals row (`Tổng`, `Total`) or dateless
-    text with no amount."""
+    """A row without a valid date to pass over: one with no amount (a note, a signature:
+    "Người lập biểu"), or a totals row, whose first text is a totals label (`Tổng cộng`,
+    `Tổng / Total`, `Cộng phát sinh`, `Số dư cuối kỳ`). A row with an amount and any other
+    first text is a line whose date is missing: refused, never dropped ("Tống Văn Hùng",
+    "Công ty ...", "Cộng đồng ..." begin as a total's label does, folded, and were dropped)."""
+    if not (text(debit) or text(credit)):
+        return True
     label = next((fold(text(c)) for c in cells if text(c)), "")
-    return label.startswith(SUMMARY) or not (text(date) or text(debit) or text(credit))
+    return _TOTALS.match(" ".join(label.replace("/", " ").replace(":", " ").split())) is not None
 
 
 def _facts(

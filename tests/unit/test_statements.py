@@ -264,11 +264,42 @@ def test_a_row_with_more_values_than_the_header_is_refused_not_cut(tmp_path: Pat
         read(tmp_path / "s.csv")
     [(number, vi, en)] = caught.value.problems
     assert number == 2 and "7 values" in en and "6 columns" in en and "ngoặc kép" in vi
-    # trailing empty cells (as spreadsheets write them) are no values
+    # in a spreadsheet, cells right of the table are notes, not values
     xlsx = write_xlsx(
-        tmp_path / "s.xlsx", [VI_HEADER, ["05/12/2026", "R1", "", 70000, "", MEMO_A, None, ""]]
+        tmp_path / "s.xlsx",
+        [VI_HEADER, ["05/12/2026", "R1", "", 70000, "", MEMO_A, None, "đã kiểm tra"]],
     )
     assert [f.amount for f in read(xlsx)] == [70_000]
+
+
+def test_notes_and_signatures_below_or_beside_the_table_are_passed_over(tmp_path: Path) -> None:
+    path = write_xlsx(
+        tmp_path / "s.xlsx",
+        [
+            VI_HEADER,
+            ["05/12/2026", "R1", "", 70000, "", MEMO_A],
+            ["Tổng cộng phát sinh", None, None, 70000, None, None],
+            ["Người lập biểu", None, None, None, None, None, None, "Kế toán trưởng"],
+        ],
+    )
+    assert [f.amount for f in read(path)] == [70_000]
+
+
+def test_a_line_with_an_amount_but_no_date_is_refused_not_dropped(tmp_path: Path) -> None:
+    # its first text begins as a total's label does, folded ("Tống" -> "tong"): it was
+    # taken for a totals row and dropped, with its 300,000 (a helper's check)
+    path = write_csv(
+        tmp_path / "s.csv",
+        [
+            ["Diễn giải", "Ngày giao dịch", "Số tham chiếu", "Ghi nợ", "Ghi có", "Số dư"],
+            [MEMO_A, "05/12/2026", "R1", "", "70,000", ""],
+            ["Tống Văn Hùng nộp đảng phí", "", "R2", "", "300,000", ""],
+            ["Công ty X chuyển tiền", "", "R3", "", "500,000", ""],
+        ],
+    )
+    with pytest.raises(ImportRejected) as caught:
+        read(path)
+    assert sorted({line for line, _, _ in caught.value.problems}) == [3, 4]
 
 
 def test_control_characters_in_a_memo_or_reference_become_spaces(tmp_path: Path) -> None:
