@@ -131,15 +131,17 @@ def _check_named_account(title_rows: Sequence[Row], account: str) -> None:
     """A title row above the header that names an account (a label, then its number) must
     name this one: a file exported for another account is refused, not recorded under
     this one. Title rows that name no account are not a problem."""
-    wanted = re.sub(r"\D", "", account)
+    wanted = re.sub(r"\D", "", account).lstrip("0")
     named: list[str] = []
     for _, cells in title_rows:
-        for cell in cells:
-            for match in _NAMED_ACCOUNT.finditer(fold(text(cell))):
-                digits = re.sub(r"\D", "", match.group(1))
-                if len(digits) >= 6:  # an account number, not "account 1" of a list
-                    named.append(digits)
-    if named and not any(wanted in digits for digits in named):
+        # the row's cells read together: "Số tài khoản:" in one cell, the number in the next
+        row = " ".join(fold(text(cell)) for cell in cells if text(cell))
+        for match in _NAMED_ACCOUNT.finditer(row):
+            digits = re.sub(r"\D", "", match.group(1))
+            if len(digits) >= 6:  # an account number, not "account 1" of a list
+                named.append(digits)
+    # the same number, leading zeros aside (not one that merely contains it: 91012345678)
+    if named and not any(digits.lstrip("0") == wanted for digits in named):
         other = named[0]
         raise InvalidInput(
             f"Tệp sao kê ghi tài khoản {other}, không phải tài khoản {account} đang nhập "

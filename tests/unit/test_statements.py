@@ -453,6 +453,31 @@ def test_a_file_whose_title_names_another_account_is_refused(tmp_path: Path, tit
 
 
 @pytest.mark.parametrize(
+    ("title", "other"),
+    [
+        (["Số tài khoản:", "0351000646393"], "0351000646393"),  # the number in the next cell
+        (["Số tài khoản: 91018795282"], "91018795282"),  # contains ours, is not ours
+    ],
+)
+def test_another_account_named_across_cells_or_longer_is_refused(
+    tmp_path: Path, title: list[str], other: str
+) -> None:
+    # both were read as this account's file (a helper's check)
+    path = write_xlsx(
+        tmp_path / "other.xlsx",
+        [title, VI_HEADER, ["05/12/2026", "R1", None, 500000, None, MEMO_B]],
+    )
+    with pytest.raises(InvalidInput) as refused:
+        read_statement(path, bin_code=VCB, account_number=ACCOUNT)
+    assert other in refused.value.message_en
+    ours = write_xlsx(
+        tmp_path / "ours.xlsx",
+        [["Số tài khoản:", "001018795282"], VI_HEADER, ["05/12/2026", "R1", None, 1, None, "X"]],
+    )
+    assert len(read_statement(ours, bin_code=VCB, account_number=ACCOUNT).facts) == 1
+
+
+@pytest.mark.parametrize(
     "title",
     [
         "Số tài khoản: 1018 795 282 - Chi nhánh Hà Nội",
