@@ -17,6 +17,7 @@ genuinely identical transfers stay two.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -102,7 +103,7 @@ def read_statement(
     # of the table are notes (a signature, a remark), passed over
     csv_file = Path(path).suffix.lower() == ".csv"
     width = max(i for i, c in enumerate(header) if text(c)) + 1 if csv_file else None
-    lines = _parse(rows[start:], columns, bounds, width)
+    lines = _oldest_first(_parse(rows[start:], columns, bounds, width))
     opening = closing = None
     first_balance = lines[0].balance if lines else None
     if first_balance is not None:
@@ -308,6 +309,33 @@ def _line(cells: list[Cell], columns: dict[str, int], bounds: Bounds) -> _Line |
         narrative=_SPACES.sub(" ", text(cell("narrative"))),
         balance=balance,
     )
+
+
+def _oldest_first(lines: list[_Line]) -> list[_Line]:
+    """The lines in the order they happened. Some banks list the newest first: the dates
+    fall, or (one day) each printed balance follows from the next line's, not from the
+    one before. Read as it stood, such a file gave the opening and closing balances of
+    its ends the wrong way round (a helper's check)."""
+    if len(lines) < 2:
+        return lines
+    if lines[0].date != lines[-1].date:
+        return lines[::-1] if lines[0].date > lines[-1].date else lines
+
+    def signed(line: _Line) -> int:
+        return line.amount if line.direction == "in" else -line.amount
+
+    pairs = list(itertools.pairwise(lines))
+    ahead = sum(
+        1
+        for a, b in pairs
+        if a.balance is not None and b.balance is not None and a.balance + signed(b) == b.balance
+    )
+    behind = sum(
+        1
+        for a, b in pairs
+        if a.balance is not None and b.balance is not None and b.balance + signed(a) == a.balance
+    )
+    return lines[::-1] if behind > ahead else lines
 
 
 def _dmy(iso: str) -> str:

@@ -302,6 +302,30 @@ def test_a_line_with_an_amount_but_no_date_is_refused_not_dropped(tmp_path: Path
     assert sorted({line for line, _, _ in caught.value.problems}) == [3, 4]
 
 
+@pytest.mark.parametrize("days", [("05", "06", "07"), ("05", "05", "05")])
+def test_a_file_listing_the_newest_first_is_read_oldest_first(
+    tmp_path: Path, days: tuple[str, str, str]
+) -> None:
+    # 1,000,000 + 500,000 - 100,000 + 200,000 as the bank printed it, newest at the top:
+    # it gave opening 1,500,000 and closing 1,200,000 (a helper's check)
+    d1, d2, d3 = (f"{d}/12/2026" for d in days)
+    statement = read_statement(
+        write_csv(
+            tmp_path / "s.csv",
+            [
+                VI_HEADER,
+                [d3, "R3", "", "200,000", "1,600,000", "C"],
+                [d2, "R2", "100,000", "", "1,400,000", "B"],
+                [d1, "R1", "", "500,000", "1,500,000", "A"],
+            ],
+        ),
+        bin_code=VCB,
+        account_number=ACCOUNT,
+    )
+    assert [f.reference for f in statement.facts] == ["R1", "R2", "R3"]
+    assert (statement.opening_balance, statement.closing_balance) == (1_000_000, 1_600_000)
+
+
 def test_control_characters_in_a_memo_or_reference_become_spaces(tmp_path: Path) -> None:
     # a NUL, stored, stopped every read model on PostgreSQL (its text cannot hold one)
     path = write_csv(
