@@ -290,11 +290,11 @@ def _line(cells: list[Cell], columns: dict[str, int], bounds: Bounds) -> _Line |
                 f"dated {date}, too early (at the earliest {earliest})",
             )
         )
-    debit = _checked(errors, lambda: abs(amount(cell("debit"), signed=True)))
-    credit = _checked(errors, lambda: amount(cell("credit")))
+    debit = _checked(errors, lambda: abs(amount(cell("debit"), signed=True)), "ghi nợ", "debit")
+    credit = _checked(errors, lambda: amount(cell("credit")), "ghi có", "credit")
     balance = None
     if "balance" in columns and text(cell("balance")):
-        balance = _checked(errors, lambda: amount(cell("balance"), signed=True))
+        balance = _checked(errors, lambda: amount(cell("balance"), signed=True), "số dư", "balance")
     if debit and credit:
         errors.append(CellError("có cả ghi nợ và ghi có", "has both a debit and a credit"))
     elif debit == 0 and credit == 0:
@@ -342,10 +342,15 @@ def _dmy(iso: str) -> str:
     return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"
 
 
-def _checked(errors: list[CellError], parse: Callable[[], T]) -> T | None:
+def _checked(
+    errors: list[CellError], parse: Callable[[], T], column_vi: str = "", column_en: str = ""
+) -> T | None:
+    """The parsed value, or None with its error kept (naming the column, when given)."""
     try:
         return parse()
     except CellError as error:
+        if column_en:
+            error = CellError(f"cột {column_vi}: {error.vi}", f"{column_en} column: {error.en}")
         errors.append(error)
         return None
 

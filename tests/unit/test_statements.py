@@ -248,6 +248,9 @@ def test_bad_rows_are_all_listed_with_their_line_numbers(tmp_path: Path) -> None
     messages = " ".join(en for _, _, en in caught.value.problems)
     for part in ("bad date", "12.5", "both a debit and a credit", "negative", "no debit or credit"):
         assert part in messages
+    # an amount's problem names its column (a helper could not tell which it was)
+    assert "credit column:" in messages
+    assert "cột ghi có:" in " ".join(vi for _, vi, _ in caught.value.problems)
     assert "sao kê" in caught.value.message_vi and "statement" in caught.value.message_en
 
 
