@@ -271,14 +271,19 @@ class TestWebhookReplay:
         assert "in suspense" not in said and "already recorded" in said, said
         assert as_json(branch, f"webhook replay {saved} --gateway payos")[0]["held"] == 0
 
-    def test_a_batchs_excess_resolved_no_longer_reads_in_suspense(
-        self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def overpaid_batch(self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        """A payOS notification paying a batch for M2 and M3 30,000 more than it asks."""
         monkeypatch.setenv("DANGPHI_PAYOS_CHECKSUM_KEY", "payos-test-key")
         status = as_json(branch, "batch create --payer 'Bí thư' --members M2,M3 --period 2026-12")
         body = self.body(status, "payos-test-key", status["total"] + 30_000)
         saved = tmp_path / "payos.json"
         saved.write_text(json.dumps(body), encoding="utf-8")
+        return saved
+
+    def test_a_batchs_excess_resolved_no_longer_reads_in_suspense(
+        self, branch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        saved = self.overpaid_batch(branch, tmp_path, monkeypatch)
         [row] = as_json(branch, f"webhook replay {saved} --gateway payos")
         assert row["held"] == 30_000
         [item] = as_json(branch, "suspense list --org B1")
@@ -291,16 +296,12 @@ class TestWebhookReplay:
     ) -> None:
         # payOS names no bank: the account's owner is ambiguous, the request's is not (a
         # review found `held` 0 for an excess still waiting)
-        monkeypatch.setenv("DANGPHI_PAYOS_CHECKSUM_KEY", "payos-test-key")
         ok(
             branch,
             "org account add --org B2 --bin 970422 --account-number 1012345678 "
             "--holder-name 'CHI BO 2' --holder-kind organisation",
         )
-        status = as_json(branch, "batch create --payer 'Bí thư' --members M2,M3 --period 2026-12")
-        body = self.body(status, "payos-test-key", status["total"] + 30_000)
-        saved = tmp_path / "payos.json"
-        saved.write_text(json.dumps(body), encoding="utf-8")
+        saved = self.overpaid_batch(branch, tmp_path, monkeypatch)
         assert as_json(branch, f"webhook replay {saved} --gateway payos")[0]["held"] == 30_000
         assert as_json(branch, f"webhook replay {saved} --gateway payos")[0]["held"] == 30_000
 
