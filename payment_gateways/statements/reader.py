@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ from .sources import DELIMITERS, Row, csv_rows, csv_text, xlsx_rows
 from .values import Cell, CellError, amount, iso_date, text
 
 HEADER_SCAN = 30  # rows searched for the header
-# a totals row's label, folded: the whole label, or its first words
+# a totals row's label as written (`Tổng …`, `Cộng …`, `Total(s) …`), or, folded (an export
+# without diacritics), the whole label or its first words
+_TOTALS_VI = re.compile(r"^(tổng|cộng|totals?|grand total|sub ?total|số dư)\b")
 _TOTALS = re.compile(
     r"^(tong|cong|total)$"
     r"|^(tong cong|tong so|tong phat sinh|tong total|cong phat sinh|total|grand total"
@@ -99,11 +102,9 @@ def read_statement(
         None if not_after is None else not_after.isoformat(),
     )
     header = rows[start - 1][1]
-    # a CSV row longer than its header has an unquoted comma; a spreadsheet's cells right
-    # of the table are notes (a signature, a remark), passed over
+    width = max(i for i, c in enumerate(header) if text(c)) + 1
     csv_file = Path(path).suffix.lower() == ".csv"
-    width = max(i for i, c in enumerate(header) if text(c)) + 1 if csv_file else None
-    lines = _oldest_first(_parse(rows[start:], columns, bounds, width))
+    lines = _oldest_first(_parse(rows[start:], columns, bounds, width, csv_file))
     opening = closing = None
     first_balance = lines[0].balance if lines else None
     if first_balance is not None:
@@ -124,7 +125,8 @@ def read_statement(
 # "Số tài khoản: 1018 795 282", "STK 1018795282", "Account No.: 1018795282" in a title row,
 # compared folded (no diacritics, lower case, punctuation as spaces).
 _NAMED_ACCOUNT = re.compile(
-    r"\b(?:so tai khoan|tai khoan so|stk|so tk|account(?: no| number)?)\s+(\d+(?:[ -]\d+)*)"
+    r"\b(?:so tai khoan|tai khoan so|stk|so tk|account(?: no| number)?)\s+(?:\|\s+)?"
+    r"(\d+(?:[ -]\d+)*)"
 )
 
 
@@ -136,7 +138,7 @@ def _check_named_account(title_rows: Sequence[Row], account: str) -> None:
     named: list[str] = []
     for _, cells in title_rows:
         # the row's cells read together: "Số tài khoản:" in one cell, the number in the next
-        row = " ".join(fold(text(cell)) for cell in cells if text(cell))
+        row = " | ".join(fold(text(cell)) for cell in cells if text(cell))
         for match in _NAMED_ACCOUNT.finditer(row):
             digits = re.sub(r"\D", "", match.group(1))
             if len(digits) >= 6:  # an account number, not "account 1" of a list
@@ -224,15 +226,15 @@ Bounds = tuple[str | None, str | None]  # the earliest and latest ISO dates acce
 
 
 def _parse(
-    rows: Sequence[Row], columns: dict[str, int], bounds: Bounds, width: int | None
+    rows: Sequence[Row], columns: dict[str, int], bounds: Bounds, width: int, csv_file: bool
 ) -> list[_Line]:
     """`width`: the header's columns; a row with a value beyond them is refused (an
     unquoted comma in a memo shifts every cell after it: read as it stands, the memo
-    would be cut there and a payment's code lost)."""
+    would be cut there and a payment's code lost; `_beyond_the_table`)."""
     lines: list[_Line] = []
     problems: list[tuple[int, str, str]] = []
     for number, cells in rows:
-        if width is not None and len(cells) > width and any(text(c) for c in cells[width:]):
+        if _beyond_the_table(cells, columns, width, csv_file):
             problems.append(
                 (
                     number,
@@ -253,6 +255,24 @@ def _parse(
     if problems:
         raise ImportRejected(problems, WHAT)
     return lines
+
+
+def _beyond_the_table(
+    cells: list[Cell], columns: dict[str, int], width: int, csv_file: bool
+) -> bool:
+    """A row whose values run past the header's last column: cells shifted by an unquoted
+    comma (CSV), or a memo split into the next cell. In a spreadsheet, a note beside the
+    table (after a blank column, or on a row with no amount: a signature) is passed over."""
+    if len(cells) <= width or not any(text(c) for c in cells[width:]):
+        return False
+    if csv_file:
+        return True
+    amounts = [
+        cells[i]
+        for f in ("debit", "credit")
+        if (i := columns.get(f)) is not None and i < len(cells)
+    ]
+    return bool(text(cells[width])) and any(text(a) for a in amounts)
 
 
 class _RowProblems(Exception):
@@ -318,8 +338,6 @@ def _oldest_first(lines: list[_Line]) -> list[_Line]:
     its ends the wrong way round (a helper's check)."""
     if len(lines) < 2:
         return lines
-    if lines[0].date != lines[-1].date:
-        return lines[::-1] if lines[0].date > lines[-1].date else lines
 
     def signed(line: _Line) -> int:
         return line.amount if line.direction == "in" else -line.amount
@@ -335,7 +353,12 @@ def _oldest_first(lines: list[_Line]) -> list[_Line]:
         for a, b in pairs
         if a.balance is not None and b.balance is not None and b.balance + signed(a) == a.balance
     )
-    return lines[::-1] if behind > ahead else lines
+    if ahead != behind:  # the printed balances say which way the lines run
+        return lines[::-1] if behind > ahead else lines
+    # no balances to tell: dates that never rise and do fall (a correction dated back
+    # at the end of an ordered file does not reverse it)
+    falling = all(a.date >= b.date for a, b in pairs) and lines[0].date > lines[-1].date
+    return lines[::-1] if falling else lines
 
 
 def _dmy(iso: str) -> str:
@@ -363,8 +386,14 @@ def _is_note(cells: list[Cell], date: Cell, debit: Cell, credit: Cell) -> bool:
     "Công ty ...", "Cộng đồng ..." begin as a total's label does, folded, and were dropped)."""
     if not (text(debit) or text(credit)):
         return True
-    label = next((fold(text(c)) for c in cells if text(c)), "")
-    return _TOTALS.match(" ".join(label.replace("/", " ").replace(":", " ").split())) is not None
+    raw = next((text(c) for c in cells if text(c)), "")
+    words = " ".join(unicodedata.normalize("NFC", raw).lower().replace("/", " ").split())
+    words = words.replace(":", " ").strip()
+    if words.startswith(("tổng công ty", "tong cong ty")):  # a corporation, not a total
+        return False
+    if _TOTALS_VI.match(words):  # with its tone marks: Tổng, not Tống; Cộng, not Công
+        return True
+    return _TOTALS.match(" ".join(fold(raw).replace("/", " ").split())) is not None
 
 
 def _facts(
