@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import uuid5
 
+from ledger.account_index import WaitingLines
 from ledger.bank_transaction import BankTransaction
 from ledger.clock import today
 from ledger.errors import InvalidInput, NotFound, PolicyError
@@ -860,6 +861,9 @@ class FindingsModel(ReadModel):
         regs = [r for r in held["regs"] if e.bin_code is None or r["bin"] == e.bin_code]
         active = [r for r in regs if active_on(r, day)]
         tx, ref, period = str(e.originator_id), event_ref(e), day[:7]
+        if not regs:  # nobody's yet: judged again when its account is registered
+            waiting = {"account": number, "bin": e.bin_code, "day": day, "amount": e.amount}
+            self._put_ref(f"waiting:{tx}", "waiting", waiting | {"event": ref})
         if regs and not active:
             for r in sorted(regs, key=lambda r: str(r["org"])):
                 if r["active_to"] is not None and r["active_to"] < day:
@@ -883,6 +887,24 @@ class FindingsModel(ReadModel):
                 event=ref, tx=tx, amount=e.amount,
                 request={"code": info["code"], "reason": None},
             )  # fmt: skip
+
+    @handles(WaitingLines.LinesBooked)  # type: ignore[attr-defined]
+    def _booked(self, e: Any, pos: int, at: str) -> None:
+        """Lines that came before their account was registered, booked by the registration:
+        kind 1 (and 4) for a personal or treasury account, as for a line recorded after."""
+        for tx in e.transactions:
+            w = self._ref(f"waiting:{tx}")
+            if w is None:
+                continue
+            held = self._json("rm_fnd_accounts", (w["account"],)) or {"regs": []}
+            regs = [r for r in held["regs"] if w["bin"] is None or r["bin"] == w["bin"]]
+            regs = [r for r in regs if r["org"] == e.org_code]
+            for r in regs:
+                if r["holder_kind"] != "organisation":
+                    self._collected_into(
+                        r["org"], w["day"][:7], w["account"], r["holder_kind"], r["holder_name"],
+                        at, event=w["event"], tx=tx, amount=w["amount"],
+                    )  # fmt: skip
 
     def _after_deactivation(
         self, reg: dict[str, Any], period: str, tx: str, amount: int, ref: str, at: str

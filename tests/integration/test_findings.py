@@ -167,6 +167,22 @@ class TestKind1CollectingIntoAPersonalAccount:
         assert of_kind(findings, 1) == [] and of_kind(findings, 2) == []
 
 
+class TestLinesBeforeTheirAccountWasRegistered:
+    def test_a_line_booked_when_a_personal_account_is_registered_is_kind_1(
+        self, books: DuesLedger, findings: Findings
+    ) -> None:
+        # judged once, when recorded, against no registration: never listed (a review);
+        # booked by the registration, it is judged then, as a line recorded after
+        books.record_bank_transaction(line(70_000, "IBFT NOP DANG PHI", account=PERSONAL))
+        assert of_kind(findings, 1) == []
+        with_personal_account(books)
+        found = only(findings, 1)
+        assert (found["org"], found["subject"]) == ("HN-BD-02", PERSONAL)
+        d = found["evidence"]["details"]
+        assert (d["holder_kind"], d["lines"], d["amount"]) == ("personal", 1, 70_000)
+        assert_evidence_is_stored(books, found)
+
+
 class TestKind2NoOrganisationAccount:
     def test_a_branch_with_only_a_personal_account_collecting_cash_is_listed(
         self, books: DuesLedger, findings: Findings
