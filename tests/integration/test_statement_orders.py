@@ -46,7 +46,8 @@ def test_ascending_then_descending_export_records_each_line_once(
 
 def test_in_order_file_with_a_back_valued_last_line(branch: DuesLedger, tmp_path: Path) -> None:
     """Posting order, every balance chains top-down (opening 1,000,000); last line value-dated
-    01/12. Reversed by its ends' dates: wrong opening, and false balance breaks."""
+    01/12. Kept in its order (reversed by its ends' dates, it gave a wrong opening and
+    false balance breaks)."""
     rows = [
         ("02/12/2026", "R1", 0, 100_000, 1_100_000, "A"),
         ("03/12/2026", "R2", 0, 50_000, 1_150_000, "B"),
