@@ -10,6 +10,7 @@ a payment is applied to.
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -102,8 +103,11 @@ class Register(Aggregate):
     # -- commands ------------------------------------------------------------
     @event("Enrolled")
     def enrol(self, members: list[MemberRecord]) -> None:
+        # a copy: the event holds `members` until it is saved, and a command may change the
+        # record before then (a late enrolment's assessment); the stored event must say what
+        # was enrolled, not what the record became
         for rec in members:
-            self.members[rec["code"]] = rec
+            self.members[rec["code"]] = copy.deepcopy(rec)
 
     @event("FactsChanged")
     def change_facts(
@@ -239,7 +243,7 @@ class Register(Aggregate):
 
     @event("TransferredIn")
     def transfer_in(self, record: MemberRecord) -> None:
-        self.members[record["code"]] = record
+        self.members[record["code"]] = copy.deepcopy(record)  # as `enrol`
 
 
 def _owe_again(rec: MemberRecord, applied: list[list[Any]]) -> None:

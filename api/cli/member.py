@@ -39,6 +39,15 @@ def import_members(
         f"Đã nhập {result.created} đảng viên, {result.unchanged} không đổi",
         f"Imported {result.created} members, {result.unchanged} unchanged",
     )
+    if result.assessed_late:  # months the branch had opened before they were enrolled
+        months = ", ".join(f"{c} {p} {dong(a)}" for c, p, a in result.assessed_late)
+        total = dong(sum(a for _, _, a in result.assessed_late))
+        say(
+            out(ctx),
+            f"Đã tính đảng phí các tháng chi bộ đã mở sổ trước khi nhập ({total}): {months}",
+            f"Assessed for months their branch had opened before they were enrolled "
+            f"({total}): {months}",
+        )
 
 
 @app.command("statement")

@@ -45,10 +45,19 @@ class OrgTree(BaseModel):
 
 
 # -- members -------------------------------------------------------------------------------
+class LateMonth(BaseModel):
+    """A month the member's branch had opened before they were enrolled, assessed then."""
+
+    code: str
+    period: str
+    amount: int
+
+
 class ImportCounts(BaseModel):
     rows: int
     created: int
     unchanged: int
+    assessed_late: list[LateMonth] = []
 
 
 class MemberCreate(BaseModel):
@@ -72,6 +81,7 @@ class MemberRegistered(BaseModel):
     full_name: str
     branch: str
     created: bool
+    assessed_late: list[LateMonth] = []
 
 
 class TransferCreate(BaseModel):

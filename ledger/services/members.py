@@ -16,14 +16,15 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from ledger.errors import Conflict, ImportRejected, InvalidInput, NotFound
-from ledger.ids import member_id, org_id, register_id
+from ledger.ids import member_id, org_id, register_id, roll_id
 from ledger.member import Member
 from ledger.money import MAX_MONTHLY_BASE
 from ledger.organisation import MEMBER_TYPES, Organisation
 from ledger.period import Period, add_months, parse_period, period_of
 from ledger.policy_rules import Exemption
-from ledger.postings import credit_transfer_postings
+from ledger.postings import acct, check_balanced, credit, credit_transfer_postings, debit
 from ledger.register import Register, new_record
+from ledger.roll import Roll
 from ledger.services.base import LedgerBase, UnitOfWork
 from ledger.services.structure import CODE, ImportResult
 
@@ -217,13 +218,62 @@ class MemberCommands(LedgerBase):
                 )
             )
         registers = self.load_many([register_id(b) for b in by_branch], Register)
-        touched: list[Aggregate] = []
+        uow = UnitOfWork(self)
+        late: list[tuple[str, str, int]] = []
         for branch, records in by_branch.items():
             register = registers.get(register_id(branch)) or Register(branch_code=branch)
             register.enrol(records)
-            touched.append(register)
-        self.save(*touched, *members)
-        return ImportResult(created=len(members), unchanged=len(existing))
+            uow.add(register)
+            late += self._assess_late(uow, register, [r["code"] for r in records])
+        for member in members:
+            uow.add(member)
+        self.save(*uow.pending())
+        return ImportResult(
+            created=len(members), unchanged=len(existing), assessed_late=tuple(late)
+        )
+
+    def _assess_late(
+        self, uow: UnitOfWork, register: Register, codes: list[str]
+    ) -> list[tuple[str, str, int]]:
+        """Members just enrolled into months their branch has already opened (from the month
+        they belong from, `--from` or the month they joined the party) owe those months as
+        every member did: each is assessed now, on that month's roll, as a back-dated
+        assessment (`arrears` on the month, nothing `assessed_at_opening`; docs/policy.md).
+        Before, such a member was never assessed for those months and no request asked for
+        them. Returns (code, period, amount) for each month assessed."""
+        periods = {p: register.active_codes(p) for p in register.opened}
+        wanted = [(p, c) for p, active in periods.items() for c in codes if c in active]
+        if not wanted:
+            return []
+        b = register.branch_code
+        rolls = uow.load_many(sorted({roll_id(b, p) for p, _ in wanted}), Roll)
+        policy = self.policy()
+        book = policy.book
+        late: list[tuple[str, str, int]] = []
+        for p, code in sorted(wanted):
+            roll = rolls.get(roll_id(b, p))
+            if roll is None or code in roll.lines:  # a guard: an opened month has its roll
+                continue
+            a = book.assess(register.facts_at(code, p), p)
+            line: list[Any] = [
+                code,
+                a.amount,
+                a.rule_id,
+                a.income,
+                a.exempt_kind,
+                a.reduction_percent,
+                0,
+            ]
+            postings = [
+                debit(acct(b, "assets", "receivable", code), a.amount),
+                credit(acct(b, "income", "dues_assessed"), a.amount),
+            ]
+            roll.adjust(code, line, 0, 0, 0, check_balanced(postings))
+            register.adjust(code, b, p, a.amount, 0)
+            late.append((code, p, a.amount))
+        if late and policy.pending_events:
+            uow.add(policy)
+        return late
 
     def _encrypt_id(self, national_id: str | None) -> str | None:
         if national_id is None:

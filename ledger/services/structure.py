@@ -32,6 +32,9 @@ SINCE_ALWAYS = "1900-01"
 class ImportResult:
     created: int
     unchanged: int
+    # members enrolled into months their branch had already opened, assessed for them at
+    # once: (code, period, amount), one per month (`MemberCommands._assess_late`)
+    assessed_late: tuple[tuple[str, str, int], ...] = ()
 
 
 def check_code(value: str, field: str = "code") -> str:

@@ -70,11 +70,15 @@ def test_a_balance_and_a_statement_as_known_at_a_time_and_as_effective_by_a_date
 def test_a_member_with_no_month_yet_has_a_statement_as_of_a_date(
     branch: str, tmp_path: Path
 ) -> None:
-    # joined after the month opened, paid ahead: nothing to refuse (a review found it
-    # refused as if the date were before the member's months)
+    # in a branch that has opened no month yet, paid ahead: nothing to refuse (a review
+    # found it refused as if the date were before the member's months)
+    (tmp_path / "o.csv").write_text(
+        "code,name,type,parent_code\nB9,Chi bộ mới,branch,HN-BD\n", encoding="utf-8"
+    )
+    ok(branch, f"org import {tmp_path / 'o.csv'}")
     (tmp_path / "m.csv").write_text(
         "code,full_name,branch_code,category,monthly_base,region,party_joined_on\n"
-        "M9,Đỗ Văn Mới,B1,student,,I,2026-12-01\n",
+        "M9,Đỗ Văn Mới,B9,student,,I,2026-12-01\n",
         encoding="utf-8",
     )
     ok(branch, f"member import {tmp_path / 'm.csv'}")

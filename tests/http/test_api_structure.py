@@ -221,8 +221,16 @@ class TestImport:
         )
 
         assert got.status_code == 200, got.text
-        assert got.json() == {"rows": 2, "created": 2, "unchanged": 0}
-        assert again.json() == {"rows": 2, "created": 0, "unchanged": 2}
+        # both joined in 2010: they owe the two months the branch has already opened
+        late = [
+            {"code": code, "period": period, "amount": amount}
+            for period in ("2026-11", "2026-12")
+            for code, amount in (("M7", DUES), ("M8", 5_000))
+        ]
+        got_late = sorted(got.json().pop("assessed_late"), key=lambda m: m["period"])
+        assert got_late == late
+        assert got.json() == {"rows": 2, "created": 2, "unchanged": 0, "assessed_late": got_late}
+        assert again.json() == {"rows": 2, "created": 0, "unchanged": 2, "assessed_late": []}
         assert codes_in(client, "HN-BD-01") == ["M0", "M1", "M2", "M7", "M8"]
 
     def test_a_file_with_bad_lines_imports_nothing_and_names_every_line(
@@ -275,7 +283,7 @@ class TestImport:
 
 
 class TestRegister:
-    def test_a_registered_member_is_assessed_when_the_next_month_opens(
+    def test_a_registered_member_owes_the_months_opened_and_the_next(
         self, client: TestClient
     ) -> None:
         treasurer = auth("treasurer", "HN-BD-01")
@@ -293,11 +301,20 @@ class TestRegister:
             "full_name": "Trần Thị M7",
             "branch": "HN-BD-01",
             "created": True,
+            "assessed_late": [  # joined in 2010: the months the branch had opened
+                {"code": "M7", "period": "2026-11", "amount": DUES},
+                {"code": "M7", "period": "2026-12", "amount": DUES},
+            ],
         }
         assert (same.status_code, same.json()["created"]) == (200, False)
+        assert same.json()["assessed_late"] == []
         assert opened.json()["members"] == 4
         statement = client.get("/api/v1/members/M7/statement", headers=treasurer).json()
-        assert [(m["period"], m["assessed"]) for m in statement["months"]] == [("2027-01", DUES)]
+        assert [(m["period"], m["assessed"]) for m in statement["months"]] == [
+            ("2026-11", DUES),
+            ("2026-12", DUES),
+            ("2027-01", DUES),
+        ]
 
     @pytest.mark.parametrize(
         ("changes", "status", "field"),

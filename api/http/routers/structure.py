@@ -41,6 +41,7 @@ from api.member_ops import import_within, read_members, unknown_branch
 from ledger.errors import Conflict, ImportRejected, InvalidInput, NotFound
 from ledger.organisation import MEMBER_TYPES, Organisation
 from ledger.services.members import BASE_CATEGORIES
+from ledger.services.structure import ImportResult
 
 router = APIRouter(prefix="/api/v1", tags=["structure"], responses=PROBLEMS)
 OrgCode = Annotated[Code, Path(description="Mã tổ chức đảng / organisation code")]
@@ -162,9 +163,14 @@ def import_members(
         except ImportRejected as e:
             return rejected(e, request.url.path)
         counts = {"rows": len(rows), "created": done.created, "unchanged": done.unchanged}
-        return JSONResponse(counts)
+        return JSONResponse(counts | {"assessed_late": late(done)})
 
     return once(svc, who, request, raw, idempotency_key, call)
+
+
+def late(done: ImportResult) -> list[dict[str, Any]]:
+    """Months the members' branch had opened before they were enrolled, assessed now."""
+    return [{"code": c, "period": p, "amount": a} for c, p, a in done.assessed_late]
 
 
 def check_new_member(svc: Services, org: str, body: MemberCreate, period: str) -> str:
@@ -228,7 +234,8 @@ def register_member(
                 field="code",
             ) from None
         out = {"code": body.code, "full_name": body.full_name, "branch": branch}
-        return JSONResponse(out | {"created": bool(done.created)}, 201 if done.created else 200)
+        out |= {"created": bool(done.created), "assessed_late": late(done)}
+        return JSONResponse(out, 201 if done.created else 200)
 
     return once(svc, who, request, raw, idempotency_key, call)
 
