@@ -83,6 +83,15 @@ class PaymentRequest(Aggregate):
     def cancel(self, reason: str, at: str) -> None:
         if self.cancelled_at is not None:
             return
+        if self.kind == "refund":  # the money is owed back whatever happens to the code
+            raise Conflict(
+                f"Không huỷ được yêu cầu hoàn trả {self.code}: khoản tiền vẫn phải trả lại "
+                "(nợ hoàn trả). Dòng chi mang mã này, hoặc dòng ngân hàng hoàn lại giao dịch "
+                "gốc, sẽ tất toán nó",
+                f"Refund {self.code} cannot be cancelled: the money is still owed back "
+                "(refunds_due). The outgoing line carrying this code, or the bank's "
+                "return of the original line, settles it",
+            )
         paid = self.total - self.in_transit() if self.kind == "deposit" else self.received
         if paid >= self.total:  # (a deposit's lines clear it; it receives no transfers)
             raise Conflict(
@@ -218,6 +227,8 @@ class PaymentRequest(Aggregate):
         return [max(int(i[2]) - self.paid_by_member.get(i[0], 0), 0) for i in self.items]
 
     def status(self, now: datetime) -> str:
+        if self.kind == "refund" and "out" in self.seen:  # paid out: it receives nothing
+            return "paid"
         if self.received >= self.total and self.received > 0:
             return "paid"
         if self.received > 0:

@@ -88,7 +88,11 @@ def _rows(
         if proposal and not resolution:
             months = ",".join(proposal["months"])
             resolution = f"đề xuất / proposed: {proposal['member']} {months}"
-        if i["resolution"] and i["resolution"].get("reference"):
+        if i.get("refund_paid"):
+            resolution += " — đã chi / paid out"
+        elif i.get("reversed_by"):
+            resolution += " — ngân hàng đã hoàn lại / reversed by the bank"
+        elif i["resolution"] and i["resolution"].get("reference"):
             codes.append((i["id"], i["resolution"]["reference"]))
         signed = i["amount"] if i["direction"] == "in" else -i["amount"]
         rows.append((i["id"], i["value_date"][:10], dong(signed), _narrative(i), resolution))

@@ -30,7 +30,7 @@ class CashCommands(StatementCommands):
         if not receipt:
             raise InvalidInput("Cần số biên lai", "A receipt number is required", field="receipt")
         branch = self.get_member(member_code).branch_code
-        return self.pay(  # type: ignore[attr-defined,no-any-return]
+        return self.record_own_payment(  # type: ignore[attr-defined,no-any-return]
             member_code,
             amount,
             channel="cash",

@@ -550,7 +550,11 @@ class MatchingCommands(RequestCommands):
                 continue
             if request.kind == "remittance" and request.items[0][0] == owner:
                 return self._clear(uow, request, tx, "out", acct(owner, "assets", "bank"), owner)
-            if request.kind == "refund" and tx.account_number == request.target["account_number"]:
+            if (
+                request.kind == "refund"
+                and tx.account_number == request.target["account_number"]
+                and request.cancelled_at is None  # (cancelled before that was refused)
+            ):
                 due = acct(owner, "liabilities", "refunds_due")
                 return self._clear(uow, request, tx, "out", due, owner)
         org = uow.get(org_id(owner), Organisation)
@@ -650,6 +654,24 @@ class MatchingCommands(RequestCommands):
                     return False  # a share already used or undone: for the treasurer
                 for payment in shares:
                     self._reverse_payment(uow, payment, tx, pay_back=bank)
+            elif resolution["how"] == "refund":
+                # the money went back to the payer: that is the refund (a helper's check
+                # found it flagged, the refund still owed, and paid out again later)
+                refund = uow.get(request_id(str(resolution.get("reference"))), PaymentRequest)
+                if (
+                    refund is None
+                    or refund.kind != "refund"
+                    or "out" in refund.seen
+                    or refund.total != tx.amount
+                ):
+                    return False
+                due = acct(owner, "liabilities", "refunds_due")
+                refund.see(
+                    "out",
+                    str(tx.id),
+                    tx.amount,
+                    check_balanced([debit(due, tx.amount), credit(bank, tx.amount)]),
+                )
             else:
                 return False
         else:

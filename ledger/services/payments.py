@@ -9,6 +9,7 @@ allocates what it receives at its own retained share at once.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -120,6 +121,25 @@ def _transfer_with(own: Remittance | None, reference: str | None) -> dict[str, A
     return next((t for t in own.transfers if t["reference"] == reference), None)
 
 
+# References the ledger gives the payments it makes itself: money resolved from suspense,
+# a request's transfer, a cash receipt, credit used. A payment recorded by hand under one
+# of them would be taken for the ledger's own, which then records nothing (a helper's
+# check: an item resolved "to M1" left its money in suspense).
+LEDGER_REFERENCE = re.compile(r"^(SUSPENSE:|CASH:|CREDIT/|DP[0-9A-Z]{8}:)", re.IGNORECASE)
+
+
+def check_reference(reference: str | None) -> None:
+    """A reference typed for a payment must not be one of the ledger's own forms."""
+    if reference is not None and LEDGER_REFERENCE.match(reference.strip()):
+        raise InvalidInput(
+            f"Mã tham chiếu '{reference}' có dạng sổ tự đặt (SUSPENSE:, CASH:, CREDIT/, "
+            "mã yêu cầu + ':'); hãy dùng mã khác",
+            f"Reference '{reference}' has a form the ledger gives its own payments "
+            "(SUSPENSE:, CASH:, CREDIT/, a request's code + ':'); use another",
+            field="reference",
+        )
+
+
 class PaymentCommands(LedgerBase):
     def pay(
         self,
@@ -130,6 +150,22 @@ class PaymentCommands(LedgerBase):
         reference: str | None = None,
         months: list[Period] | None = None,
     ) -> PaymentResult:
+        """A payment recorded by hand; `reference` (its idempotency key) is the treasurer's."""
+        check_reference(reference)
+        return self.record_own_payment(
+            member_code, amount, channel=channel, reference=reference, months=months
+        )
+
+    def record_own_payment(
+        self,
+        member_code: str,
+        amount: int,
+        *,
+        channel: str = "bank",
+        reference: str | None = None,
+        months: list[Period] | None = None,
+    ) -> PaymentResult:
+        """`pay` under a reference the ledger made (a cash receipt's, say)."""
         uow = UnitOfWork(self)
         result = self.prepare_payment(
             uow, member_code, amount, channel=channel, reference=reference, months=months

@@ -9,8 +9,11 @@ be explained as not dues (a bank fee, say) until outgoing matching lands.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
+from ledger.bank_transaction import BankTransaction
 from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.payment_request import PaymentRequest, request_id
 from ledger.period import Period
 from ledger.postings import Posting, acct, check_balanced, credit, debit
 from ledger.services.base import LedgerBase, UnitOfWork
@@ -34,7 +37,38 @@ class SuspenseCommands(LedgerBase):
             queue = queues.get(i)
             if queue is not None:
                 items += queue.items if include_resolved else queue.open_items()
-        return items
+        return self._what_became_of(items) if include_resolved else items
+
+    def _what_became_of(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Resolved items with what happened since (copies; the queue is not changed): a
+        refund's `refund_paid` (the outgoing line that paid it, or None), and `reversed_by`
+        for money given to members whose bank line the bank has since taken back. Before,
+        a paid refund still read "put the code in the transfer's memo", and a reversed
+        item still read "paid for M4" (a helper's check)."""
+        refunds = {
+            str(i["id"]): request_id(str(r["reference"]))
+            for i in items
+            if (r := i["resolution"]) is not None and r["how"] == "refund" and r.get("reference")
+        }
+        given = {
+            str(i["id"]): UUID(str(i["transaction"]))
+            for i in items
+            if (r := i["resolution"]) is not None
+            and r["how"] in ("member", "members")
+            and i.get("transaction")
+        }
+        requests = self.load_many(list(refunds.values()), PaymentRequest)
+        lines = self.load_many(list(given.values()), BankTransaction)
+        out: list[dict[str, Any]] = []
+        for item in items:
+            key = str(item["id"])
+            if key in refunds:
+                request = requests.get(refunds[key])
+                item = {**item, "refund_paid": request.seen.get("out") if request else None}
+            elif key in given and (line := lines.get(given[key])) is not None:
+                item = {**item, "reversed_by": line.reversed_by}
+            out.append(item)
+        return out
 
     def _item_queue(self, uow: UnitOfWork | None, item_id: str) -> tuple[str, SuspenseQueue | None]:
         """The organisation of `item_id` and the queue that holds it (None if there is none)."""
@@ -103,6 +137,12 @@ class SuspenseCommands(LedgerBase):
                 "Choose exactly one resolution: --member, --split, --refund or --not-dues",
                 field="resolution",
             )
+        if months is not None and member is None:  # it would be passed over in silence
+            raise InvalidInput(
+                "Chỉ chọn tháng (--months) khi giao cho một đảng viên (--member)",
+                "Months (--months) go with one member (--member) only",
+                field="months",
+            )
         uow = UnitOfWork(self)
         org, queue = self._item_queue(uow, item_id)
         if queue is None:
@@ -129,19 +169,25 @@ class SuspenseCommands(LedgerBase):
 
         def pay(code: str, share: int, reference: str, wanted: list[Period] | None) -> str:
             """Money from the item's suspense to a member's dues; the payment's reference."""
-            return str(
-                self.prepare_payment(  # type: ignore[attr-defined]
-                    uow,
-                    code,
-                    share,
-                    reference=reference,
-                    months=wanted,
-                    received_by=org,
-                    paid_from=suspense,
-                    # received when the bank says, not when the treasurer got to it
-                    value_date=str(item["value_date"]) if item.get("value_date") else None,
-                ).reference
+            made = self.prepare_payment(  # type: ignore[attr-defined]
+                uow,
+                code,
+                share,
+                reference=reference,
+                months=wanted,
+                received_by=org,
+                paid_from=suspense,
+                # received when the bank says, not when the treasurer got to it
+                value_date=str(item["value_date"]) if item.get("value_date") else None,
             )
+            if made.duplicate:  # an item and its payment are saved together: this one is
+                # not the resolution's (a payment recorded by hand under this reference)
+                raise Conflict(
+                    f"Mã tham chiếu {reference} đã dùng cho một khoản nộp khác",
+                    f"Reference {reference} is already used by another payment",
+                    field="reference",
+                )
+            return str(made.reference)
 
         if split is not None:
             payments = [
