@@ -48,6 +48,18 @@ class Payment(Aggregate):
         self.postings = postings
         self.reversed_by: str | None = None
 
+    @property
+    def cleared_by(self) -> str | None:
+        """The bank line that showed this payment arriving, for one recorded by hand as paid
+        by bank (`pay --channel bank`); None until one has (and for older snapshots)."""
+        return self.__dict__.get("_cleared_by")
+
+    @event("SeenOnBank")
+    def seen_on_bank(self, transaction_id: str) -> None:
+        """A bank line shows this payment arriving: its postings (on the line's `Cleared`)
+        move the money from `ORG:assets:bank` onto the account it reached."""
+        self._cleared_by = transaction_id
+
     @event("Reversed")
     def reverse(self, reversed_by: str, postings: list[Posting], on: str | None = None) -> None:
         """The bank took this money back (`reversed_by`: the bank line) on `on` (the line's

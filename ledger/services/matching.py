@@ -264,8 +264,39 @@ class MatchingCommands(RequestCommands):
                 return
         if owner is None:  # an account nobody registered: booked when it is
             return self._wait(uow, tx)
+        paid = self._paid_by_hand(uow, tx, owner)
+        if paid is not None:
+            amount = tx.amount
+            paid.seen_on_bank(str(tx.id))
+            postings = [
+                debit(bank_account(owner, tx.account_number), amount),
+                credit(acct(owner, "assets", "bank"), amount),
+            ]
+            return tx.clear("payment", paid.reference, {"side": "in"}, check_balanced(postings))
         proposal = self._propose(uow, tx, owner)
         self._hold_in_suspense(uow, tx, owner, proposal)
+
+    def _paid_by_hand(self, uow: UnitOfWork, tx: BankTransaction, owner: str) -> Payment | None:
+        """A payment the treasurer recorded as arriving by bank (`pay --channel bank
+        --reference R`) that this line shows: R is the line's bank reference, and the
+        amount and the organisation whose account it reached are the payment's. Before,
+        the line went to suspense: the money was counted twice (a helper's check;
+        docs/reconciliation.md promised the line clears it)."""
+        reference = (tx.reference or "").strip()
+        if not reference:
+            return None
+        for key in dict.fromkeys((reference, reference.upper())):
+            payment = uow.get(payment_id(key), Payment)
+            if (
+                payment is not None
+                and payment.channel == "bank"
+                and payment.amount == tx.amount
+                and payment.branch_code == owner
+                and payment.reversed_by is None
+                and payment.cleared_by is None
+            ):
+                return payment
+        return None
 
     def _settle(self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction) -> None:
         """Apply the transfer to the request's members; a share that cannot be applied (the

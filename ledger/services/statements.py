@@ -285,6 +285,13 @@ class StatementCommands(MatchingCommands):
             if (r := requests.get(request_id(code))) is not None
             for item in r.items
         ]
+        # a line without a code may show a payment recorded by hand (`_paid_by_hand`)
+        payments += [
+            payment_id(key)
+            for f in facts
+            if f.direction == "in" and (f.reference or "").strip() and not find_codes(f.narrative)
+            for key in dict.fromkeys((str(f.reference).strip(), str(f.reference).strip().upper()))
+        ]
         taken = {UUID(str(s.originator_id)) for s in self.reader.first_events(payments)}
         uow.load_many(sorted(taken), Payment)
         uow.missing.update(i for i in payments if i not in taken and i not in uow.loaded)

@@ -17,7 +17,7 @@ import pytest
 
 from ledger.app import DuesLedger
 from ledger.bank_transaction import BankTransaction
-from ledger.errors import LedgerError
+from ledger.errors import Conflict, InvalidInput, LedgerError
 from ledger.payment_request import PaymentRequest
 from ledger.ports import BankTransactionFact
 from ledger.services.payments import RemitResult
@@ -828,6 +828,115 @@ class TestRule4UnexplainedMoneyWaitsInSuspense:
         balances = branch.account_balances()
         assert (balances[SUSPENSE], balances["HN-BD-01:income:not_dues"]) == (0, -5_000)
 
+    @pytest.mark.parametrize(
+        "choice",
+        [
+            {"refund": True},
+            {"not_dues": "lãi tiền gửi"},
+            {"split": [("M0", 3_000), ("M1", 2_000)]},
+        ],
+    )
+    def test_months_with_another_resolution_are_refused(
+        self, branch: DuesLedger, choice: dict[str, Any]
+    ) -> None:
+        # they were passed over in silence: "--split ... --months 2026-12" paid the oldest
+        # months (a helper's check)
+        branch.record_bank_transaction(line(5_000, "CHUYEN TIEN"))
+        [item] = branch.suspense_items("HN-BD-01")
+        before = events(branch)
+        with pytest.raises(InvalidInput) as refused:
+            branch.resolve_suspense(item["id"], months=["2026-12"], **choice)
+        assert refused.value.field == "months"
+        assert events(branch) == before
+
+    @pytest.mark.parametrize(
+        "reference", ["SUSPENSE:HN-BD-01/20261215-1", "cash:HN-BD-01:BL-1", "CREDIT/x"]
+    )
+    def test_a_payment_by_hand_cannot_take_a_reference_of_the_ledgers_own(
+        self, branch: DuesLedger, reference: str
+    ) -> None:
+        with pytest.raises(InvalidInput) as refused:
+            branch.pay("M0", 70_000, reference=reference)
+        assert refused.value.field == "reference"
+        assert month_of(branch, "M0", "2026-12")["paid"] == 0
+
+    def test_an_item_is_not_resolved_by_a_payment_it_did_not_make(self, branch: DuesLedger) -> None:
+        # a payment recorded by hand under the item's reference (before `pay` refused the
+        # form) was taken for the resolution's: the item closed, its money still in suspense
+        branch.record_bank_transaction(line(70_000, "IBFT NGUYEN THI B chuyen tien"))
+        [item] = branch.suspense_items("HN-BD-01")
+        branch.record_own_payment("M0", 70_000, reference=f"SUSPENSE:{item['id']}")
+        with pytest.raises(Conflict) as refused:
+            branch.resolve_suspense(item["id"], member="M0")
+        assert refused.value.field == "reference"
+        [still] = branch.suspense_items("HN-BD-01")
+        assert still["resolution"] is None
+        assert branch.account_balances()[SUSPENSE] == -70_000
+
+
+class TestARefundOwed:
+    """A refund the treasurer decided on is owed until money leaves for it, and shows when
+    it has (a helper's check found one paid twice, and a paid one still asked for)."""
+
+    REFUNDS_DUE = "HN-BD-01:liabilities:refunds_due"
+
+    def refund(self, app: DuesLedger) -> tuple[BankTransaction, str]:
+        tx, _ = app.record_bank_transaction(line(50_000, "CHUYEN NHAM", reference="FT26314000001"))
+        [item] = app.suspense_items("HN-BD-01")
+        return tx, str(app.resolve_suspense(item["id"], refund=True)["reference"])
+
+    def test_the_banks_return_of_the_line_is_the_refund(self, branch: DuesLedger) -> None:
+        original, code = self.refund(branch)
+        back, _ = branch.record_bank_transaction(
+            line(50_000, "HOAN TRA GD FT26314000001", direction="out", reference="FT26315000002")
+        )
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        assert back.suspense is None  # not flagged
+        balances = branch.account_balances()
+        assert (balances[self.REFUNDS_DUE], balances[BANK], balances[SUSPENSE]) == (0, 0, 0)
+        assert branch.request_status(code)["status"] == "paid"
+        [item] = branch.suspense_items("HN-BD-01", include_resolved=True)
+        assert item["refund_paid"] == str(back.id)
+        # the code paid out again later is not the refund: it is flagged, not cleared
+        again, _ = branch.record_bank_transaction(
+            line(50_000, f"HOAN TRA {code}", direction="out", reference="FT26316000003")
+        )
+        assert again.matched is None and again.suspense is not None
+        assert again.suspense["flagged"] is True
+
+    def test_the_line_with_the_code_pays_it_and_it_shows(self, branch: DuesLedger) -> None:
+        _, code = self.refund(branch)
+        [item] = branch.suspense_items("HN-BD-01", include_resolved=True)
+        assert item["refund_paid"] is None
+        out, _ = branch.record_bank_transaction(
+            line(50_000, f"HOAN TRA {code}", direction="out", reference="FT26315000002")
+        )
+        assert branch.request_status(code)["status"] == "paid"
+        [item] = branch.suspense_items("HN-BD-01", include_resolved=True)
+        assert item["refund_paid"] == str(out.id)
+
+    def test_it_cannot_be_cancelled(self, branch: DuesLedger) -> None:
+        _, code = self.refund(branch)
+        before = events(branch)
+        with pytest.raises(Conflict):
+            branch.cancel_request(code, "nhầm")
+        assert events(branch) == before
+        assert branch.account_balances()[self.REFUNDS_DUE] == -50_000
+
+    def test_money_given_to_a_member_then_taken_back_shows_it(self, branch: DuesLedger) -> None:
+        tx, _ = branch.record_bank_transaction(
+            line(70_000, "CHUYEN TIEN", reference="FT26314000001")
+        )
+        [item] = branch.suspense_items("HN-BD-01")
+        branch.resolve_suspense(item["id"], member="M0")
+        back, _ = branch.record_bank_transaction(
+            line(70_000, "HOAN TRA GD FT26314000001", direction="out", reference="FT26315000002")
+        )
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        [item] = branch.suspense_items("HN-BD-01", include_resolved=True)
+        assert item["reversed_by"] == str(back.id)
+        assert month_of(branch, "M0", "2026-12")["paid"] == 0
+
 
 class TestOutgoingLines:
     def test_bank_spending_is_cleared_by_the_line_carrying_its_voucher(
@@ -1178,6 +1287,59 @@ def same_in_read_models(app: DuesLedger, member: str, org: str) -> None:
             assert read[key] == core[key], key
     finally:
         reads.close()
+
+
+class TestAPaymentRecordedByHandAsPaidByBank:
+    """`pay --channel bank --reference R` is in `ORG:assets:bank` until the line with bank
+    reference R clears it onto the account (docs/reconciliation.md, "The books"). Before,
+    the line went to suspense: the money was counted twice (a helper's check)."""
+
+    def test_its_line_clears_it(self, branch: DuesLedger) -> None:
+        branch.pay("M0", 100_000, channel="bank", reference="VCB-2")
+        tx, new = branch.record_bank_transaction(statement_line_ref(100_000, "VCB-2"))
+        assert new and tx.matched == {"how": "payment", "target": "VCB-2", "side": "in"}
+        assert tx.suspense is None and branch.suspense_items("HN-BD-01") == []
+        held = org_balances(branch, "HN-BD-01")
+        assert (held["assets:bank"], held[f"assets:bank:{BRANCH_ACCOUNT}"]) == (0, 100_000)
+        assert (
+            branch.member_statement("M0")["paid"] + branch.member_statement("M0")["credit"]
+            == 100_000
+        )
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+    def test_a_statement_clears_it_once(self, branch: DuesLedger, tmp_path: Path) -> None:
+        branch.pay("M0", 100_000, channel="bank", reference="VCB-2")
+        path = write_statement(
+            tmp_path / "s.csv",
+            [("15/12/2026", "VCB-2", 0, 100_000, 100_000, "NGUYEN VAN M0 NOP DANG PHI")],
+        )
+        first, again = import_file(branch, path), import_file(branch, path)
+        assert (first["cleared"], first["suspense"], again["new"]) == (1, 0, 0)
+        assert org_balances(branch, "HN-BD-01")["assets:bank"] == 0
+
+    @pytest.mark.parametrize(("amount", "channel"), [(90_000, "bank"), (100_000, "cash")])
+    def test_another_amount_or_cash_is_not_it(
+        self, branch: DuesLedger, amount: int, channel: str
+    ) -> None:
+        branch.pay("M0", 100_000, channel=channel, reference="VCB-2")
+        tx, _ = branch.record_bank_transaction(statement_line_ref(amount, "VCB-2"))
+        assert tx.matched is None and tx.suspense is not None
+
+    def test_a_second_line_with_that_reference_elsewhere_is_not_it(
+        self, branch: DuesLedger
+    ) -> None:
+        branch.pay("M0", 100_000, channel="bank", reference="VCB-2")
+        branch.record_bank_transaction(statement_line_ref(100_000, "VCB-2"))
+        other, _ = branch.record_bank_transaction(
+            line(100_000, "CHUYEN TIEN", reference="VCB-2", source="casso", account=PARENT_ACCOUNT)
+        )
+        assert other.matched is None
+
+
+def statement_line_ref(amount: int, reference: str) -> BankTransactionFact:
+    return line(
+        amount, "NGUYEN VAN M0 NOP DANG PHI", reference=reference, source="statement:generic"
+    )
 
 
 class TestCash:
