@@ -892,6 +892,7 @@ class TestARefundOwed:
         )
         assert back.matched is not None and back.matched["how"] == "reversal"
         assert back.suspense is None  # not flagged
+        assert reloaded(branch, original).reversed_by == str(back.id)
         balances = branch.account_balances()
         assert (balances[self.REFUNDS_DUE], balances[BANK], balances[SUSPENSE]) == (0, 0, 0)
         assert branch.request_status(code)["status"] == "paid"
@@ -933,6 +934,7 @@ class TestARefundOwed:
             line(70_000, "HOAN TRA GD FT26314000001", direction="out", reference="FT26315000002")
         )
         assert back.matched is not None and back.matched["how"] == "reversal"
+        assert reloaded(branch, tx).reversed_by == str(back.id)
         [item] = branch.suspense_items("HN-BD-01", include_resolved=True)
         assert item["reversed_by"] == str(back.id)
         assert month_of(branch, "M0", "2026-12")["paid"] == 0
