@@ -120,6 +120,18 @@ def fold(text: str) -> str:
     return " ".join(TOKEN.findall(plain.upper()))
 
 
+def voucher_in(reference: str, text: str) -> bool:
+    """A spending's voucher number printed in a bank line's text, as banks print it: case,
+    spaces and punctuation aside ("UNC-0001" in "UNC0001", "unc 0001" or "UNC.0001"), and
+    not inside a longer number ("UNC-00012"). Before 2026-11-24 "UNC0001" was not found,
+    and the line was flagged while the spending stayed uncleared (a helper's check)."""
+    runs = re.findall(r"[A-Z]+|[0-9]+", fold(reference))
+    if not runs:
+        return False
+    pattern = r"(?<![0-9A-Z])" + " ?".join(re.escape(r) for r in runs) + r"(?![0-9A-Z])"
+    return re.search(pattern, fold(text)) is not None
+
+
 def bank_account(org: str, number: str) -> str:
     return acct(org, "assets", "bank", number.strip())
 
@@ -590,12 +602,12 @@ class MatchingCommands(RequestCommands):
                 return self._clear(uow, request, tx, "out", due, owner)
         org = uow.get(org_id(owner), Organisation)
         if org is not None:
-            words = f" {fold(tx.narrative + ' ' + (tx.reference or ''))} "
+            words = f"{tx.narrative} {tx.reference or ''}"
             for reference, amount in org.spending.items():
                 if (
                     amount == tx.amount
                     and org.spending_uncleared(reference)
-                    and f" {fold(reference)} " in words
+                    and voucher_in(reference, words)
                 ):
                     bank = bank_account(owner, tx.account_number)
                     org.clear_spending(

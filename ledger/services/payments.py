@@ -444,5 +444,37 @@ class PaymentCommands(LedgerBase):
             self.current_period(),
             postings,
         )
-        self.save(org)
+        touched: list[Any] = [org]
+        if channel == "bank":
+            touched += self._line_already_out(org, reference, amount)
+        self.save(*touched)
         return True
+
+    def _line_already_out(self, org: Any, reference: str, amount: int) -> list[Any]:
+        """Bank spending whose line a statement or gateway brought first: that line was
+        flagged as unexplained and waits in suspense. The oldest one for this amount that
+        prints the voucher is this spending: it clears it and resolves the item. Before, it
+        stayed flagged and the money counted as spent twice (a helper's check)."""
+        from ledger.services.matching import voucher_in
+
+        code = org.code
+        for item in self.suspense_items(code):  # type: ignore[attr-defined]
+            if (
+                item["direction"] == "out"
+                and int(item["amount"]) == amount
+                and voucher_in(reference, str(item.get("narrative") or ""))
+            ):
+                _, queue = self._item_queue(None, str(item["id"]))  # type: ignore[attr-defined]
+                org.clear_spending(
+                    reference,
+                    str(item["transaction"]),
+                    check_balanced(
+                        [
+                            debit(acct(code, "assets", "bank"), amount),
+                            credit(acct(code, "assets", "unexplained_outflow"), amount),
+                        ]
+                    ),
+                )
+                queue.resolve(str(item["id"]), "spending", {"reference": reference}, [])
+                return [queue]
+        return []

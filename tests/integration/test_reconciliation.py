@@ -958,6 +958,40 @@ class TestOutgoingLines:
         assert (child["assets:bank"], child[f"assets:bank:{BRANCH_ACCOUNT}"]) == (0, -58_000)
         assert branch.suspense_items("HN-BD-01") == []
 
+    @pytest.mark.parametrize("memo", ["CHI VPP UNC0001", "chi vpp unc.0001", "UNC 0001/2026"])
+    def test_the_voucher_is_found_however_the_bank_prints_it(
+        self, branch: DuesLedger, memo: str
+    ) -> None:
+        close_with_payments(branch)
+        branch.spend("HN-BD-01", 50_000, "văn phòng phẩm", "UNC-0001", channel="bank")
+        tx, _ = branch.record_bank_transaction(line(50_000, memo, direction="out"))
+        assert tx.matched == {"how": "spending", "target": "UNC-0001", "side": "out"}
+
+    def test_a_longer_number_is_not_the_voucher(self, branch: DuesLedger) -> None:
+        close_with_payments(branch)
+        branch.spend("HN-BD-01", 50_000, "văn phòng phẩm", "UNC-0001", channel="bank")
+        tx, _ = branch.record_bank_transaction(line(50_000, "UNC-00012", direction="out"))
+        assert tx.matched is None and tx.suspense is not None
+
+    def test_spending_recorded_after_its_line_clears_it(self, branch: DuesLedger) -> None:
+        # the line came first and was flagged; before, the spending stayed uncleared and the
+        # money counted as spent twice (a helper's check)
+        close_with_payments(branch)
+        tx, _ = branch.record_bank_transaction(
+            line(30_000, "UNC-0001 mua van phong pham", direction="out")
+        )
+        assert tx.suspense is not None and tx.suspense["flagged"] is True
+        branch.spend("HN-BD-01", 30_000, "văn phòng phẩm", "UNC-0001", channel="bank")
+        assert branch.suspense_items("HN-BD-01") == []
+        [item] = branch.suspense_items("HN-BD-01", include_resolved=True)
+        assert item["resolution"]["how"] == "spending"
+        books = org_balances(branch, "HN-BD-01")
+        assert books["assets:bank"] == 0
+        assert books.get("assets:unexplained_outflow", 0) == 0
+        assert books[f"assets:bank:{BRANCH_ACCOUNT}"] == -30_000
+        assert books["expenses:spending"] == 30_000
+        assert not unbalanced_events(branch)
+
     def test_a_voucher_line_for_another_amount_is_flagged(self, branch: DuesLedger) -> None:
         close_with_payments(branch)
         branch.spend("HN-BD-01", 50_000, "văn phòng phẩm", "UNC-0001", channel="bank")
