@@ -106,13 +106,31 @@ class Roll(Aggregate):
                 f"{self.period} is already closed for branch {self.branch_code}",
             )
 
-    def _late_allocation(self, amount: int) -> tuple[int, int, list[Posting]]:
-        """After closing, money paid (or taken back) is allocated at once: retained,
-        payable and the allocation postings; before closing, nothing yet."""
+    def _late_allocation(
+        self, amount: int, sign: int = 1, earlier: tuple[int, int] = (0, 0)
+    ) -> tuple[int, int, list[Posting]]:
+        """After closing, money paid (`sign` 1) or taken back (-1) is allocated at once:
+        its retained and payable shares (of `amount`) and the allocation postings; before
+        closing, nothing yet. `earlier`: (collected, retained) of a batch's earlier
+        payments, not applied yet."""
         if not self.closed:
             return 0, 0, []
-        retained, payable = split_retained(amount, Decimal(str(self.retained_percent)))
+        retained = self.late_share(amount, sign, earlier)
+        payable = amount - retained
         return retained, payable, allocation_postings(self.branch_code, amount, retained, payable)
+
+    def late_share(self, amount: int, sign: int, earlier: tuple[int, int] = (0, 0)) -> int:
+        """The retained part of `amount` coming into (`sign` 1) or leaving (-1) a closed
+        month: what keeps the month's retained share the split of all it collected, so the
+        rounding is applied once, to the month's total. Before 2026-11-24 each amount was
+        split on its own: reversing every payment of a closed month left retained -1 and
+        payable +1, and `remit` sent that 1 đ (a helper's check). Kept within 0..amount
+        (a month whose shares were split piecewise before drifts back no faster)."""
+        collected = self.collected + earlier[0]
+        retained_now = self.retained + earlier[1]
+        percent = Decimal(str(self.retained_percent))
+        target, _ = split_retained(max(collected + sign * amount, 0), percent)
+        return min(max(sign * (target - retained_now), 0), amount)
 
     def apply_payment(self, code: str, amount: int, reference: str) -> None:
         retained, payable, postings = self._late_allocation(amount)
@@ -140,10 +158,12 @@ class Roll(Aggregate):
             return
         items: list[list[Any]] = []
         postings: list[Posting] = []
+        collected = kept = 0  # what the earlier payments add, applied with the event
         for code, amount, reference in payments:
-            retained, payable, allocation = self._late_allocation(amount)
+            retained, payable, allocation = self._late_allocation(amount, 1, (collected, kept))
             items.append([code, amount, reference, retained, payable])
             postings += allocation
+            collected, kept = collected + amount, kept + retained
         self._apply_payments(items, check_balanced(postings))
 
     @event("PaymentsApplied")
@@ -170,7 +190,7 @@ class Roll(Aggregate):
         """Undo `amount` of what `apply_credit` paid (the credit is needed back: the bank
         reversed the payment it came from): the month is owed again, its late allocation
         undone. Recorded as a `CreditApplied` of a negative amount."""
-        retained, payable, late = self._late_allocation(amount)
+        retained, payable, late = self._late_allocation(amount, -1)
         self._credit_applied(
             code, -amount, reference, -retained, -payable, check_balanced(postings + swapped(late))
         )
@@ -219,7 +239,7 @@ class Roll(Aggregate):
 
     def reverse_payment(self, code: str, amount: int, reference: str) -> None:
         """Undo a payment the bank reversed; after closing, its allocation is undone too."""
-        retained, payable, postings = self._late_allocation(amount)
+        retained, payable, postings = self._late_allocation(amount, -1)
         self._reverse_payment(
             code, amount, reference, retained, payable, check_balanced(swapped(postings))
         )

@@ -11,7 +11,6 @@ closed month, taken back from that month's allocation).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -19,7 +18,6 @@ from eventsourcing.domain import Aggregate
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.ids import register_id, roll_id
 from ledger.loading import gc_paused
-from ledger.money import split_retained
 from ledger.period import Period, add_months, parse_period
 from ledger.postings import Posting, acct, check_balanced, credit, debit, refund_postings
 from ledger.register import Register
@@ -222,10 +220,9 @@ class RollCommands(LedgerBase):
         if refund:
             h = home.branch_code
             postings += refund_postings(b, h, code, refund)
-            if roll.closed:
-                refund_retained, refund_payable = split_retained(
-                    refund, Decimal(str(roll.retained_percent))
-                )
+            if roll.closed:  # taken back as a reversal is: the month's split stays exact
+                refund_retained = roll.late_share(refund, -1)
+                refund_payable = refund - refund_retained
                 postings += [
                     debit(acct(b, "equity", "retained"), refund_retained),
                     debit(acct(b, "liabilities", "payable_to_parent"), refund_payable),

@@ -429,3 +429,44 @@ class TestMore:
         _back(branch, "FT26349000902", 2)
         for org in ("HN-BD-01", "HN-BD-02"):
             same_in_read_models(branch, "M0", org)
+
+
+class TestAClosedMonthsSharesStayExact:
+    """A closed month's retained share is the split of all it collected, whatever came in
+    or left it after closing: the rounding is applied once, to the total. Before, each
+    late amount was split on its own; reversing every payment left retained -1 and
+    payable +1, and `remit` would send that 1 đ (a helper's check)."""
+
+    def test_reversing_every_payment_leaves_nothing(self, branch: DuesLedger) -> None:
+        request = branch.member_request("M0")
+        for n in (1, 2):
+            branch.record_bank_transaction(paying(request, 35_005, reference=f"FT2634900090{n}"))
+        branch.close_month("2026-12", "HN-BD-01")
+        closed = branch.balance("HN-BD-01", "2026-12")
+        assert (closed["collected"], closed["retained"] + closed["payable_to_parent"]) == (
+            70_000,
+            70_000,
+        )
+        for n in (1, 2):
+            assert _reversed(_back(branch, f"FT2634900090{n}", n, amount=35_005))
+        after = branch.balance("HN-BD-01", "2026-12")
+        assert (after["collected"], after["retained"], after["payable_to_parent"]) == (0, 0, 0)
+        assert not unbalanced_events(branch)
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+    @pytest.mark.parametrize("amounts", [[10_001, 10_001, 10_001], [33_333, 1, 36_666]])
+    def test_late_payments_keep_the_split_of_the_total(
+        self, branch: DuesLedger, amounts: list[int]
+    ) -> None:
+        branch.close_month("2026-12", "HN-BD-01")
+        for n, amount in enumerate(amounts):
+            branch.pay("M0", amount, reference=f"LATE-{n}")
+        after = branch.balance("HN-BD-01", "2026-12")
+        total = after["collected"]
+        assert total == min(sum(amounts), 70_000)
+        from decimal import Decimal
+
+        from ledger.money import split_retained
+
+        percent = Decimal(branch.policy().book.retained_percent("branch", "2026-12"))
+        assert (after["retained"], after["payable_to_parent"]) == split_retained(total, percent)
