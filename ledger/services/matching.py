@@ -491,6 +491,13 @@ class MatchingCommands(RequestCommands):
         if len(fits) != 1:
             return None
         ((member, months), how), *_ = fits.items()
+        # one month is proposed for one line of a statement or notification: a second
+        # line for the same month could never be confirmed, yet stayed listed as proposed
+        # (a helper's check); it is held without a proposal
+        proposed: set[tuple[str, str]] = uow.cache.setdefault("proposed", set())
+        if any((member, m) in proposed for m in months):
+            return None
+        proposed.update((member, m) for m in months)
         return {"member": member, "months": list(months), "amount": tx.amount, "by": how}
 
     def _name_index(self, uow: UnitOfWork, owner: str) -> dict[str, dict[str, list[Any]]]:

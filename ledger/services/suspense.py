@@ -89,9 +89,23 @@ class SuspenseCommands(LedgerBase):
                 f"Suspense item {item_id} has no proposal to confirm",
                 field="id",
             )
-        return self.resolve_suspense(
-            item_id, member=proposal["member"], months=list(proposal["months"])
-        )
+        try:
+            return self.resolve_suspense(
+                item_id, member=proposal["member"], months=list(proposal["months"])
+            )
+        except Conflict as e:
+            if e.field != "months":
+                raise
+            member, months = proposal["member"], ", ".join(proposal["months"])
+            raise Conflict(  # the member paid those months since (another item, say)
+                f"Đề xuất cho {item_id} đã cũ: {member} không còn nợ tháng {months}. "
+                f"Xử lý bằng: suspense resolve {item_id} --member {member} (trả các tháng "
+                "cũ nhất, phần còn lại thành số dư) hoặc cách khác",
+                f"The proposal for {item_id} is out of date: {member} no longer owes "
+                f"{months}. Resolve it with: suspense resolve {item_id} --member {member} "
+                "(the oldest months owed, the rest credit) or another choice",
+                field="months",
+            ) from e
 
     def _refund_request(self, org: str, item: dict[str, Any]) -> Any:
         """A code for the refund transfer's memo, so the line that pays it out is matched."""

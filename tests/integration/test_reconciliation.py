@@ -626,6 +626,32 @@ class TestRule3AProposalWaitsForTheTreasurer:
         balances = branch.account_balances()
         assert (balances[SUSPENSE], balances[BANK]) == (0, 70_000)
 
+    def test_two_lines_of_one_statement_are_not_proposed_for_one_month(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        # before, both were proposed for M2's December: the second could never be
+        # confirmed, yet stayed listed as proposed (a helper's check)
+        path = write_statement(
+            tmp_path / "s.csv",
+            [
+                ("15/12/2026", "FT26349000001", 0, 70_000, 70_000, "M2 NOP DANG PHI"),
+                ("15/12/2026", "FT26349000002", 0, 70_000, 140_000, "M2 NOP DANG PHI"),
+            ],
+        )
+        assert import_file(branch, path)["proposed"] == 1
+        items = branch.suspense_items("HN-BD-01")
+        assert [bool(i.get("proposal")) for i in items] == [True, False]
+
+    def test_a_proposal_out_of_date_says_so_and_how_to_resolve(self, branch: DuesLedger) -> None:
+        branch.record_bank_transaction(line(70_000, "M2 NOP DANG PHI T12"))
+        [item] = branch.suspense_items("HN-BD-01")
+        branch.pay("M2", 70_000, channel="cash", reference="PT-M2")  # paid otherwise since
+        with pytest.raises(Conflict) as refused:
+            branch.confirm_proposal(item["id"])
+        assert "out of date" in refused.value.message_en
+        assert f"suspense resolve {item['id']} --member M2" in refused.value.message_en
+        assert branch.suspense_items("HN-BD-01")[0]["resolution"] is None
+
     def test_a_line_naming_two_members_gets_no_proposal(self, branch: DuesLedger) -> None:
         branch.record_bank_transaction(line(70_000, "NGUYEN VAN M0 VA NGUYEN VAN M1 DANG PHI"))
         [item] = branch.suspense_items("HN-BD-01")
@@ -658,7 +684,7 @@ class TestRule3AProposalWaitsForTheTreasurer:
         assert branch.derived["names/HN-BD-01"][2] is not kept
         assert item_of(branch, "HN-BD-01", tx)["proposal"] == {
             "member": "M6",
-            "months": ["2027-01"],
+            "months": ["2026-12"],  # enrolled after December opened: owed, oldest first
             "amount": owed,
             "by": "name",
         }
