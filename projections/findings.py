@@ -689,6 +689,11 @@ class FindingsModel(ReadModel):
             reviewed = self.get("rm_finding_reviews", (fid, 2)) is not None
             status = "reviewed" if reviewed else "open"
             found = [kind, org, period, subject, _evidence(), status, at]
+        elif found[5] == "withdrawn":  # every line was taken back; a new one opens it again,
+            # with its own account's kind
+            reviewed = self.get("rm_finding_reviews", (fid, 2)) is not None
+            found[5] = "reviewed" if reviewed else "open"
+            found[4]["details"] = {}
         update(found[4])
         self.put_obj("rm_findings", (fid,), found)
         return fid
@@ -861,9 +866,11 @@ class FindingsModel(ReadModel):
         regs = [r for r in held["regs"] if e.bin_code is None or r["bin"] == e.bin_code]
         active = [r for r in regs if active_on(r, day)]
         tx, ref, period = str(e.originator_id), event_ref(e), day[:7]
+        waiting: dict[str, Any] | None = None
         if not regs:  # nobody's yet: judged again when its account is registered
             waiting = {"account": number, "bin": e.bin_code, "day": day, "amount": e.amount}
-            self._put_ref(f"waiting:{tx}", "waiting", waiting | {"event": ref})
+            waiting |= {"event": ref, "unregistered": []}
+            self._put_ref(f"waiting:{tx}", "waiting", waiting)
         if regs and not active:
             for r in sorted(regs, key=lambda r: str(r["org"])):
                 if r["active_to"] is not None and r["active_to"] < day:
@@ -887,6 +894,25 @@ class FindingsModel(ReadModel):
                 event=ref, tx=tx, amount=e.amount,
                 request={"code": info["code"], "reason": None},
             )  # fmt: skip
+            if waiting is not None:  # taken back if the number is registered to them
+                waiting["unregistered"].append([info["branch"], info["org"]])
+                self._put_ref(f"waiting:{tx}", "waiting", waiting)
+
+    def _withdraw(self, org: str, period: str, account: str, tx: str, amount: int) -> None:
+        """Take one line back out of a kind-1 finding (it was judged on a number nobody had
+        registered, since registered to the organisation it paid). A finding left with no
+        line is `withdrawn`: not listed, its id still answers."""
+        fid = finding_id(1, org, period, account)
+        found = self.obj("rm_findings", (fid,))
+        if found is None or tx not in found[4]["bank_transactions"]:
+            return
+        ev = found[4]
+        ev["bank_transactions"].remove(tx)
+        ev["details"]["lines"] -= 1
+        ev["details"]["amount"] -= amount
+        if ev["details"]["lines"] <= 0:
+            found[5] = "withdrawn"
+        self.put_obj("rm_findings", (fid,), found)
 
     @handles(WaitingLines.LinesBooked)  # type: ignore[attr-defined]
     def _booked(self, e: Any, pos: int, at: str) -> None:
@@ -899,6 +925,15 @@ class FindingsModel(ReadModel):
             held = self._json("rm_fnd_accounts", (w["account"],)) or {"regs": []}
             regs = [r for r in held["regs"] if w["bin"] is None or r["bin"] == w["bin"]]
             regs = [r for r in regs if r["org"] == e.org_code]
+            # judged "unregistered" when it came: not so if the number is now the request's
+            # own organisation's (before 2026-11-24 the finding stayed, for good)
+            for branch, request_org in w.get("unregistered", []):
+                if any(
+                    branch == r["org"]
+                    or (request_org == r["org"] and r["holder_kind"] == "organisation")
+                    for r in regs
+                ):
+                    self._withdraw(branch, w["day"][:7], w["account"], tx, int(w["amount"]))
             for r in regs:
                 if r["holder_kind"] != "organisation":
                     self._collected_into(
@@ -1523,7 +1558,7 @@ class FindingsModel(ReadModel):
             [e.note, e.reviewer, e.at, event_ref(e), at],
         )
         found = self.obj("rm_findings", (fid,))
-        if found is not None and found[5] != "reviewed":
+        if found is not None and found[5] not in ("reviewed", "withdrawn"):
             found[5] = "reviewed"
             self.put_obj("rm_findings", (fid,), found)
 
@@ -1577,6 +1612,8 @@ class Findings:
         for row, provisional in rows.values():
             f = dict(zip(COLUMNS, row, strict=True))
             if (period and f["period"] != period) or (wanted and f["kind"] != wanted):
+                continue
+            if f["status"] == "withdrawn":  # every line it held was taken back
                 continue
             if f["org"] not in known:
                 continue

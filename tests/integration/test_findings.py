@@ -182,6 +182,37 @@ class TestLinesBeforeTheirAccountWasRegistered:
         assert (d["holder_kind"], d["lines"], d["amount"]) == ("personal", 1, 70_000)
         assert_evidence_is_stored(books, found)
 
+    @pytest.mark.parametrize(
+        ("org", "kind", "listed"),
+        [
+            ("HN-BD-01", "organisation", None),  # the request's own: nothing to report
+            ("HN-BD-01", "personal", "personal"),  # its treasurer's: kind 1, as personal
+            ("HN-BD-02", "organisation", "unregistered"),  # another's: still not HN-BD-01's
+        ],
+    )
+    def test_an_unregistered_number_registered_later_is_judged_again(
+        self, books: DuesLedger, findings: Findings, org: str, kind: str, listed: str | None
+    ) -> None:
+        # listed as "unregistered" when it came; before, it stayed listed after the number
+        # was registered to the request's own organisation (the model could not take a
+        # line back out of a finding)
+        request = books.member_request("M0")
+        books.record_bank_transaction(line(70_000, f"CK {request.code}", account="8888888888"))
+        assert only(findings, 1)["evidence"]["details"]["holder_kind"] == "unregistered"
+        books.add_account(org, BIN, "8888888888", "TAI KHOAN MOI", kind)
+        found = [f for f in of_kind(findings, 1) if f["subject"] == "8888888888"]
+        if listed is None:
+            assert found == []
+        else:
+            [one] = found
+            d = one["evidence"]["details"]
+            assert (one["org"], d["holder_kind"], d["lines"], d["amount"]) == (
+                "HN-BD-01",
+                listed,
+                1,
+                70_000,
+            )
+
 
 class TestKind2NoOrganisationAccount:
     def test_a_branch_with_only_a_personal_account_collecting_cash_is_listed(
