@@ -64,6 +64,7 @@ from ledger.payment import Payment
 from ledger.payment_request import KINDS, PaymentRequest, request_id
 from ledger.ports import BankTransactionFact
 from ledger.postings import (
+    Posting,
     acct,
     check_balanced,
     credit,
@@ -439,8 +440,11 @@ class MatchingCommands(RequestCommands):
             postings = [debit(bank, tx.amount), credit(counter_account, tx.amount)]
         else:
             postings = [debit(counter_account, tx.amount), credit(bank, tx.amount)]
-        request.see(side, str(tx.id), tx.amount, check_balanced(postings))
-        tx.clear(request.kind, request.code, {"side": side}, [])
+        # the postings on the line's `Cleared`, dated by the bank (on the request's event
+        # they were dated when recorded: a statement imported a month late put them in the
+        # wrong month; a helper's check)
+        request.see(side, str(tx.id), tx.amount, [])
+        tx.clear(request.kind, request.code, {"side": side}, check_balanced(postings))
 
     def _deposit_arrived(
         self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction
@@ -458,11 +462,11 @@ class MatchingCommands(RequestCommands):
             credit(acct(org, "assets", "deposits_in_transit"), take),
             credit(acct(org, "liabilities", "suspense"), excess),
         ]
-        request.see("in", str(tx.id), take, check_balanced(postings))
+        request.see("in", str(tx.id), take, [])  # the postings dated by the line, as `_clear`
         detail: dict[str, Any] = {"side": "in"}
         if take != request.total or excess:
             detail |= {"cleared": take, "held": excess, "in_transit": request.in_transit()}
-        tx.clear(request.kind, request.code, detail, [])
+        tx.clear(request.kind, request.code, detail, check_balanced(postings))
         if excess:
             queue, item = self._queue_item(uow, org, tx, excess)
             uow.note_on_queue(queue, item, {"request": request.code, "why": "excess"})
@@ -479,24 +483,22 @@ class MatchingCommands(RequestCommands):
                 for how, table in (("code", index["codes"]), ("name", index["names"])):
                     for key in table.get(phrase, ()):
                         named.setdefault(key, how)
+        # a month is proposed for one line of a statement or notification: the next line
+        # for the same member fits the months still left (before, both were proposed for
+        # one month, and the second could never be confirmed; a helper's check)
+        proposed: set[tuple[str, str]] = uow.cache.setdefault("proposed", set())
         fits: dict[tuple[str, tuple[str, ...]], str] = {}
         for (branch, code), how in named.items():
             register = uow.get(register_id(branch), Register)
             rec = register.members.get(code) if register is not None else None
             if rec is None or rec["until"] is not None:
                 continue
-            own = [i for i in rec["unpaid"] if i[0] == branch]
+            own = [i for i in rec["unpaid"] if i[0] == branch and (code, i[1]) not in proposed]
             for months in _fitting_months(own, tx.amount):
                 fits[(code, months)] = how
         if len(fits) != 1:
             return None
         ((member, months), how), *_ = fits.items()
-        # one month is proposed for one line of a statement or notification: a second
-        # line for the same month could never be confirmed, yet stayed listed as proposed
-        # (a helper's check); it is held without a proposal
-        proposed: set[tuple[str, str]] = uow.cache.setdefault("proposed", set())
-        if any((member, m) in proposed for m in months):
-            return None
         proposed.update((member, m) for m in months)
         return {"member": member, "months": list(months), "amount": tx.amount, "by": how}
 
@@ -617,14 +619,15 @@ class MatchingCommands(RequestCommands):
                     and voucher_in(reference, words)
                 ):
                     bank = bank_account(owner, tx.account_number)
-                    org.clear_spending(
+                    org.clear_spending(reference, str(tx.id), [])  # postings dated by the line
+                    tx.clear(
+                        "spending",
                         reference,
-                        str(tx.id),
+                        {"side": "out"},
                         check_balanced(
                             [debit(acct(owner, "assets", "bank"), amount), credit(bank, amount)]
                         ),
                     )
-                    tx.clear("spending", reference, {"side": "out"}, [])
                     return None
         self._hold_in_suspense(uow, tx, owner, None)
         return None
@@ -656,6 +659,11 @@ class MatchingCommands(RequestCommands):
         suspense = acct(owner, "liabilities", "suspense")
         matched, held = original.matched, original.suspense
         uow.flush()  # what this chunk batched on the request, rolls and registers comes first
+        # postings of money leaving suspense or refunds_due go on this line's `Cleared`,
+        # dated by the bank; on the queue's or request's event they were dated when
+        # recorded, so a statement imported a month late booked them in the wrong month
+        # (a helper's check)
+        moved: list[Posting] = []
         if matched is not None and matched["how"] == "request":
             request = uow.get(request_id(matched["target"]), PaymentRequest)
             transfer = (
@@ -678,7 +686,9 @@ class MatchingCommands(RequestCommands):
                 assert p is not None
                 self._reverse_payment(uow, p, tx)
             if transfer["held"]:
-                self._release_held(uow, collector(request), original, tx, int(transfer["held"]))
+                moved += self._release_held(
+                    uow, collector(request), original, tx, int(transfer["held"])
+                )
             request.reverse(str(original.id), str(tx.id), original.amount)
         elif held is not None and matched is None:
             queue, item = self._held_item(uow, owner, original)
@@ -686,12 +696,8 @@ class MatchingCommands(RequestCommands):
                 return False
             resolution = item["resolution"]
             if resolution is None:
-                queue.resolve(
-                    item["id"],
-                    "reversed",
-                    {"by": str(tx.id)},
-                    check_balanced([debit(suspense, tx.amount), credit(bank, tx.amount)]),
-                )
+                queue.resolve(item["id"], "reversed", {"by": str(tx.id)}, [])
+                moved += [debit(suspense, tx.amount), credit(bank, tx.amount)]
             elif resolution["how"] in ("member", "members"):
                 references = (
                     [resolution["payment"]]
@@ -715,31 +721,28 @@ class MatchingCommands(RequestCommands):
                     or refund.total != tx.amount
                 ):
                     return False
-                due = acct(owner, "liabilities", "refunds_due")
-                refund.see(
-                    "out",
-                    str(tx.id),
-                    tx.amount,
-                    check_balanced([debit(due, tx.amount), credit(bank, tx.amount)]),
-                )
+                refund.see("out", str(tx.id), tx.amount, [])
+                moved += [debit(acct(owner, "liabilities", "refunds_due"), tx.amount)]
+                moved += [credit(bank, tx.amount)]
             else:
                 return False
         else:
             return False
         original.mark_reversed(str(tx.id))
-        tx.clear("reversal", str(original.id), {"side": "out"}, [])
+        tx.clear("reversal", str(original.id), {"side": "out"}, check_balanced(moved))
         return True
 
     def _release_held(
         self, uow: UnitOfWork, org: str, original: BankTransaction, tx: BankTransaction, held: int
-    ) -> None:
+    ) -> list[Posting]:
+        """The part of a transfer held in suspense, given back by the reversal: the item
+        resolved, and its postings (for the reversal's `Cleared`)."""
         queue, item = self._held_item(uow, org, original)
+        if queue is None or item is None or item["resolution"] is not None:
+            return []
+        queue.resolve(item["id"], "reversed", {"by": str(tx.id)}, [])
         bank = bank_account(org, tx.account_number)
-        postings = check_balanced(
-            [debit(acct(org, "liabilities", "suspense"), held), credit(bank, held)]
-        )
-        if queue is not None and item is not None and item["resolution"] is None:
-            queue.resolve(item["id"], "reversed", {"by": str(tx.id)}, postings)
+        return [debit(acct(org, "liabilities", "suspense"), held), credit(bank, held)]
 
     def _reversible(self, uow: UnitOfWork, payment: Payment) -> bool:
         if payment.reversed_by is not None:

@@ -642,6 +642,24 @@ class TestRule3AProposalWaitsForTheTreasurer:
         items = branch.suspense_items("HN-BD-01")
         assert [bool(i.get("proposal")) for i in items] == [True, False]
 
+    def test_the_next_line_of_a_statement_is_proposed_for_the_next_month(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        branch.open_month("2027-01")  # M2 owes December and January, 70,000 each
+        path = write_statement(
+            tmp_path / "s.csv",
+            [
+                ("15/12/2026", "FT26349000001", 0, 70_000, 70_000, "M2 NOP DANG PHI"),
+                ("15/12/2026", "FT26349000002", 0, 70_000, 140_000, "M2 NOP DANG PHI"),
+            ],
+        )
+        assert import_file(branch, path)["proposed"] == 2
+        months = [i["proposal"]["months"] for i in branch.suspense_items("HN-BD-01")]
+        assert months == [["2026-12"], ["2027-01"]]
+        for item in branch.suspense_items("HN-BD-01"):
+            branch.confirm_proposal(item["id"])
+        assert branch.member_statement("M2")["outstanding"] == 0
+
     def test_a_proposal_out_of_date_says_so_and_how_to_resolve(self, branch: DuesLedger) -> None:
         branch.record_bank_transaction(line(70_000, "M2 NOP DANG PHI T12"))
         [item] = branch.suspense_items("HN-BD-01")
@@ -1402,6 +1420,55 @@ def statement_line_ref(amount: int, reference: str) -> BankTransactionFact:
     return line(
         amount, "NGUYEN VAN M0 NOP DANG PHI", reference=reference, source="statement:generic"
     )
+
+
+class TestALinesMoneyIsBookedOnTheBanksDay:
+    """What a bank line moves is booked in the month the bank dated it, whenever the
+    statement is imported. Before, money a reversal took out of suspense, and a deposit or
+    refund cleared by its line, were booked when recorded: November's statement imported
+    in December put them in December, and `balance` disagreed with `reconcile` (a
+    helper's check)."""
+
+    @staticmethod
+    def month(app: DuesLedger, as_of: str) -> dict[str, int]:
+        from projections.reads import Reads
+
+        reads = Reads(app)
+        try:
+            b = reads.balance("HN-BD-01", as_of=as_of)
+            return {k: int(b[k]) for k in ("bank", "suspense")}
+        finally:
+            reads.close()
+
+    def test_a_reversal_takes_suspense_money_back_on_its_day(self, branch: DuesLedger) -> None:
+        branch.record_bank_transaction(
+            line(33_000, "CHUYEN TIEN", reference="FT26314000106", value_date="2026-11-10")
+        )
+        back, _ = branch.record_bank_transaction(
+            line(
+                33_000,
+                "HOAN TRA GD FT26314000106",
+                direction="out",
+                reference="FT26316000107",
+                value_date="2026-11-12",
+            )
+        )
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        assert self.month(branch, "2026-11-30") == {"bank": 0, "suspense": 0}
+        assert self.month(branch, "2026-12-31") == {"bank": 0, "suspense": 0}
+        assert not unbalanced_events(branch)
+
+    def test_a_deposit_is_cleared_on_its_lines_day(self, ledger: DuesLedger, frozen: Any) -> None:
+        frozen.move_to("2026-11-20 10:00:00+07:00")
+        branch = books(ledger)
+        frozen.move_to("2026-11-28 10:00:00+07:00")
+        branch.receive_cash("M0", 70_000, "BL-001")
+        deposit = branch.deposit_cash("HN-BD-01", 70_000, "GNT-01")
+        frozen.move_to("2026-12-15 10:00:00+07:00")
+        branch.record_bank_transaction(
+            line(70_000, f"NOP TIEN MAT {deposit.code}", value_date="2026-11-29")
+        )
+        assert self.month(branch, "2026-11-30")["bank"] == 70_000
 
 
 class TestCash:

@@ -3,7 +3,7 @@ request's code, which name a member for a proposal, and which are only held in s
 
 The corpus holds placeholders (`{CODE}`, `{CODE_TYPO}`, `{NAME}`, ...) that each test fills
 in: the unit tests with fixed codes (no storage), the ledger test with real requests' codes
-and real members, importing every row as one statement on SQLite and on PostgreSQL.
+and real members, importing each row as a one-line statement on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -214,7 +214,13 @@ def test_every_narrative_settles_proposes_or_waits_as_the_corpus_says(
     codes = {r.line: code_for(f"narrative-corpus/row {r.line}") for r in ROWS}
     codes |= {r.line: app.member_request("M0").code for r in ROWS if r.expected == "request"}
     facts = [statement_line(r, r.narrative(codes[r.line])) for r in ROWS]
-    counts = app.import_statement(BRANCH, facts)
+    # each row its own one-line statement: the corpus names two members owing one month
+    # each in many rows, and within one statement a month is proposed for one line only
+    # (tested in test_reconciliation.py); here each narrative is judged on its own
+    counts: dict[str, object] = {}
+    for f in facts:
+        for key, value in app.import_statement(BRANCH, [f]).items():
+            counts[key] = value if key == "differing" else int(counts.get(key, 0)) + value
 
     expected_counts = Counter(r.expected for r in ROWS)
     assert counts == {
