@@ -710,6 +710,9 @@ class MatchingCommands(RequestCommands):
                     return False  # a share already used or undone: for the treasurer
                 for payment in shares:
                     self._reverse_payment(uow, payment, tx, pay_back=bank)
+                # the item says so: it read "paid for M4" after the bank took the money back
+                # (a helper's check)
+                uow.note_on_queue(queue, item["id"], {"reversed_by": str(tx.id)})
             elif resolution["how"] == "refund":
                 # the money went back to the payer: that is the refund (a helper's check
                 # found it flagged, the refund still owed, and paid out again later)

@@ -41,32 +41,22 @@ class SuspenseCommands(LedgerBase):
 
     def _what_became_of(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Resolved items with what happened since (copies; the queue is not changed): a
-        refund's `refund_paid` (the outgoing line that paid it, or None), and `reversed_by`
-        for money given to members whose bank line the bank has since taken back. Before,
-        a paid refund still read "put the code in the transfer's memo", and a reversed
-        item still read "paid for M4" (a helper's check)."""
+        refund's `refund_paid` (the outgoing line that paid it, or None). Before, a paid
+        refund still read "put the code in the transfer's memo" (a helper's check). Money
+        given to members whose line the bank took back carries `reversed_by` itself (a
+        note the reversal writes on the item, since 2026-11-24)."""
         refunds = {
             str(i["id"]): request_id(str(r["reference"]))
             for i in items
             if (r := i["resolution"]) is not None and r["how"] == "refund" and r.get("reference")
         }
-        given = {
-            str(i["id"]): UUID(str(i["transaction"]))
-            for i in items
-            if (r := i["resolution"]) is not None
-            and r["how"] in ("member", "members")
-            and i.get("transaction")
-        }
         requests = self.load_many(list(refunds.values()), PaymentRequest)
-        lines = self.load_many(list(given.values()), BankTransaction)
         out: list[dict[str, Any]] = []
         for item in items:
             key = str(item["id"])
             if key in refunds:
                 request = requests.get(refunds[key])
                 item = {**item, "refund_paid": request.seen.get("out") if request else None}
-            elif key in given and (line := lines.get(given[key])) is not None:
-                item = {**item, "reversed_by": line.reversed_by}
             out.append(item)
         return out
 
@@ -109,9 +99,7 @@ class SuspenseCommands(LedgerBase):
 
     def _refund_request(self, org: str, item: dict[str, Any]) -> Any:
         """A code for the refund transfer's memo, so the line that pays it out is matched."""
-        from uuid import UUID
 
-        from ledger.bank_transaction import BankTransaction
         from ledger.reference_code import code_for
 
         tx = self.get_or_none(UUID(item["transaction"]), BankTransaction)
