@@ -97,3 +97,46 @@ class WaitingLines(Aggregate):
         """`transactions` are now in `org_code`'s books."""
         taken = set(transactions)
         self.lines = [line for line in self.lines if line[0] not in taken]
+
+
+def unreferenced_id(number: str, day: str) -> UUID:
+    return uuid5(NAMESPACE, f"account-unreferenced/{number.strip()}/{day[:10]}")
+
+
+class UnreferencedLines(Aggregate):
+    """Lines a gateway reported without the bank's reference, on one account and value
+    date: keyed by the gateway's own id, they cannot be found under the key the month's
+    statement gives the same line (its reference). The statement's import takes a line
+    showing the same movement that day as the gateway's, once (`claim`), so it is not
+    recorded twice (from 2026-11-24; docs/reconciliation.md)."""
+
+    @staticmethod
+    def create_id(number: str, day: str, **_: Any) -> UUID:
+        return unreferenced_id(number, day)
+
+    @event("Started")
+    def __init__(self, number: str, day: str) -> None:
+        self.number = number
+        self.day = day
+        # transaction id -> [direction, amount, narrative, the statement line's key or None]
+        self.lines: dict[str, list[Any]] = {}
+
+    @event("LineNoted")
+    def add(self, transaction: str, direction: str, amount: int, narrative: str) -> None:
+        self.lines[transaction] = [direction, amount, narrative, None]
+
+    @event("LineClaimed")
+    def claim(self, transaction: str, key: str) -> None:
+        """The statement line keyed `key` is the gateway's line `transaction`."""
+        self.lines[transaction][3] = key
+
+    def claimed_by(self, key: str) -> str | None:
+        return next((t for t, line in self.lines.items() if line[3] == key), None)
+
+    def unclaimed(self, direction: str, amount: int) -> list[tuple[str, str]]:
+        """(transaction, narrative) of the lines no statement line took, of this movement."""
+        return [
+            (t, str(line[2]))
+            for t, line in self.lines.items()
+            if line[3] is None and line[0] == direction and int(line[1]) == amount
+        ]

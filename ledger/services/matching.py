@@ -44,7 +44,14 @@ from uuid import UUID
 from eventsourcing.persistence import RecordConflictError
 from eventsourcing.utils import get_topic
 
-from ledger.account_index import AccountIndex, WaitingLines, account_index_id, waiting_lines_id
+from ledger.account_index import (
+    AccountIndex,
+    UnreferencedLines,
+    WaitingLines,
+    account_index_id,
+    unreferenced_id,
+    waiting_lines_id,
+)
 from ledger.bank_transaction import (
     BankTransaction,
     NotificationAlias,
@@ -196,6 +203,8 @@ class MatchingCommands(RequestCommands):
                     out.append((earlier, False))
                     continue
                 made[tx_id] = tx = self.match_line(uow, fact, tx_id)
+                if gateway and not (fact.reference or "").strip():
+                    self._note_unreferenced(uow, fact, tx_id)
                 alias = notification_id(fact)
                 if alias is not None:
                     made[alias] = tx
@@ -215,6 +224,18 @@ class MatchingCommands(RequestCommands):
             self.keep_saved(uow)
             return out
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    @staticmethod
+    def _note_unreferenced(uow: UnitOfWork, fact: BankTransactionFact, tx_id: UUID) -> None:
+        """A gateway's line without the bank's reference, listed by account and day for the
+        statement that will print it with one (`UnreferencedLines`)."""
+        day = fact.value_date[:10]
+        key = unreferenced_id(fact.account_number, day)
+        lines = uow.get(key, UnreferencedLines)
+        if lines is None:
+            lines = UnreferencedLines(number=fact.account_number.strip(), day=day)
+            uow.add(lines)
+        lines.add(str(tx_id), fact.direction, fact.amount, fact.narrative)
 
     def _recorded_before(
         self, fact: BankTransactionFact, tx_id: UUID

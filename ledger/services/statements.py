@@ -29,7 +29,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import RecordConflictError
 
-from ledger.account_index import AccountIndex, account_index_id
+from ledger.account_index import AccountIndex, UnreferencedLines, account_index_id, unreferenced_id
 from ledger.bank_transaction import BankTransaction, alternate_id, fact_id, same_content
 from ledger.clock import today
 from ledger.errors import InvalidInput, NotFound
@@ -49,6 +49,7 @@ from ledger.services.matching import (
     MatchingCommands,
     bank_account,
     check_fact,
+    fold,
     reversal_candidates,
 )
 
@@ -161,6 +162,7 @@ class StatementCommands(MatchingCommands):
                 known.add(other)
                 first[other] = others[other]
                 claimed.append(other)
+        claimed += self._unreferenced(facts, ids, known, first)
         if claimed:  # a gateway's line found so is shown on this statement too
             self._mark_heard({i: first[i] for i in claimed}, facts[0].source)
         differing = _differing(first, facts, ids)
@@ -212,6 +214,68 @@ class StatementCommands(MatchingCommands):
             "held",
         )
         return {k: counts[k] for k in keys} | {"differing": differing}
+
+    def _unreferenced(
+        self,
+        facts: list[BankTransactionFact],
+        ids: list[UUID],
+        known: set[UUID],
+        first: dict[UUID, Any],
+    ) -> list[UUID]:
+        """New lines of this statement that a gateway reported first without the bank's
+        reference (so under the gateway's own key): the line of that account and day with
+        the same direction and amount whose narrative is the statement's, or within it (as
+        banks print it), each taken once. Such a line was recorded a second time before
+        2026-11-24 (a known limit). The claims are saved at once: importing the statement
+        again finds each line by its claim. Returns the lines found; `ids`, `known` and
+        `first` are updated."""
+        wanted = [
+            n
+            for n, (f, i) in enumerate(zip(facts, ids, strict=True))
+            if i not in known and (f.reference or "").strip()
+        ]
+        if not wanted:
+            return []
+        days = {unreferenced_id(facts[n].account_number, facts[n].value_date) for n in wanted}
+        found = self.load_many(sorted(days), UnreferencedLines)
+        if not found:  # the usual case: no gateway left a line without its reference
+            return []
+        taken: dict[int, str] = {}
+        for n in wanted:
+            f = facts[n]
+            day = found.get(unreferenced_id(f.account_number, f.value_date))
+            if day is None:
+                continue
+            key = str(ids[n])
+            line = day.claimed_by(key)
+            if line is None:
+                words = f" {fold(f.narrative)} "
+                line = next(
+                    (
+                        t
+                        for t, text in day.unclaimed(f.direction, f.amount)
+                        if fold(text) and f" {fold(text)} " in words
+                    ),
+                    None,
+                )
+                if line is None:
+                    continue
+                day.claim(line, key)
+            taken[n] = line
+        self.save(*(d for d in found.values() if d.pending_events))
+        events = {
+            UUID(str(s.originator_id)): self.mapper.to_domain_event(s)
+            for s in self.reader.first_events([UUID(t) for t in taken.values()])
+        }
+        out: list[UUID] = []
+        for n, line in taken.items():
+            tx = UUID(line)
+            if tx in events and tx not in known:
+                ids[n] = tx
+                known.add(tx)
+                first[tx] = events[tx]
+                out.append(tx)
+        return out
 
     def _import_chunk(
         self, uow: UnitOfWork, part: list[tuple[BankTransactionFact, UUID]]

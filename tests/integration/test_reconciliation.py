@@ -161,6 +161,49 @@ class TestEachLineIsRecordedOnce:
         assert branch.account_balances()[BANK] == 55_000
         assert len(branch.suspense_items("HN-BD-01")) == 1
 
+    def test_a_gateways_line_without_reference_is_the_statements_line(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        # keyed by the gateway's id, it was recorded a second time under the reference the
+        # statement prints (a known limit until 2026-11-24): the money counted twice
+        request = branch.member_request("M0")
+        tx, _ = branch.record_bank_transaction(paying(request, 70_000, reference=None))
+        memo = f"MBVCB.4525077405.{request.code} DP 12 2026.CT tu 0351000646393"
+        path = write_statement(
+            tmp_path / "s.csv",
+            [
+                ("15/12/2026", "FT26349000501", 0, 70_000, 70_000, f"IBFT {memo}"),
+                ("15/12/2026", "FT26349000502", 0, 5_000, 75_000, "LAI TIEN GUI"),
+            ],
+        )
+        first = import_file(branch, path)
+        assert (first["new"], first["already"]) == (1, 1)
+        assert reloaded(branch, tx).on_statement is not None
+        again = import_file(branch, path)
+        assert (again["new"], again["already"]) == (0, 2)
+        assert month_of(branch, "M0", "2026-12")["paid"] == 70_000
+        assert branch.account_balances()[BANK] == 75_000
+
+    def test_two_such_lines_are_two_lines_of_the_statement(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        # two members sending the same amount with the same memo: each statement line
+        # takes one gateway line, and a third, other line is new
+        for _ in range(2):
+            branch.record_bank_transaction(line(50_000, "CHUYEN TIEN DANG PHI"))
+        path = write_statement(
+            tmp_path / "s.csv",
+            [
+                ("15/12/2026", "FT26349000601", 0, 50_000, 50_000, "CHUYEN TIEN DANG PHI"),
+                ("15/12/2026", "FT26349000602", 0, 50_000, 100_000, "CHUYEN TIEN DANG PHI"),
+                ("15/12/2026", "FT26349000603", 0, 50_000, 150_000, "CHUYEN TIEN DANG PHI"),
+            ],
+        )
+        counts = import_file(branch, path)
+        assert (counts["new"], counts["already"]) == (1, 2)
+        assert branch.account_balances()[BANK] == 150_000
+        assert import_file(branch, path)["new"] == 0
+
     @pytest.mark.parametrize("twice", [False, True])
     def test_the_same_webhook_taken_by_another_worker_meanwhile_counts_once(
         self, branch: DuesLedger, db_url: str, monkeypatch: pytest.MonkeyPatch, twice: bool
