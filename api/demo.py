@@ -348,48 +348,48 @@ def check(app: DuesLedger) -> dict[str, int]:
     }
 
 
-def balance_table(app: DuesLedger, reads: Reads, period: Period) -> Table:
-    """Every level's figures, read from the read models (roll-ups over the tree that month)."""
-    table = Table(
-        title=f"Số dư theo cấp (mô hình đọc) / Balances by level (read models) — {period}",
-        show_lines=False,
+def balance_tables(app: DuesLedger, reads: Reads, period: Period) -> list[Table]:
+    """Every level's figures, read from the read models (roll-ups over the tree that month):
+    what was collected, then how it was allocated. Two tables of organisation codes, so each
+    fits 80 columns (one of nine columns cut every figure short there: a newcomer's check)."""
+    columns = (
+        (
+            f"Thu theo cấp (mô hình đọc) / Collection by level (read models) — {period}",
+            (
+                ("Phải thu\nAssessed", "assessed"),
+                ("Đã thu\nCollected", "collected"),
+                ("Còn nợ\nOutstanding", "outstanding"),
+                ("Toàn hệ thống\nSubtree\ncollected", "subtree_collected"),
+            ),
+        ),
+        (
+            f"Phân bổ theo cấp / Allocation by level — {period}",
+            (
+                ("Giữ lại\nRetained", "retained"),
+                ("Phải nộp\nPayable", "payable_to_parent"),
+                ("Đã nộp\nRemitted", "remitted_to_parent"),
+                ("Nhận cấp dưới\nFrom\nchildren", "received_from_children"),
+            ),
+        ),
     )
-    for header in (
-        "Tổ chức / Organisation",
-        "Phải thu\nAssessed",
-        "Đã thu\nCollected",
-        "Còn nợ\nOutstanding",
-        "Giữ lại\nRetained",
-        "Phải nộp\nPayable",
-        "Đã nộp\nRemitted",
-        "Nhận cấp dưới\nFrom children",
-        "Toàn hệ thống\nSubtree collected",
-    ):
-        table.add_column(header, justify="left" if "Tổ chức" in header else "right")
     orgs = app.subtree(period)
     depth = {o.code: 0 for o in orgs}
+    figures = []
     for org in orgs:
         parent = org.parent_at(period)
         if parent in depth:
             depth[org.code] = depth[parent] + 1
-        b = reads.balance(org.code, period)
-        table.add_row(
-            "  " * depth[org.code] + f"{org.code} {org.name}",
-            *(
-                f"{b[k]:,}"
-                for k in (
-                    "assessed",
-                    "collected",
-                    "outstanding",
-                    "retained",
-                    "payable_to_parent",
-                    "remitted_to_parent",
-                    "received_from_children",
-                    "subtree_collected",
-                )
-            ),
-        )
-    return table
+        figures.append(("  " * depth[org.code] + org.code, reads.balance(org.code, period)))
+    tables = []
+    for title, shown in columns:
+        table = Table(title=title, show_lines=False)
+        table.add_column("Tổ chức\nOrganisation", justify="left", no_wrap=True)
+        for header, _ in shown:
+            table.add_column(header, justify="right", no_wrap=True)
+        for label, b in figures:
+            table.add_row(label, *(f"{b[key]:,}" for _, key in shown))
+        tables.append(table)
+    return tables
 
 
 def auditor(app: DuesLedger, reads: Reads, console: Console) -> None:
@@ -428,7 +428,8 @@ def run_demo(app: DuesLedger, console: Console, fast: bool = False) -> int:
     opened = app.open_month(period)
     console.print(
         f"Mở sổ tháng {period}: {opened.branches} chi bộ, {opened.members} đảng viên, "
-        f"phải thu {opened.amount:,} đ / opened {period}: {opened.members} members assessed"
+        f"phải thu {opened.amount:,} đ / opened {period}: {opened.branches} branches, "
+        f"{opened.members} members, assessed {opened.amount:,} đ"
     )
     pay_by_qr(app, period, console)
     reconcile_statement(app, period, console)
@@ -436,12 +437,16 @@ def run_demo(app: DuesLedger, console: Console, fast: bool = False) -> int:
     counts = pay_mix(app, period)
     console.print("Thu đảng phí / payments: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     closed = app.close_month(period, "TW")
-    console.print(f"Khoá sổ / closed: {closed.branches} chi bộ, đã thu {closed.amount:,} đ")
+    console.print(
+        f"Khoá sổ: {closed.branches} chi bộ, đã thu {closed.amount:,} đ / closed: "
+        f"{closed.branches} branches, collected {closed.amount:,} đ"
+    )
     remit_up(app, period, console)
     console.print("Nộp cấp trên qua Cổng DVC quốc gia / remitted up to the Centre via the portal")
     reads = Reads(app)
     try:
-        console.print(balance_table(app, reads, period))
+        for table in balance_tables(app, reads, period):
+            console.print(table)
         rates = reads.collection("TW", period)
         console.print(
             f"Tỉ lệ thu / collection rate {period}: {rates['members_paid']}/{rates['members_due']} "

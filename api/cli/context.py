@@ -42,6 +42,9 @@ class CliState:
         # Created on first use, so it writes to the stdout of this invocation.
         if self._out is None:
             self._out = Console(highlight=False)
+            # a message written to a file or a pipe stays on one line (docs/cli.md), as
+            # `say` keeps it; on a terminal it is wrapped between words
+            self._out.soft_wrap = not self._out.is_terminal
         return self._out
 
     def close(self) -> None:
