@@ -918,15 +918,19 @@ class FindingsModel(ReadModel):
     def _booked(self, e: Any, pos: int, at: str) -> None:
         """Lines that came before their account was registered, booked by the registration:
         kind 1 (and 4) for a personal or treasury account, as for a line recorded after."""
+        booked = []
         for tx in e.transactions:
             w = self._ref(f"waiting:{tx}")
             if w is None:
                 continue
             held = self._json("rm_fnd_accounts", (w["account"],)) or {"regs": []}
             regs = [r for r in held["regs"] if w["bin"] is None or r["bin"] == w["bin"]]
-            regs = [r for r in regs if r["org"] == e.org_code]
-            # judged "unregistered" when it came: not so if the number is now the request's
-            # own organisation's (before 2026-11-24 the finding stayed, for good)
+            booked.append((tx, w, [r for r in regs if r["org"] == e.org_code]))
+        # judged "unregistered" when they came: not so if the number is now the request's
+        # own organisation's (before 2026-11-24 the finding stayed, for good). Every line is
+        # taken back before any is judged again, so a finding left empty starts again with
+        # the account's own kind (one line at a time, a second line kept "unregistered")
+        for tx, w, regs in booked:
             for branch, request_org in w.get("unregistered", []):
                 if any(
                     branch == r["org"]
@@ -934,6 +938,7 @@ class FindingsModel(ReadModel):
                     for r in regs
                 ):
                     self._withdraw(branch, w["day"][:7], w["account"], tx, int(w["amount"]))
+        for tx, w, regs in booked:
             for r in regs:
                 if r["holder_kind"] != "organisation":
                     self._collected_into(

@@ -92,8 +92,9 @@ def _rows(
             resolution += " — đã chi / paid out"
         elif i.get("reversed_by"):
             resolution += " — ngân hàng đã hoàn lại / reversed by the bank"
-        elif i["resolution"] and i["resolution"].get("reference"):
-            codes.append((i["id"], i["resolution"]["reference"]))
+        elif i["resolution"] and i["resolution"]["how"] == "refund":
+            # (a spending's resolution carries its voucher as `reference`: no memo code)
+            codes.append((i["id"], i["resolution"].get("reference", "")))
         signed = i["amount"] if i["direction"] == "in" else -i["amount"]
         rows.append((i["id"], i["value_date"][:10], dong(signed), _narrative(i), resolution))
     return rows, codes

@@ -197,7 +197,8 @@ class TestLinesBeforeTheirAccountWasRegistered:
         # was registered to the request's own organisation (the model could not take a
         # line back out of a finding)
         request = books.member_request("M0")
-        books.record_bank_transaction(line(70_000, f"CK {request.code}", account="8888888888"))
+        for _ in range(2):  # two lines: each taken back before either is judged again
+            books.record_bank_transaction(line(35_000, f"CK {request.code}", account="8888888888"))
         assert only(findings, 1)["evidence"]["details"]["holder_kind"] == "unregistered"
         books.add_account(org, BIN, "8888888888", "TAI KHOAN MOI", kind)
         found = [f for f in of_kind(findings, 1) if f["subject"] == "8888888888"]
@@ -209,7 +210,7 @@ class TestLinesBeforeTheirAccountWasRegistered:
             assert (one["org"], d["holder_kind"], d["lines"], d["amount"]) == (
                 "HN-BD-01",
                 listed,
-                1,
+                2,
                 70_000,
             )
 

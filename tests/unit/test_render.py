@@ -27,3 +27,27 @@ def test_on_a_terminal_a_long_message_wraps_between_words_at_its_width() -> None
 
 def test_into_a_file_or_pipe_a_message_stays_one_line_to_grep() -> None:
     assert said(terminal=False) == f"{VI} / {EN}\n"
+
+
+def test_only_a_refund_lists_a_memo_code_below_the_suspense_table() -> None:
+    # a spending's resolution carries its voucher as `reference`: it was listed as "refund,
+    # put UNC-0007 in the transfer's memo", asking the treasurer to pay it out again
+    from api.cli.suspense import _rows
+
+    def item(n: int, resolution: dict[str, object]) -> dict[str, object]:
+        return {
+            "id": f"B1/20261215-{n}",
+            "value_date": "2026-12-15",
+            "amount": 30_000,
+            "direction": "out" if resolution["how"] == "spending" else "in",
+            "narrative": "UNC-0007",
+            "resolution": resolution,
+        }
+
+    _, codes = _rows(
+        [
+            item(1, {"how": "spending", "reference": "UNC-0007"}),
+            item(2, {"how": "refund", "reference": "DPSE3KT66Z"}),
+        ]
+    )
+    assert codes == [("B1/20261215-2", "DPSE3KT66Z")]
