@@ -150,8 +150,23 @@ class PaymentCommands(LedgerBase):
         reference: str | None = None,
         months: list[Period] | None = None,
     ) -> PaymentResult:
-        """A payment recorded by hand; `reference` (its idempotency key) is the treasurer's."""
+        """A payment recorded by hand; `reference` (its idempotency key) is the treasurer's.
+        Paid by bank under the bank's reference of a line already held in the branch's
+        suspense, it is that line's money: the item is resolved to the member (before,
+        the payment was booked as more bank money beside it, counted twice; a review)."""
         check_reference(reference)
+        if channel == "bank" and reference is not None:
+            branch = self.get_member(member_code).branch_code
+            item = self.held_line_for(branch, amount, reference)  # type: ignore[attr-defined]
+            if item is not None and self.get_or_none(payment_id(reference), Payment) is None:
+                self.resolve_suspense(  # type: ignore[attr-defined]
+                    item, member=member_code, months=months, payment_reference=reference
+                )
+                made = self.get_or_none(payment_id(reference), Payment)
+                assert made is not None  # the resolution saved it
+                return PaymentResult(
+                    reference, member_code, amount, made.applied, made.to_credit, False
+                )
         return self.record_own_payment(
             member_code, amount, channel=channel, reference=reference, months=months
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from ledger.bank_transaction import BankTransaction
+from ledger.bank_transaction import BankTransaction, account_key, transaction_id
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.payment_request import PaymentRequest, request_id
 from ledger.period import Period
@@ -59,6 +59,30 @@ class SuspenseCommands(LedgerBase):
                 item = {**item, "refund_paid": request.seen.get("out") if request else None}
             out.append(item)
         return out
+
+    def held_line_for(self, org_code: str, amount: int, reference: str) -> str | None:
+        """The open suspense item of `org_code` holding an incoming bank line with bank
+        reference `reference` and this amount, on one of its accounts: what `pay --channel
+        bank --reference R` recorded after its line means (None if there is none)."""
+        ref = reference.strip().upper()
+        if not ref:
+            return None
+        uow = UnitOfWork(self)
+        for account in self.get_org(org_code).accounts:
+            key = transaction_id(account_key(str(account["account_number"]), "in"), ref)
+            tx = self.get_or_none(key, BankTransaction)
+            if (
+                tx is None
+                or tx.amount != amount
+                or tx.matched is not None
+                or tx.suspense is None
+                or tx.suspense["flagged"]
+            ):
+                continue
+            _, item = self._held_item(uow, org_code, tx)  # type: ignore[attr-defined]
+            if item is not None and item["resolution"] is None:
+                return str(item["id"])
+        return None
 
     def _item_queue(self, uow: UnitOfWork | None, item_id: str) -> tuple[str, SuspenseQueue | None]:
         """The organisation of `item_id` and the queue that holds it (None if there is none)."""
@@ -127,11 +151,13 @@ class SuspenseCommands(LedgerBase):
         refund: bool = False,
         not_dues: str | None = None,
         split: list[tuple[str, int]] | None = None,
+        payment_reference: str | None = None,
     ) -> dict[str, Any]:
         """Resolve an item: to one member's dues (`member`, `months`), shared between
         members (`split`: (member, amount) shares adding up to the item, each applied to
         that member's oldest months owed, the rest their credit: a batch's excess, say),
-        a refund to make, or not dues with a reason."""
+        a refund to make, or not dues with a reason. `payment_reference`: the member's
+        payment's reference (`pay` naming the line's bank reference), else the item's."""
         chosen = [member is not None, refund, not_dues is not None, split is not None]
         if sum(chosen) != 1:
             raise InvalidInput(
@@ -202,7 +228,7 @@ class SuspenseCommands(LedgerBase):
             ]
             how, detail = "members", {"payments": payments}
         elif member is not None:
-            paid = pay(member, amount, f"SUSPENSE:{item_id}", months)
+            paid = pay(member, amount, payment_reference or f"SUSPENSE:{item_id}", months)
             how, detail = "member", {"member": member, "payment": paid}
         elif refund:
             how, postings = (

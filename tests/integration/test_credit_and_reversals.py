@@ -470,3 +470,27 @@ class TestAClosedMonthsSharesStayExact:
 
         percent = Decimal(branch.policy().book.retained_percent("branch", "2026-12"))
         assert (after["retained"], after["payable_to_parent"]) == split_retained(total, percent)
+
+    def test_late_payments_in_one_statement_chunk_keep_the_split(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        # one Roll.PaymentsApplied for the chunk: each payment's share must count the ones
+        # before it (a review found no test would see it dropped)
+        from decimal import Decimal
+
+        from ledger.money import split_retained
+
+        branch.close_month("2026-12", "HN-BD-01")
+        rows, balance = [], 0
+        for n, member in enumerate(("M0", "M1", "M2")):
+            code = branch.member_request(member).code
+            balance += 10_001
+            rows.append(("15/12/2026", f"FT2634900{n:04d}", 0, 10_001, balance, f"IBFT {code} DP"))
+        import_file(branch, write_statement(tmp_path / "s.csv", rows))
+        after = branch.balance("HN-BD-01", "2026-12")
+        percent = Decimal(branch.policy().book.retained_percent("branch", "2026-12"))
+        assert (after["retained"], after["payable_to_parent"]) == split_retained(
+            after["collected"], percent
+        )
+        assert not unbalanced_events(branch)
+        same_in_read_models(branch, "M0", "HN-BD-01")

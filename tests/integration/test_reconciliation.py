@@ -1458,6 +1458,32 @@ class TestAPaymentRecordedByHandAsPaidByBank:
         )
         assert other.matched is None
 
+    def test_recorded_after_its_line_it_takes_the_held_line(self, branch: DuesLedger) -> None:
+        # the line came first and waits in suspense; before, the payment was booked as more
+        # bank money beside it: counted twice (a review)
+        branch.record_bank_transaction(statement_line_ref(100_000, "VCB-2"))
+        assert len(branch.suspense_items("HN-BD-01")) == 1
+        paid = branch.pay("M0", 100_000, channel="bank", reference="VCB-2")
+        assert (paid.reference, paid.duplicate) == ("VCB-2", False)
+        assert branch.suspense_items("HN-BD-01") == []
+        books = org_balances(branch, "HN-BD-01")
+        assert books.get("assets:bank", 0) == 0 and books.get("liabilities:suspense", 0) == 0
+        assert books[f"assets:bank:{BRANCH_ACCOUNT}"] == 100_000
+        statement = branch.member_statement("M0")
+        assert statement["paid"] + statement["credit"] == 100_000
+        again = branch.pay("M0", 100_000, channel="bank", reference="VCB-2")
+        assert again.duplicate and org_balances(branch, "HN-BD-01") == books
+        same_in_read_models(branch, "M0", "HN-BD-01")
+
+    def test_a_line_on_another_account_does_not_clear_it_again(self, branch: DuesLedger) -> None:
+        branch.add_account("HN-BD-01", BIN, "1012345679", "CHI BO KHU PHO 1", "organisation")
+        branch.pay("M0", 100_000, channel="bank", reference="VCB-2")
+        first, _ = branch.record_bank_transaction(statement_line_ref(100_000, "VCB-2"))
+        other, _ = branch.record_bank_transaction(
+            replace(statement_line_ref(100_000, "VCB-2"), account_number="1012345679")
+        )
+        assert first.matched is not None and other.matched is None
+
 
 def statement_line_ref(amount: int, reference: str) -> BankTransactionFact:
     return line(
