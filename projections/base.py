@@ -129,8 +129,10 @@ class ReadModel(Projection[Views]):
         self.out.insert(self._by_name[table], row)
 
     # -- writing -------------------------------------------------------------------
-    def flush(self, position: int) -> int:
-        """Write changed rows and the position in one transaction; returns rows written."""
+    def flush(self, position: int, since: int | None = None) -> int:
+        """Write changed rows and the position in one transaction; returns rows written.
+        `since`: the position these rows were built from; if the stored one is no longer it
+        (another process caught up meanwhile), nothing is written (`IntegrityError`)."""
         out = self.out
         for table, keys in self._dirty.items():
             t = self._by_name[table]
@@ -146,7 +148,7 @@ class ReadModel(Projection[Views]):
                 else:
                     out.upsert(t, (*key, *values))
         count = out.rows()
-        self.view.write(self.name, position, out)
+        self.view.write(self.name, position, out, since)
         self.out = Write()
         self._dirty = {}
         if not self.fresh:
@@ -373,7 +375,7 @@ class ReadModels:
     def _flush(self, positions: dict[str, int], last: int) -> None:
         for m in self.models:
             if last > positions[m.name]:
-                m.flush(last)
+                m.flush(last, positions[m.name])
                 positions[m.name] = last
 
     def rebuild(self, names: Iterable[str] | None = None, *, processes: bool = True) -> int:

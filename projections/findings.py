@@ -569,12 +569,12 @@ class FindingsModel(ReadModel):
         objs = self._objs.get(table, {})
         return {k: _row_of(table, objs[k]) for k in sorted(self._changed.get(table, ()))}
 
-    def flush(self, position: int) -> int:
+    def flush(self, position: int, since: int | None = None) -> int:
         for table in list(self._changed):
             for key, values in self.changed_rows(table).items():
                 self.put(table, key, values)
         self._changed = {}
-        count = super().flush(position)
+        count = super().flush(position, since)
         if not self.fresh:
             self._objs = {}
         return count

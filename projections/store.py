@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from psycopg.rows import tuple_row
@@ -102,7 +102,13 @@ class Views:
         one after the other and a model is dropped once. Returns the models dropped."""
         raise NotImplementedError
 
-    def write(self, name: str, position: int, write: Write) -> None:
+    def write(self, name: str, position: int, write: Write, since: int | None = None) -> None:
+        """Write a model's rows and its position in one transaction. `since`: the position
+        the rows were built from. If another process moved the stored position meanwhile,
+        `IntegrityError` and nothing is written: the library's tracking insert only refuses
+        a position that does not move forward, so a process that had read further than the
+        winner wrote the winner's events a second time (a helper's check found balances
+        counting bank lines twice with two API workers)."""
         raise NotImplementedError
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -184,7 +190,7 @@ class SQLiteViews(SQLiteTrackingRecorder, Views):
                 c.execute(ix)
         return dropped
 
-    def write(self, name: str, position: int, write: Write) -> None:
+    def write(self, name: str, position: int, write: Write, since: int | None = None) -> None:
         with self.datastore.transaction(commit=True) as c:
             for sql, params in write.deletes:
                 c.execute(sql, params)
@@ -192,6 +198,16 @@ class SQLiteViews(SQLiteTrackingRecorder, Views):
                 c.executemany(table.upsert_sql(), rows)
             for table, rows in write.inserts.values():
                 c.executemany(table.insert_sql(), rows)
+            if since is not None:  # read once writing holds the database's write lock (a
+                # read first made two writers each wait on the other: "database is locked");
+                # a write statement takes it even with nothing to write
+                c.execute("DELETE FROM tracking WHERE 0")
+                c.execute(
+                    "SELECT MAX(notification_id) AS position FROM tracking "
+                    "WHERE application_name = ?",
+                    [name],
+                )
+                _check_since(name, c.fetchone(), since)
             self._insert_tracking(c, Tracking(name, position))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -324,16 +340,23 @@ class PostgresViews(PostgresTrackingRecorder, Views):
                 c.execute(ix)  # type: ignore[call-overload]
         return dropped
 
-    def write(self, name: str, position: int, write: Write) -> None:
+    def write(self, name: str, position: int, write: Write, since: int | None = None) -> None:
         with self.datastore.transaction(commit=True) as c:
             c.execute(f'SET LOCAL search_path TO "{self.schema}"')
             # One writer per read model at a time: two processes catching up at once
             # would otherwise upsert the same rows in different orders and deadlock; the
-            # second now waits, then fails on the tracking row and starts again.
+            # second now waits, then finds the position moved (or fails on the tracking
+            # row) and starts again.
             c.execute(
                 "SELECT pg_advisory_xact_lock(hashtext(%s))",  # type: ignore[call-overload]
                 [f"{self.schema}.{name}"],
             )
+            if since is not None:
+                c.execute(
+                    "SELECT MAX(notification_id) AS position FROM rm_tracking WHERE application_name = %s",  # type: ignore[call-overload]
+                    [name],
+                )
+                _check_since(name, c.fetchone(), since)
             for sql, params in write.deletes:
                 c.execute(pg_sql(sql), params)  # type: ignore[call-overload]
             for table, rows in write.upserts.values():
@@ -413,3 +436,13 @@ def _nul_free(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
         if any(type(v) is str and "\x00" in v for v in row):
             row = [v.replace("\x00", "\ufffd") if type(v) is str else v for v in row]
         yield row
+
+
+def _check_since(name: str, row: Any, since: int) -> None:
+    """The stored position is still the one the rows were built from (none counts as 0)."""
+    value = None if row is None else row["position"] if isinstance(row, dict) else row[0]
+    stored = 0 if value is None else int(value)
+    if stored != since:
+        raise IntegrityError(
+            f"read model {name}: stored position {stored}, rows built from {since}"
+        )

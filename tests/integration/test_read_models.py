@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import IntegrityError
 from hypothesis import given, settings
 
 from ledger.app import DuesLedger
@@ -218,6 +219,52 @@ def test_two_processes_catching_up_at_once_write_each_row_once(db_url: str, froz
         for r in readers:
             r.close()
     finally:
+        for a in apps:
+            a.close()
+
+
+def test_a_catch_up_that_read_further_than_the_winner_writes_nothing_twice(
+    db_url: str, frozen: Any
+) -> None:
+    """A reader that began at a position another process has since moved, and read further
+    than it: before, the library's tracking check (only "moves forward") let it write the
+    winner's events a second time, and balances counted bank lines twice with two API
+    workers (a helper's check). Now its write finds the position moved and it starts
+    again from the stored positions."""
+    from api.bootstrap import build_ledger
+    from api.settings import load_settings
+    from tests.builders import member_row
+
+    apps = [build_ledger(load_settings(db_url)) for _ in range(2)]
+    readers: list[Reads] = []
+    try:
+        app = apps[0]
+        app.import_orgs(
+            org_rows([("TW", "Trung ương", "central", ""), ("B", "Chi bộ B", "branch", "TW")])
+        )
+        app.import_members(numbered([member_row(f"M{i}", "B") for i in range(6)]))
+        app.open_month("2026-12")
+        readers = [Reads(a) for a in apps]
+        readers[0].catch_up()
+        readers[1].catch_up()
+        app.pay("M0", 70_000, reference="R0")
+        late = readers[1].models
+        stale = late.positions()  # the slow reader begins here ...
+        app.pay("M1", 70_000, reference="R1")
+        readers[0].catch_up()  # ... the other writes R0 (and R1) first ...
+        app.pay("M2", 70_000, reference="R2")
+        top = app.recorder.max_notification_id()
+        assert top is not None
+        with pytest.raises(IntegrityError):  # ... and the slow one, having read further,
+            late._read_and_process(dict(stale), 5000, 1, top)  # may not write them again
+        for m in late.models:
+            m.reset()
+        readers[1].catch_up()
+        assert readers[1].balance("B", "2026-12")["collected"] == 210_000
+        assert replay(app, readers[1].models).ok
+    finally:
+        for r in readers:
+            r.close()
         for a in apps:
             a.close()
 
