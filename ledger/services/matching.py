@@ -319,7 +319,9 @@ class MatchingCommands(RequestCommands):
         reference = (tx.reference or "").strip()
         if not reference:
             return None
-        for key in dict.fromkeys((reference, reference.upper())):
+        # as printed, or typed in capitals or in lower case (a helper's check: typed
+        # `ft26328557`, the line's `FT26328557` did not find it)
+        for key in dict.fromkeys((reference, reference.upper(), reference.lower())):
             payment = uow.get(payment_id(key), Payment)
             if (
                 payment is not None

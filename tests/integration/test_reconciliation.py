@@ -1430,6 +1430,12 @@ class TestAPaymentRecordedByHandAsPaidByBank:
         )
         same_in_read_models(branch, "M0", "HN-BD-01")
 
+    def test_a_reference_typed_in_lower_case_is_found(self, branch: DuesLedger) -> None:
+        branch.pay("M0", 100_000, channel="bank", reference="ft26328557")
+        tx, _ = branch.record_bank_transaction(statement_line_ref(100_000, "FT26328557"))
+        assert tx.matched is not None and tx.matched["how"] == "payment"
+        assert org_balances(branch, "HN-BD-01")["assets:bank"] == 0
+
     def test_a_statement_clears_it_once(self, branch: DuesLedger, tmp_path: Path) -> None:
         branch.pay("M0", 100_000, channel="bank", reference="VCB-2")
         path = write_statement(
