@@ -151,6 +151,13 @@ def resolve(
     not_dues: Annotated[
         str | None, typer.Option("--not-dues", help="Không phải đảng phí: lý do.")
     ] = None,
+    spending: Annotated[
+        str | None,
+        typer.Option(
+            "--spending",
+            help="Khoản chi đã ghi sổ (số chứng từ) / Recorded bank spending (its voucher).",
+        ),
+    ] = None,
 ) -> None:
     """Xử lý khoản tạm giữ / Resolve a suspense item."""
     wanted = inputs.periods(months) if months is not None else None
@@ -161,6 +168,7 @@ def resolve(
         refund=refund,
         not_dues=not_dues,
         split=inputs.shares(split) if split else None,
+        spending=spending,
     )
     if result["how"] == "members":
         given = ", ".join(f"{p['member']} {dong(p['amount'])}" for p in result["payments"])
@@ -168,7 +176,7 @@ def resolve(
     else:
         vi, en = _resolution(result)
         say(out(ctx), f"Đã xử lý {item_id}: {vi}", f"Resolved {item_id}: {en}")
-    if result.get("reference"):
+    if result["how"] == "refund" and result.get("reference"):
         say(
             out(ctx),
             f"Ghi mã {result['reference']} vào nội dung chuyển khoản hoàn trả",

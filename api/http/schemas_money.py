@@ -137,20 +137,24 @@ class Share(Strict):
 class SuspenseResolve(Strict):
     """Exactly one of: `member` (with `months`, default the oldest owed), `split` (shares
     of members adding up to the item, each to that member's oldest months owed, the rest
-    credit), `refund: true`, `not_dues` (the reason)."""
+    credit), `refund: true`, `not_dues` (the reason), `spending` (money out: the voucher of
+    bank spending recorded with `spend`)."""
 
     member: Code | None = None
     months: Months | None = None
     split: Annotated[list[Share], Field(min_length=1, max_length=200)] | None = None
     refund: bool = False
     not_dues: Annotated[str, StringConstraints(max_length=500)] | None = None
+    spending: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        None, description="Khoản chi đã ghi sổ (số chứng từ) / recorded bank spending's voucher"
+    )
 
 
 class Resolution(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str
-    how: Literal["member", "members", "refund", "not_dues"]
+    how: Literal["member", "members", "refund", "not_dues", "spending"]
     member: str | None = None
     payment: str | None = None
     payments: list[dict[str, Any]] | None = Field(

@@ -60,6 +60,39 @@ class SuspenseCommands(LedgerBase):
             out.append(item)
         return out
 
+    def _resolve_as_spending(
+        self, uow: UnitOfWork, org: str, queue: Any, item: dict[str, Any], reference: str
+    ) -> dict[str, Any]:
+        """A flagged outgoing line that is bank spending recorded with `spend`: the spending
+        is cleared by it and the item resolved, as when the line prints the voucher.
+        Before, only "not dues" was possible, which booked the money as spent twice."""
+        organisation = self.get_org(org)
+        amount = int(item["amount"])
+        if item["direction"] != "out":
+            raise Conflict(
+                "Chỉ khoản chi mới là khoản chi đã ghi sổ",
+                "Only outgoing money can be recorded spending",
+                field="spending",
+            )
+        if organisation.spending.get(reference) != amount or not organisation.spending_uncleared(
+            reference
+        ):
+            raise Conflict(
+                f"{org} không có khoản chi qua ngân hàng {reference} {amount:,} đ chưa khớp dòng",
+                f"{org} has no bank spending {reference} of {amount:,} đ not yet matched to a line",
+                field="spending",
+            )
+        organisation.clear_spending(reference, str(item["transaction"]), [])
+        postings = [
+            debit(acct(org, "assets", "bank"), amount),
+            credit(acct(org, "assets", "unexplained_outflow"), amount),
+        ]
+        queue.resolve(
+            str(item["id"]), "spending", {"reference": reference}, check_balanced(postings)
+        )
+        self.save(organisation, *uow.pending())
+        return {"id": item["id"], "how": "spending", "reference": reference}
+
     def held_line_for(self, org_code: str, amount: int, reference: str) -> str | None:
         """The open suspense item of `org_code` holding an incoming bank line with bank
         reference `reference` and this amount, on one of its accounts: what `pay --channel
@@ -152,17 +185,28 @@ class SuspenseCommands(LedgerBase):
         not_dues: str | None = None,
         split: list[tuple[str, int]] | None = None,
         payment_reference: str | None = None,
+        spending: str | None = None,
     ) -> dict[str, Any]:
         """Resolve an item: to one member's dues (`member`, `months`), shared between
         members (`split`: (member, amount) shares adding up to the item, each applied to
         that member's oldest months owed, the rest their credit: a batch's excess, say),
-        a refund to make, or not dues with a reason. `payment_reference`: the member's
-        payment's reference (`pay` naming the line's bank reference), else the item's."""
-        chosen = [member is not None, refund, not_dues is not None, split is not None]
+        a refund to make, not dues with a reason, or (money out) the bank spending
+        `spending` names, recorded with `spend` (its voucher not printed on the line, or
+        recorded while the statement was being imported). `payment_reference`: the
+        member's payment's reference (`pay` naming the line's bank reference), else the
+        item's."""
+        chosen = [
+            member is not None,
+            refund,
+            not_dues is not None,
+            split is not None,
+            spending is not None,
+        ]
         if sum(chosen) != 1:
             raise InvalidInput(
-                "Chọn đúng một cách xử lý: --member, --split, --refund hoặc --not-dues",
-                "Choose exactly one resolution: --member, --split, --refund or --not-dues",
+                "Chọn đúng một cách xử lý: --member, --split, --refund, --not-dues hoặc --spending",
+                "Choose exactly one resolution: --member, --split, --refund, --not-dues or "
+                "--spending",
                 field="resolution",
             )
         if months is not None and member is None:  # it would be passed over in silence
@@ -188,12 +232,16 @@ class SuspenseCommands(LedgerBase):
         amount, suspense = int(item["amount"]), acct(org, "liabilities", "suspense")
         postings: list[Posting] = []
         detail: dict[str, Any] = {}
-        if item["direction"] == "out" and not_dues is None:
+        if item["direction"] == "out" and not_dues is None and spending is None:
             raise Conflict(
-                "Khoản chi chưa rõ chỉ có thể ghi là không phải đảng phí (kèm lý do)",
-                "Unexplained outgoing money can only be marked not dues (with a reason) for now",
+                "Khoản chi chưa rõ chỉ có thể ghi là khoản chi đã ghi sổ (--spending) hoặc "
+                "không phải đảng phí (kèm lý do)",
+                "Unexplained outgoing money can only be marked as recorded spending "
+                "(--spending) or not dues (with a reason)",
                 field="resolution",
             )
+        if spending is not None:
+            return self._resolve_as_spending(uow, org, queue, item, spending.strip())
 
         def pay(code: str, share: int, reference: str, wanted: list[Period] | None) -> str:
             """Money from the item's suspense to a member's dues; the payment's reference."""

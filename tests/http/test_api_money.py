@@ -707,6 +707,12 @@ class TestSuspense:
             409,
             "resolution",
         )
+        for number in ("20261215-2", "20261215-3"):  # money in; no such spending
+            problem(
+                queue.post(f"{url}/{number}/resolve", json={"spending": "UNC-9"}, headers=t),
+                409,
+                "spending",
+            )
         problem(queue.post(f"{url}/20261215-2/confirm", headers=t), 409, "number")
         problem(
             queue.post(f"{url}/20261215-99/resolve", json={"refund": True}, headers=t),

@@ -1079,6 +1079,40 @@ class TestOutgoingLines:
         assert books["expenses:spending"] == 30_000
         assert not unbalanced_events(branch)
 
+    def test_a_flagged_line_is_resolved_as_the_spending_it_was(self, branch: DuesLedger) -> None:
+        # the bank printed no voucher (or the spending was recorded while the statement was
+        # being imported): before, "not dues" was the only choice, and the money counted
+        # as spent twice (a helper's check)
+        close_with_payments(branch)
+        tx, _ = branch.record_bank_transaction(line(30_000, "CHI HOI NGHI", direction="out"))
+        branch.spend("HN-BD-01", 30_000, "hội nghị", "UNC-0019", channel="bank")
+        [item] = branch.suspense_items("HN-BD-01")
+        assert item["transaction"] == str(tx.id)  # the voucher is not on the line: still held
+        before = events(branch)
+        for wrong in ({"spending": "UNC-0099"}, {"spending": "UNC-0019", "months": ["2026-12"]}):
+            with pytest.raises(LedgerError):
+                branch.resolve_suspense(item["id"], **wrong)  # type: ignore[arg-type]
+        assert events(branch) == before
+        done = branch.resolve_suspense(item["id"], spending="UNC-0019")
+        assert done == {"id": item["id"], "how": "spending", "reference": "UNC-0019"}
+        books = org_balances(branch, "HN-BD-01")
+        assert books["assets:bank"] == 0 and books.get("assets:unexplained_outflow", 0) == 0
+        assert books[f"assets:bank:{BRANCH_ACCOUNT}"] == -30_000
+        assert books["expenses:spending"] == 30_000
+        assert not unbalanced_events(branch)
+        # the spending is cleared: a later line printing its voucher is not it
+        again, _ = branch.record_bank_transaction(line(30_000, "UNC-0019", direction="out"))
+        assert again.matched is None and again.suspense is not None
+
+    def test_incoming_money_is_not_spending(self, branch: DuesLedger) -> None:
+        close_with_payments(branch)
+        branch.spend("HN-BD-01", 30_000, "hội nghị", "UNC-0019", channel="bank")
+        branch.record_bank_transaction(line(30_000, "CHUYEN TIEN"))
+        [item] = branch.suspense_items("HN-BD-01")
+        with pytest.raises(Conflict) as refused:
+            branch.resolve_suspense(item["id"], spending="UNC-0019")
+        assert refused.value.field == "spending"
+
     def test_a_voucher_line_for_another_amount_is_flagged(self, branch: DuesLedger) -> None:
         close_with_payments(branch)
         branch.spend("HN-BD-01", 50_000, "văn phòng phẩm", "UNC-0001", channel="bank")

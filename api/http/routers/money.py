@@ -316,6 +316,7 @@ def resolve(
                 refund=body.refund,
                 not_dues=reason,
                 split=split,
+                spending=body.spending,
             )
         return _resolved(result)
 
