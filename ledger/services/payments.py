@@ -156,6 +156,12 @@ class PaymentCommands(LedgerBase):
         the payment was booked as more bank money beside it, counted twice; a review)."""
         check_reference(reference)
         if channel == "bank" and reference is not None:
+            # the bank's reference in another case is the same payment (a retry typed
+            # `ft2…` after `FT2…` was recorded twice; a review)
+            for key in dict.fromkeys((reference, reference.upper(), reference.lower())):
+                if key != reference and self.get_or_none(payment_id(key), Payment) is not None:
+                    reference = key
+                    break
             branch = self.get_member(member_code).branch_code
             item = self.held_line_for(branch, amount, reference)  # type: ignore[attr-defined]
             if item is not None and self.get_or_none(payment_id(reference), Payment) is None:

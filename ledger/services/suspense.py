@@ -13,6 +13,8 @@ from uuid import UUID
 
 from ledger.bank_transaction import BankTransaction, account_key, transaction_id
 from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.ids import payment_id
+from ledger.payment import Payment
 from ledger.payment_request import PaymentRequest, request_id
 from ledger.period import Period
 from ledger.postings import Posting, acct, check_balanced, credit, debit
@@ -277,6 +279,11 @@ class SuspenseCommands(LedgerBase):
             how, detail = "members", {"payments": payments}
         elif member is not None:
             paid = pay(member, amount, payment_reference or f"SUSPENSE:{item_id}", months)
+            if payment_reference is not None:  # the bank's reference: this line is its line,
+                # and no other line with it may clear it again (a review)
+                made = uow.get(payment_id(paid), Payment)
+                if made is not None and made.cleared_by is None:
+                    made.seen_on_bank(str(item["transaction"]))
             how, detail = "member", {"member": member, "payment": paid}
         elif refund:
             how, postings = (

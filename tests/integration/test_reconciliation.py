@@ -1515,6 +1515,26 @@ class TestAPaymentRecordedByHandAsPaidByBank:
         assert again.duplicate and org_balances(branch, "HN-BD-01") == books
         same_in_read_models(branch, "M0", "HN-BD-01")
 
+    def test_taken_from_suspense_no_other_line_clears_it_again(self, branch: DuesLedger) -> None:
+        # the payment that took the held line was never marked seen: a second line with
+        # the reference on another account cleared it, and 70,000 had no item (a review)
+        branch.add_account("HN-BD-01", BIN, "1012345679", "CHI BO KHU PHO 1", "organisation")
+        branch.record_bank_transaction(statement_line_ref(70_000, "VCB-2"))
+        branch.pay("M0", 70_000, channel="bank", reference="VCB-2")
+        other, _ = branch.record_bank_transaction(
+            replace(statement_line_ref(70_000, "VCB-2"), account_number="1012345679")
+        )
+        assert other.matched is None and other.suspense is not None
+        assert len(branch.suspense_items("HN-BD-01")) == 1
+        assert org_balances(branch, "HN-BD-01").get("assets:bank", 0) == 0
+
+    def test_retried_in_another_case_it_is_the_same_payment(self, branch: DuesLedger) -> None:
+        branch.record_bank_transaction(statement_line_ref(70_000, "FT26328557"))
+        branch.pay("M0", 70_000, channel="bank", reference="FT26328557")
+        again = branch.pay("M0", 70_000, channel="bank", reference="ft26328557")
+        assert (again.duplicate, again.reference) == (True, "FT26328557")
+        assert org_balances(branch, "HN-BD-01").get("assets:bank", 0) == 0
+
     def test_a_line_on_another_account_does_not_clear_it_again(self, branch: DuesLedger) -> None:
         branch.add_account("HN-BD-01", BIN, "1012345679", "CHI BO KHU PHO 1", "organisation")
         branch.pay("M0", 100_000, channel="bank", reference="VCB-2")
