@@ -268,6 +268,13 @@ BankTransaction.Recorded.upcast_v2_v3 = staticmethod(_upcast_recorded_v2_v3)  # 
 BankTransaction.Recorded.upcast_v3_v4 = staticmethod(_upcast_recorded_v3_v4)  # type: ignore[attr-defined]
 
 
+def claimed_id(key: UUID) -> UUID:
+    """Where a statement line's key (its bank reference) finds the gateway line it claimed
+    (`UnreferencedLines`): a `NotificationAlias` under this id. Not the key itself, which
+    would read as a line recorded under it."""
+    return uuid5(NAMESPACE, f"banktx-claimed/{key}")
+
+
 class NotificationAlias(Aggregate):
     """A gateway's own key for a line recorded under the bank's reference: its id is
     `transaction_id(source, external_id)`, `transaction` the line's id. Written with the

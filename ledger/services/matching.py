@@ -56,6 +56,7 @@ from ledger.bank_transaction import (
     BankTransaction,
     NotificationAlias,
     account_key,
+    claimed_id,
     fact_id,
     notification_id,
     transaction_id,
@@ -655,11 +656,20 @@ class MatchingCommands(RequestCommands):
         self._hold_in_suspense(uow, tx, owner, None)
         return None
 
+    @staticmethod
+    def _claimed_line(uow: UnitOfWork, key: UUID) -> BankTransaction | None:
+        """The gateway line a statement line keyed `key` claimed, if one did (a line a
+        gateway reported without its reference lives under the gateway's key: its
+        statement reference found nothing, so the bank's reversal of it was flagged, a
+        review found)."""
+        alias = uow.get(claimed_id(key), NotificationAlias)
+        return None if alias is None else uow.get(UUID(alias.transaction), BankTransaction)
+
     def _reversed_line(self, uow: UnitOfWork, tx: BankTransaction) -> BankTransaction | None:
         """An earlier incoming line on this account, for this amount, dated no later, whose
         bank reference this line cites (in its narrative or as its own reference)."""
         for candidate in reversal_candidates(tx.account_number, tx.narrative, tx.reference):
-            found = uow.get(candidate, BankTransaction)
+            found = uow.get(candidate, BankTransaction) or self._claimed_line(uow, candidate)
             if (
                 found is not None
                 and found.id != tx.id
@@ -976,6 +986,11 @@ def _fitting_months(unpaid: list[list[Any]], amount: int) -> list[tuple[str, ...
         if total > amount:
             break
     return [(i[1],) for i in ordered if int(i[2]) == amount]
+
+
+def alias_for(key: UUID, line: UUID) -> NotificationAlias:
+    """A `NotificationAlias` under `key` naming the line `line`."""
+    return _alias(key, line)
 
 
 def _alias(key: UUID, line: UUID) -> NotificationAlias:

@@ -30,7 +30,14 @@ from uuid import UUID
 from eventsourcing.persistence import RecordConflictError
 
 from ledger.account_index import AccountIndex, UnreferencedLines, account_index_id, unreferenced_id
-from ledger.bank_transaction import BankTransaction, alternate_id, fact_id, same_content
+from ledger.bank_transaction import (
+    BankTransaction,
+    NotificationAlias,
+    alternate_id,
+    claimed_id,
+    fact_id,
+    same_content,
+)
 from ledger.clock import today
 from ledger.errors import InvalidInput, NotFound
 from ledger.ids import member_id, payment_id, register_id, roll_id
@@ -47,6 +54,7 @@ from ledger.services.base import UnitOfWork
 from ledger.services.matching import (
     CONFLICT_RETRIES,
     MatchingCommands,
+    alias_for,
     bank_account,
     check_fact,
     fold,
@@ -241,6 +249,7 @@ class StatementCommands(MatchingCommands):
         if not found:  # the usual case: no gateway left a line without its reference
             return []
         taken: dict[int, str] = {}
+        aliases: list[NotificationAlias] = []
         for n in wanted:
             f = facts[n]
             day = found.get(unreferenced_id(f.account_number, f.value_date))
@@ -261,8 +270,10 @@ class StatementCommands(MatchingCommands):
                 if line is None:
                     continue
                 day.claim(line, key)
+                # the statement's key finds it, for a reversal citing its reference
+                aliases.append(alias_for(claimed_id(ids[n]), UUID(line)))
             taken[n] = line
-        self.save(*(d for d in found.values() if d.pending_events))
+        self.save(*(d for d in found.values() if d.pending_events), *aliases)
         events = {
             UUID(str(s.originator_id)): self.mapper.to_domain_event(s)
             for s in self.reader.first_events([UUID(t) for t in taken.values()])
@@ -338,6 +349,15 @@ class StatementCommands(MatchingCommands):
                 for i in reversal_candidates(f.account_number, f.narrative, f.reference)
             ],
             BankTransaction,
+        )
+        uow.load_many(  # and the gateway lines a statement line claimed under such a key
+            [
+                claimed_id(i)
+                for f in facts
+                if f.direction == "out"
+                for i in reversal_candidates(f.account_number, f.narrative, f.reference)
+            ],
+            NotificationAlias,
         )
         requests = uow.load_many([request_id(c) for c in sorted(codes)], PaymentRequest)
         # the payments settling them will be new: one query says which ids exist at all

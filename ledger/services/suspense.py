@@ -11,7 +11,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from ledger.bank_transaction import BankTransaction, account_key, transaction_id
+from ledger.bank_transaction import (
+    BankTransaction,
+    NotificationAlias,
+    account_key,
+    claimed_id,
+    transaction_id,
+)
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.ids import payment_id
 from ledger.payment import Payment
@@ -106,6 +112,9 @@ class SuspenseCommands(LedgerBase):
         for account in self.get_org(org_code).accounts:
             key = transaction_id(account_key(str(account["account_number"]), "in"), ref)
             tx = self.get_or_none(key, BankTransaction)
+            alias = None if tx is not None else self.get_or_none(claimed_id(key), NotificationAlias)
+            if alias is not None:  # a gateway's line this statement line claimed
+                tx = self.get_or_none(UUID(alias.transaction), BankTransaction)
             if (
                 tx is None
                 or tx.amount != amount

@@ -184,6 +184,33 @@ class TestEachLineIsRecordedOnce:
         assert month_of(branch, "M0", "2026-12")["paid"] == 70_000
         assert branch.account_balances()[BANK] == 75_000
 
+    def test_the_statements_reference_finds_the_claimed_line(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        # the claimed line lives under the gateway's key: the bank's reversal citing the
+        # statement's reference, and `pay` naming it, found nothing (a review)
+        request = branch.member_request("M0")
+        branch.record_bank_transaction(paying(request, 70_000, reference=None))
+        branch.record_bank_transaction(line(50_000, "CHUYEN TIEN"))  # held in suspense
+        memo = f"MBVCB.4525077405.{request.code} DP 12 2026.CT tu 0351000646393"
+        path = write_statement(
+            tmp_path / "s.csv",
+            [
+                ("15/12/2026", "FT26349000701", 0, 70_000, 70_000, memo),
+                ("15/12/2026", "FT26349000702", 0, 50_000, 120_000, "CHUYEN TIEN"),
+            ],
+        )
+        assert import_file(branch, path)["already"] == 2
+        paid = branch.pay("M1", 50_000, channel="bank", reference="FT26349000702")
+        assert not paid.duplicate and branch.suspense_items("HN-BD-01") == []
+        back, _ = branch.record_bank_transaction(
+            line(70_000, "HOAN TRA GD FT26349000701", direction="out", reference="FT2635000001")
+        )
+        assert back.matched is not None and back.matched["how"] == "reversal"
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 70_000
+        assert org_balances(branch, "HN-BD-01").get("assets:bank", 0) == 0
+        assert not unbalanced_events(branch)
+
     def test_two_such_lines_are_two_lines_of_the_statement(
         self, branch: DuesLedger, tmp_path: Path
     ) -> None:
