@@ -39,6 +39,11 @@ def allocation_postings(branch: str, amount: int, retained: int, payable: int) -
     ]
 
 
+def roll_line(code: str, a: Any, credit_used: int = 0) -> list[Any]:
+    """A member's line on a roll (`LINE_FIELDS`) from their assessment `a`."""
+    return [code, a.amount, a.rule_id, a.income, a.exempt_kind, a.reduction_percent, credit_used]
+
+
 def opening_postings(branch: str, lines: list[list[Any]]) -> list[Posting]:
     postings: list[Posting] = []
     total = 0

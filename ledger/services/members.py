@@ -24,7 +24,7 @@ from ledger.period import Period, add_months, parse_period, period_of
 from ledger.policy_rules import Exemption
 from ledger.postings import acct, check_balanced, credit, credit_transfer_postings, debit
 from ledger.register import Register, new_record
-from ledger.roll import Roll
+from ledger.roll import Roll, roll_line
 from ledger.services.base import LedgerBase, UnitOfWork
 from ledger.services.structure import CODE, ImportResult
 
@@ -255,15 +255,7 @@ class MemberCommands(LedgerBase):
             if roll is None or code in roll.lines:  # a guard: an opened month has its roll
                 continue
             a = book.assess(register.facts_at(code, p), p)
-            line: list[Any] = [
-                code,
-                a.amount,
-                a.rule_id,
-                a.income,
-                a.exempt_kind,
-                a.reduction_percent,
-                0,
-            ]
+            line = roll_line(code, a)
             postings = [
                 debit(acct(b, "assets", "receivable", code), a.amount),
                 credit(acct(b, "income", "dues_assessed"), a.amount),

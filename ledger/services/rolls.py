@@ -21,7 +21,7 @@ from ledger.loading import gc_paused
 from ledger.period import Period, add_months, parse_period
 from ledger.postings import Posting, acct, check_balanced, credit, debit, refund_postings
 from ledger.register import Register
-from ledger.roll import Roll, opening_postings
+from ledger.roll import Roll, opening_postings, roll_line
 from ledger.services.base import LedgerBase, UnitOfWork
 
 # How far ahead of this month a month may be opened (a choice: docs/cli.md `month open`).
@@ -165,15 +165,7 @@ class RollCommands(LedgerBase):
             if roll is None or code not in roll.lines:
                 continue
             a = book.assess(registers[b].facts_at(code, p), p)
-            line: list[object] = [
-                code,
-                a.amount,
-                a.rule_id,
-                a.income,
-                a.exempt_kind,
-                a.reduction_percent,
-                0,
-            ]
+            line: list[object] = roll_line(code, a)
             home = registers.get(member.branch_code, registers[b])
             changed, owed_more, refunded = self._adjust(roll, registers[b], home, code, line)
             adjusted += changed
