@@ -200,6 +200,9 @@ def _resolution(r: dict[str, Any], *, code: bool = True) -> tuple[str, str]:
         if not code:
             return "hoàn trả", "refund"
         return f"hoàn trả, mã {r.get('reference', '')}", f"refund, code {r.get('reference', '')}"
+    if how == "payment":
+        ref = r.get("reference", "")
+        return f"khoản nộp đã ghi {ref}", f"the payment recorded as {ref}"
     if how == "spending":
         ref = r.get("reference", "")
         return f"khoản chi theo chứng từ {ref}", f"spending, voucher {ref}"

@@ -311,13 +311,16 @@ class MatchingCommands(RequestCommands):
         proposal = self._propose(uow, tx, owner)
         self._hold_in_suspense(uow, tx, owner, proposal)
 
-    def _paid_by_hand(self, uow: UnitOfWork, tx: BankTransaction, owner: str) -> Payment | None:
+    def _paid_by_hand(
+        self, uow: UnitOfWork, tx: BankTransaction, owner: str, reference: str | None = None
+    ) -> Payment | None:
         """A payment the treasurer recorded as arriving by bank (`pay --channel bank
         --reference R`) that this line shows: R is the line's bank reference, and the
         amount and the organisation whose account it reached are the payment's. Before,
         the line went to suspense: the money was counted twice (a helper's check;
-        docs/reconciliation.md promised the line clears it)."""
-        reference = (tx.reference or "").strip()
+        docs/reconciliation.md promised the line clears it). `reference`: the one a
+        statement printed for a gateway's line that had none (`held_by_payment`)."""
+        reference = (reference or tx.reference or "").strip()
         if not reference:
             return None
         # as printed, or typed in capitals or in lower case (a helper's check: typed
@@ -664,6 +667,38 @@ class MatchingCommands(RequestCommands):
         review found)."""
         alias = uow.get(claimed_id(key), NotificationAlias)
         return None if alias is None else uow.get(UUID(alias.transaction), BankTransaction)
+
+    def held_by_payment(self, line: UUID, reference: str) -> None:
+        """A gateway's line held in suspense for want of a reference, now printed by the
+        statement with `reference`: if a payment was recorded by hand under it (`pay
+        --channel bank`), the line is that payment's money. The item is resolved as it
+        (its money moves from suspense onto the payment's uncleared bank money), and the
+        payment is seen on the bank. Before, the payment stayed uncleared beside the held
+        line: counted twice (a helper's property test)."""
+        uow = UnitOfWork(self)
+        tx = uow.get(line, BankTransaction)
+        if (
+            tx is None
+            or tx.direction != "in"
+            or tx.matched is not None
+            or tx.suspense is None
+            or tx.suspense["flagged"]
+        ):
+            return
+        owner = str(tx.suspense["org"])
+        payment = self._paid_by_hand(uow, tx, owner, reference)
+        queue, item = self._held_item(uow, owner, tx)
+        if payment is None or queue is None or item is None or item["resolution"] is not None:
+            return
+        payment.seen_on_bank(str(tx.id))
+        postings = [
+            debit(acct(owner, "liabilities", "suspense"), tx.amount),
+            credit(acct(owner, "assets", "bank"), tx.amount),
+        ]
+        queue.resolve(
+            str(item["id"]), "payment", {"reference": payment.reference}, check_balanced(postings)
+        )
+        self.save(*uow.pending())
 
     def _reversed_line(self, uow: UnitOfWork, tx: BankTransaction) -> BankTransaction | None:
         """An earlier incoming line on this account, for this amount, dated no later, whose

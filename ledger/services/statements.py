@@ -286,6 +286,8 @@ class StatementCommands(MatchingCommands):
                 known.add(tx)
                 first[tx] = events[tx]
                 out.append(tx)
+                # held for want of a reference: a payment recorded by hand under it?
+                self.held_by_payment(tx, str(facts[n].reference))
         return out
 
     def _import_chunk(

@@ -1562,6 +1562,33 @@ class TestAPaymentRecordedByHandAsPaidByBank:
         assert (again.duplicate, again.reference) == (True, "FT26328557")
         assert org_balances(branch, "HN-BD-01").get("assets:bank", 0) == 0
 
+    @pytest.mark.parametrize("pay_first", [True, False])
+    def test_its_gateway_line_without_reference_is_it_once_printed(
+        self, branch: DuesLedger, pay_first: bool
+    ) -> None:
+        # the gateway's line had no reference, so it went to suspense; the statement then
+        # printed it with the payment's: before, the payment stayed uncleared beside the
+        # held line, counted twice (a helper's property test)
+        memo = "IBFT NGUYEN THI B chuyen tien 00"
+        if pay_first:
+            branch.pay("M0", 70_000, channel="bank", reference="FT26349000000")
+        branch.record_bank_transaction(line(70_000, memo))
+        if not pay_first:
+            branch.pay("M0", 70_000, channel="bank", reference="FT26349000000")
+        printed = replace(
+            line(70_000, memo, reference="FT26349000000", source="statement:generic"),
+            bin_code=BIN,
+        )
+        branch.import_statement("HN-BD-01", [printed])
+        books = org_balances(branch, "HN-BD-01")
+        assert books.get("assets:bank", 0) == 0 and books.get("liabilities:suspense", 0) == 0
+        assert books[f"assets:bank:{BRANCH_ACCOUNT}"] == 70_000
+        assert branch.suspense_items("HN-BD-01") == []
+        statement = branch.member_statement("M0")
+        assert statement["paid"] + statement["credit"] == 70_000
+        assert branch.import_statement("HN-BD-01", [printed])["new"] == 0
+        assert not unbalanced_events(branch)
+
     def test_a_line_on_another_account_does_not_clear_it_again(self, branch: DuesLedger) -> None:
         branch.add_account("HN-BD-01", BIN, "1012345679", "CHI BO KHU PHO 1", "organisation")
         branch.pay("M0", 100_000, channel="bank", reference="VCB-2")
