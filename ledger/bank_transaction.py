@@ -268,6 +268,12 @@ BankTransaction.Recorded.upcast_v2_v3 = staticmethod(_upcast_recorded_v2_v3)  # 
 BankTransaction.Recorded.upcast_v3_v4 = staticmethod(_upcast_recorded_v3_v4)  # type: ignore[attr-defined]
 
 
+def reference_cases(reference: str) -> dict[str, None]:
+    """A reference as typed or printed, in capitals and in lower case: the forms a bank's
+    reference takes between a treasurer's `pay` and the bank's line (in that order)."""
+    return dict.fromkeys((reference, reference.upper(), reference.lower()))
+
+
 def claimed_id(key: UUID) -> UUID:
     """Where a statement line's key (its bank reference) finds the gateway line it claimed
     (`UnreferencedLines`): a `NotificationAlias` under this id. Not the key itself, which

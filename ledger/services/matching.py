@@ -59,6 +59,7 @@ from ledger.bank_transaction import (
     claimed_id,
     fact_id,
     notification_id,
+    reference_cases,
     transaction_id,
 )
 from ledger.batching import create_new
@@ -325,7 +326,7 @@ class MatchingCommands(RequestCommands):
             return None
         # as printed, or typed in capitals or in lower case (a helper's check: typed
         # `ft26328557`, the line's `FT26328557` did not find it)
-        for key in dict.fromkeys((reference, reference.upper(), reference.lower())):
+        for key in reference_cases(reference):
             payment = uow.get(payment_id(key), Payment)
             if (
                 payment is not None

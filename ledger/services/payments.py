@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from ledger.bank_transaction import reference_cases
 from ledger.batching import create_new
 from ledger.clock import today
 from ledger.errors import Conflict, InvalidInput
@@ -158,7 +159,7 @@ class PaymentCommands(LedgerBase):
         if channel == "bank" and reference is not None:
             # the bank's reference in another case is the same payment (a retry typed
             # `ft2…` after `FT2…` was recorded twice; a review)
-            for key in dict.fromkeys((reference, reference.upper(), reference.lower())):
+            for key in reference_cases(reference):
                 if key != reference and self.get_or_none(payment_id(key), Payment) is not None:
                     reference = key
                     break

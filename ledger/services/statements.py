@@ -36,6 +36,7 @@ from ledger.bank_transaction import (
     alternate_id,
     claimed_id,
     fact_id,
+    reference_cases,
     same_content,
 )
 from ledger.clock import today
@@ -376,7 +377,7 @@ class StatementCommands(MatchingCommands):
             payment_id(key)
             for f in facts
             if f.direction == "in" and (f.reference or "").strip() and not find_codes(f.narrative)
-            for key in _cases(str(f.reference).strip())
+            for key in reference_cases(str(f.reference).strip())
         ]
         taken = {UUID(str(s.originator_id)) for s in self.reader.first_events(payments)}
         uow.load_many(sorted(taken), Payment)
@@ -703,8 +704,3 @@ class LoadedBankLines:
             ],
             reversed=[_line(t) for t in txs if t.reversed_by is not None],
         )
-
-
-def _cases(reference: str) -> dict[str, None]:
-    """A reference as printed, in capitals and in lower case (`_paid_by_hand`)."""
-    return dict.fromkeys((reference, reference.upper(), reference.lower()))
