@@ -208,6 +208,8 @@ def _resolution(r: dict[str, Any], *, code: bool = True) -> tuple[str, str]:
         return f"khoản chi theo chứng từ {ref}", f"spending, voucher {ref}"
     if how == "reversed":
         return "ngân hàng đã hoàn lại", "reversed by the bank"
+    if how == "reversal":  # an outgoing line that takes back a line recorded after it
+        return "ngân hàng hoàn lại khoản đến ghi sau", "the bank taking back a later-recorded line"
     return str(how), str(how)
 
 

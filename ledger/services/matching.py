@@ -121,6 +121,9 @@ FUTURE_GRACE_DAYS = 3
 # and no earlier than this: a year 0001 or 1900 is a gateway's or an editor's default, and
 # filed in a month no organisation existed in, its money would drop out of the roll-ups
 EARLIEST_VALUE_DATE = date(2000, 1, 1)
+# a bank's reversal recorded before its original (November's statement imported before
+# October's) is found among the flagged lines dated up to this many days after it
+REVERSAL_WINDOW_DAYS = 62
 
 
 def fold(text: str) -> str:
@@ -275,6 +278,8 @@ class MatchingCommands(RequestCommands):
         owner = self._owner(uow, tx)
         if tx.direction == "in":
             self._match_incoming(uow, tx, owner)
+            if owner is not None and (tx.reference or "").strip():
+                self._reversed_before(uow, tx, owner)
         else:
             self._match_outgoing(uow, tx, owner)
         return tx
@@ -719,11 +724,17 @@ class MatchingCommands(RequestCommands):
         return None
 
     def _reverse(
-        self, uow: UnitOfWork, tx: BankTransaction, original: BankTransaction, owner: str
+        self,
+        uow: UnitOfWork,
+        tx: BankTransaction,
+        original: BankTransaction,
+        owner: str,
+        unflag: list[Posting] | None = None,
     ) -> bool:
         """Undo what `original` settled; False (the line is then flagged) where the ledger
         cannot undo it by itself: a remittance or deposit it cleared, or a payment whose
-        credit has since been used for later months."""
+        credit has since been used for later months. `unflag`: the postings taking back
+        `tx`'s flag, where it was flagged before `original` was recorded."""
         bank = bank_account(owner, tx.account_number)
         suspense = acct(owner, "liabilities", "suspense")
         matched, held = original.matched, original.suspense
@@ -801,8 +812,90 @@ class MatchingCommands(RequestCommands):
         else:
             return False
         original.mark_reversed(str(tx.id))
+        moved += unflag or []
         tx.clear("reversal", str(original.id), {"side": "out"}, check_balanced(moved))
         return True
+
+    def _reversed_before(self, uow: UnitOfWork, tx: BankTransaction, owner: str) -> None:
+        """The bank's reversal of `tx` (a new incoming line), recorded before it: an
+        outgoing line flagged then for want of anything to undo (November's statement
+        imported before October's, or a day's lines exported newest first) that cites
+        `tx`'s reference, for its amount, dated no earlier and within
+        REVERSAL_WINDOW_DAYS. It now undoes `tx` as if recorded after it; its flag is
+        taken back and its suspense item resolved (`how` `reversal`). Before, the member
+        stayed paid for money the bank took back (a known limit until 2026-11-24)."""
+        for line, queue, item in self._flagged_citing(uow, tx, owner):
+            if line.matched is not None or line.reversed_by is not None:
+                continue
+            bank = bank_account(owner, line.account_number)
+            unflag = [
+                debit(bank, line.amount),
+                credit(acct(owner, "assets", "unexplained_outflow"), line.amount),
+            ]
+            if self._reverse(uow, line, tx, owner, unflag):
+                queue.resolve(str(item["id"]), "reversal", {"original": str(tx.id)}, [])
+                uow.notes[tx.id] = "reversed"
+                return
+
+    def _flagged_citing(
+        self, uow: UnitOfWork, tx: BankTransaction, owner: str
+    ) -> list[tuple[BankTransaction, SuspenseQueue, dict[str, Any]]]:
+        """`owner`'s open flagged outgoing lines that may reverse `tx`: citing its
+        reference, for its amount, on its account, dated from its day to
+        REVERSAL_WINDOW_DAYS after. Read from the suspense queues of those days, once per
+        command, and indexed by the lines each flagged line may reverse (a statement's
+        chunk asks for every incoming line: a lookup each)."""
+        day = tx.value_date[:10]
+        last = (date.fromisoformat(day) + timedelta(days=REVERSAL_WINDOW_DAYS)).isoformat()
+        index = uow.cache.setdefault(f"flagged_out:{owner}", {"days": set(), "by_key": {}})
+        if day not in index["days"]:
+            days = uow.get(days_id(owner), SuspenseDays)
+            for d in sorted(set(days.days) if days is not None else ()):
+                if day <= d <= last and d not in index["days"]:
+                    index["days"].add(d)
+                    queue = self.get_kept(uow, queue_id(owner, d), SuspenseQueue)
+                    if queue is None:
+                        continue
+                    open_out = {
+                        UUID(str(i["transaction"])): i
+                        for i in queue.items
+                        if i["direction"] == "out" and i["resolution"] is None
+                    }
+                    lines = uow.load_many(list(open_out), BankTransaction)
+                    for line_id, item in open_out.items():
+                        if line_id in lines:
+                            _index_flagged(index, queue, item, lines[line_id])
+            index["days"].add(day)
+        # the key its reference gives it (a line keyed by content still prints it)
+        ref = str(tx.reference).strip().upper()
+        keys = {tx.id, transaction_id(account_key(tx.account_number, "in"), ref)}
+        out = []
+        for key in keys:
+            for d, queue, item, line_id in index["by_key"].get(key, ()):
+                if not day <= d <= last or item["resolution"] is not None:
+                    continue
+                line = uow.get(line_id, BankTransaction)
+                if (
+                    line is not None
+                    and line.amount == tx.amount
+                    and line.account_number.strip() == tx.account_number.strip()
+                    and line.suspense is not None
+                    and line.suspense["flagged"]
+                ):
+                    out.append((line, queue, item))
+        return out
+
+    @staticmethod
+    def _note_flagged(uow: UnitOfWork, org: str, queue: SuspenseQueue, item_id: str) -> None:
+        """A line flagged in this command joins the index `_flagged_citing` built, if it
+        built one for its day: a day's lines exported newest first show the reversal
+        first."""
+        index = uow.cache.get(f"flagged_out:{org}")
+        if index is not None and queue.day in index["days"]:
+            item = queue.item(item_id)
+            line = uow.get(UUID(str(item["transaction"])), BankTransaction)
+            if line is not None:
+                _index_flagged(index, queue, item, line)
 
     def _release_held(
         self, uow: UnitOfWork, org: str, original: BankTransaction, tx: BankTransaction, held: int
@@ -928,6 +1021,8 @@ class MatchingCommands(RequestCommands):
         hold = tx.hold_new if uow.batch else tx.hold
         hold(org, tx.direction == "out", check_balanced(postings))
         queue, item = self._queue_item(uow, org, tx, tx.amount)
+        if tx.direction == "out":
+            self._note_flagged(uow, org, queue, item)
         if proposal is not None:
             uow.note_on_queue(queue, item, {"proposal": proposal})
             uow.notes[tx.id] = "proposed"
@@ -994,6 +1089,17 @@ def _moves(member: Member, since: str) -> list[tuple[str, str]]:
         return [(since, member.branch_code)]
     chain = chain[len(chain) - 1 - chain[::-1].index(since) :]
     return [(a, b) for a, b in itertools.pairwise(chain) if a != b]
+
+
+def _index_flagged(
+    index: dict[str, Any], queue: SuspenseQueue, item: dict[str, Any], line: BankTransaction
+) -> None:
+    """`item` (holding the flagged outgoing `line`) under each line it may reverse."""
+    if line.suspense is None or not line.suspense["flagged"]:
+        return
+    entry = (queue.day, queue, item, line.id)
+    for key in reversal_candidates(line.account_number, line.narrative, line.reference):
+        index["by_key"].setdefault(key, []).append(entry)
 
 
 def reversal_candidates(account_number: str, narrative: str, reference: str | None) -> list[UUID]:

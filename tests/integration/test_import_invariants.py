@@ -115,6 +115,8 @@ STEPS = st.lists(
         st.tuples(st.just("reimport"), RECENT),
         st.tuples(st.just("overlap"), RECENT, LINES),
         st.tuples(st.just("notify_again"), RECENT),
+        # a day exported newest first: a reversal before the line it takes back
+        st.tuples(st.just("import_newest_first"), st.integers(0, 1), LINES),
     ),
     min_size=5,
     max_size=20,
@@ -266,6 +268,10 @@ class Reconciliation:
             self.import_statement(
                 account, [self.new_line(account, s).on_statement() for s in specs]
             )
+        elif kind == "import_newest_first":
+            account, specs = args
+            facts = [self.new_line(account, s).on_statement() for s in specs]
+            self.import_statement(account, facts[::-1])
         elif kind == "reimport" and self.statements:
             self.import_statement(*latest(self.statements, args[0]))
         elif kind == "overlap" and self.statements:
@@ -480,11 +486,19 @@ TAKEN_BACK_AFTER_RESOLVING = [
     ("import", 0, [("reverse", 0)]),
 ]
 
+# The bank's reversal recorded before the line it takes back (a day exported newest first,
+# then a later statement before an earlier one): the payment is undone all the same.
+REVERSAL_FIRST = [
+    ("import_newest_first", 0, [("code", 0, "asked"), ("reverse", 0)]),
+    ("import_newest_first", 0, [("stray", 55_000), ("reverse", 0)]),
+]
+
 
 class TestNothingIsCountedTwice:
     @settings(EXAMPLES, max_examples=700)
     @given(steps=STEPS)
     @example(steps=TAKEN_BACK_AFTER_RESOLVING)
+    @example(steps=REVERSAL_FIRST)
     def test_any_imports_and_notifications_keep_the_books_whole_in_memory(
         self, frozen: object, steps: list[tuple[Any, ...]]
     ) -> None:
@@ -495,6 +509,7 @@ class TestNothingIsCountedTwice:
     @settings(EXAMPLES, max_examples=15, phases=(Phase.explicit, Phase.generate))
     @given(steps=STEPS)
     @example(steps=TAKEN_BACK_AFTER_RESOLVING)
+    @example(steps=REVERSAL_FIRST)
     def test_any_imports_and_notifications_keep_the_books_whole_on_storage(
         self, frozen: object, fresh_storage: Factory, steps: list[tuple[Any, ...]]
     ) -> None:

@@ -1,0 +1,194 @@
+"""The bank's reversal recorded before the line it reverses (SQLite and PostgreSQL).
+
+November's statement imported before October's, or one day's lines exported newest
+first, show the reversal first: it finds nothing to undo and is flagged. Until
+2026-11-24 the original, recorded afterwards, was matched as usual and never undone:
+the member stayed paid for money the bank took back. Now the original, once matched,
+finds the flagged line citing its reference and is undone by it; the flag is taken back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger.app import DuesLedger
+from tests.builders import month_of, org_balances, unbalanced_events
+from tests.integration.test_reconciliation import (
+    books,
+    import_file,
+    item_of,
+    line,
+    paying,
+    read_model_report,
+    reloaded,
+    same_in_read_models,
+    statement_line,
+    write_statement,
+)
+
+ORG = "HN-BD-01"
+
+
+@pytest.fixture
+def branch(ledger: DuesLedger) -> DuesLedger:
+    return books(ledger)
+
+
+def _whole(app: DuesLedger) -> None:
+    assert unbalanced_events(app) == [] and sum(app.account_balances().values()) == 0
+
+
+def _flag_taken_back(app: DuesLedger) -> None:
+    held = org_balances(app, ORG)
+    assert held.get("assets:unexplained_outflow", 0) == 0, held
+    assert [i for i in app.suspense_items(ORG) if i["direction"] == "out"] == []
+
+
+class TestRecordedOneByOne:
+    def test_a_request_payment_recorded_after_its_reversal_is_undone(
+        self, branch: DuesLedger
+    ) -> None:
+        request = branch.member_request("M0")
+        back, _ = branch.record_bank_transaction(
+            line(
+                70_000,
+                "TRA SOAT HOAN TIEN GD FT26349000777",
+                direction="out",
+                reference="FT26349000778",
+                value_date="2026-12-16",
+            )
+        )
+        assert back.suspense is not None and back.suspense["flagged"]  # nothing to undo yet
+        original, new = branch.record_bank_transaction(
+            paying(request, 70_000, reference="FT26349000777")
+        )
+        assert new
+        assert reloaded(branch, original).reversed_by == str(back.id)
+        again = reloaded(branch, back)
+        assert again.matched is not None and again.matched["how"] == "reversal"
+        assert again.matched["target"] == str(original.id)
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (0, 70_000)
+        resolution = item_of(branch, ORG, back)["resolution"]
+        assert resolution == {"how": "reversal", "original": str(original.id)}
+        _flag_taken_back(branch)
+        balances = branch.account_balances()
+        assert balances[f"{ORG}:assets:bank:1012345678"] == 0
+        assert balances[f"{ORG}:assets:receivable:M0"] == 70_000
+        _whole(branch)
+        same_in_read_models(branch, "M0", ORG)
+        report = read_model_report(branch, ORG)
+        [account] = [a for a in report["accounts"] if a["account"] == "1012345678"]
+        assert [r["id"] for r in account["reversed"]] == [str(original.id)]
+
+    def test_unexplained_money_recorded_after_its_reversal_leaves_suspense(
+        self, branch: DuesLedger
+    ) -> None:
+        back, _ = branch.record_bank_transaction(
+            line(55_000, "HOAN TRA GD FT26349000555", direction="out", reference="FT26349000556")
+        )
+        original, _ = branch.record_bank_transaction(
+            line(55_000, "IBFT NGUYEN THI B", reference="FT26349000555")
+        )
+        assert reloaded(branch, original).reversed_by == str(back.id)
+        assert item_of(branch, ORG, original)["resolution"] == {
+            "how": "reversed",
+            "by": str(back.id),
+        }
+        assert branch.suspense_items(ORG) == []
+        held = org_balances(branch, ORG)
+        assert held.get("liabilities:suspense", 0) == 0
+        _flag_taken_back(branch)
+        _whole(branch)
+
+    def test_a_line_dated_after_the_outgoing_one_is_not_what_it_reversed(
+        self, branch: DuesLedger
+    ) -> None:
+        """The bank cannot take money back before it arrived: the flag stays."""
+        request = branch.member_request("M0")
+        back, _ = branch.record_bank_transaction(
+            line(
+                70_000,
+                "HOAN TIEN FT26349000951",
+                direction="out",
+                reference="FT26349000952",
+                value_date="2026-12-01",
+            )
+        )
+        original, _ = branch.record_bank_transaction(
+            paying(request, 70_000, reference="FT26349000951")
+        )
+        assert reloaded(branch, original).reversed_by is None
+        assert reloaded(branch, back).matched is None
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 0
+        assert org_balances(branch, ORG)["assets:unexplained_outflow"] == 70_000
+        _whole(branch)
+
+    def test_another_amount_is_not_the_reversal(self, branch: DuesLedger) -> None:
+        back, _ = branch.record_bank_transaction(
+            line(50_000, "HOAN TRA GD FT26349000555", direction="out", reference="FT26349000557")
+        )
+        original, _ = branch.record_bank_transaction(
+            line(55_000, "IBFT NGUYEN THI B", reference="FT26349000555")
+        )
+        assert reloaded(branch, original).reversed_by is None
+        assert reloaded(branch, back).matched is None
+        assert item_of(branch, ORG, back)["resolution"] is None
+        _whole(branch)
+
+    def test_a_flag_the_treasurer_resolved_is_left_alone(self, branch: DuesLedger) -> None:
+        back, _ = branch.record_bank_transaction(
+            line(55_000, "HOAN TRA GD FT26349000555", direction="out", reference="FT26349000556")
+        )
+        branch.resolve_suspense(str(item_of(branch, ORG, back)["id"]), not_dues="phí ngân hàng")
+        original, _ = branch.record_bank_transaction(
+            line(55_000, "IBFT NGUYEN THI B", reference="FT26349000555")
+        )
+        assert reloaded(branch, original).reversed_by is None
+        assert item_of(branch, ORG, original)["resolution"] is None
+        _whole(branch)
+
+
+class TestStatementsOutOfOrder:
+    def test_decembers_statement_before_novembers_undoes_the_payment(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        request = branch.member_request("M0")
+        later = [("02/12/2026", "FT26336001", 70_000, 0, -70_000, "HOAN TRA GD FT26328001")]
+        earlier = [("24/11/2026", "FT26328001", 0, 70_000, 70_000, f"IBFT {request.code} DP")]
+        first = import_file(branch, write_statement(tmp_path / "dec.csv", later))
+        assert first["flagged"] == 1, first
+        second = import_file(branch, write_statement(tmp_path / "nov.csv", earlier))
+        assert (second["new"], second["matched"]) == (1, 1), second
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (0, 70_000)
+        _flag_taken_back(branch)
+        _whole(branch)
+        same_in_read_models(branch, "M0", ORG)
+        # both files again: nothing changes
+        before = sum(1 for _ in branch.iter_events())
+        for name, rows in (("dec.csv", later), ("nov.csv", earlier)):
+            counts = import_file(branch, write_statement(tmp_path / name, rows))
+            assert (counts["new"], counts["already"]) == (0, 1), counts
+        assert sum(1 for _ in branch.iter_events()) == before
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 70_000
+
+    def test_a_day_exported_newest_first_undoes_the_payment(self, branch: DuesLedger) -> None:
+        """Lines of one day without balances, the newest first: one import, one chunk."""
+        request = branch.member_request("M0")
+        facts = [
+            statement_line(2, 70_000, "HOAN TRA GD FT26349000001", direction="out"),
+            statement_line(1, 70_000, f"IBFT {request.code} DP"),
+        ]
+        counts = branch.import_statement(ORG, facts)
+        assert (counts["new"], counts["matched"]) == (2, 1), counts
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (0, 70_000)
+        _flag_taken_back(branch)
+        _whole(branch)
+        same_in_read_models(branch, "M0", ORG)
+        again = branch.import_statement(ORG, facts)
+        assert (again["new"], again["already"]) == (0, 2), again
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 70_000
