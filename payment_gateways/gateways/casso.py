@@ -64,7 +64,9 @@ class CassoGateway:
             f.bad("amount", "trường {} bằng 0", "field {} is zero")
         return BankTransactionFact(
             source=self.name,
-            external_id=f.ident("tid") if f.has("tid") else f.ident("id"),
+            # Casso's own id names the notification, whether or not it gives the bank's
+            # reference (`tid`): a delivery with `tid` and one without are one line
+            external_id=f.ident("tid") if f.has("tid") and not f.has("id") else f.ident("id"),
             bin_code=None,
             account_number=_account(f),
             direction="in" if amount > 0 else "out",

@@ -105,7 +105,10 @@ class PayOSGateway:
 
 
 def _external_id(data: Fields) -> str:
-    for key in ("reference", "paymentLinkId", "orderCode"):
+    """payOS's own id for the payment (its link, else its order code), whether or not it
+    gives the bank's reference: a delivery with `reference` and one without are one line
+    (the reference, when given, keys the line; a helper found the two counted twice)."""
+    for key in ("paymentLinkId", "orderCode", "reference"):
         if data.has(key):
             return data.ident(key)
     data.bad("reference", "thiếu trường {}", "field {} is missing")

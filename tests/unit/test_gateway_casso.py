@@ -44,10 +44,14 @@ def parse(raw: bytes, headers: dict[str, str] = AUTH) -> list[Any]:
 
 
 class TestReadingABatch:
-    def test_each_item_is_one_fact_keyed_by_the_bank_transaction_code(self) -> None:
+    def test_each_item_is_one_fact_named_by_cassos_id_with_the_bank_reference(self) -> None:
         [fact] = parse(body(item()))
 
-        assert (fact.source, fact.external_id) == ("casso", "FT26349123456789")
+        # Casso's id names the notification with or without `tid` (the bank's reference,
+        # which keys the line when given): the same item sent again without it is the
+        # same line (tests/unit/test_gateway_ledger.py)
+        assert (fact.source, fact.external_id) == ("casso", "1482003")
+        assert fact.reference == "FT26349123456789"
         assert (fact.direction, fact.amount) == ("in", 70_000)
         assert (fact.bin_code, fact.account_number) == (None, "1012345678")
         assert fact.value_date == "2026-12-15T09:12:44"
@@ -69,9 +73,12 @@ class TestReadingABatch:
         assert fact.account_number == "0071000123"
 
     def test_a_batch_gives_one_fact_per_item_in_order(self) -> None:
-        facts = parse(body(item(tid="A1", amount=70000), item(tid="A2", amount=-5000)))
+        facts = parse(body(item(id=1, tid="A1", amount=70000), item(id=2, tid="A2", amount=-5000)))
 
-        assert [(f.external_id, f.direction) for f in facts] == [("A1", "in"), ("A2", "out")]
+        assert [(f.external_id, f.reference, f.direction) for f in facts] == [
+            ("1", "A1", "in"),
+            ("2", "A2", "out"),
+        ]
 
     def test_an_empty_batch_gives_no_facts(self) -> None:
         assert parse(body()) == []

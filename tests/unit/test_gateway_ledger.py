@@ -170,6 +170,48 @@ class TestTransactionsAreRecordedOnce:
         assert created == [[True], [True], [False], [False]]
 
 
+def without_reference(name: str, note: Notification) -> Notification:
+    """The same notification with the bank's reference left out (a gateway's retry that
+    leaves an optional field out, or sends it only once it knows it)."""
+    body = json.loads(note[0])
+    if name == "sepay":
+        body["referenceCode"] = None
+    elif name == "casso":
+        del body["data"][0]["tid"]
+    else:
+        del body["data"]["reference"]
+        body["signature"] = sign(body["data"], "payos-key")
+    return json.dumps(body).encode(), note[1]
+
+
+class TestTheSameNotificationWithOrWithoutItsReference:
+    """A helper's check: payOS and Casso keyed a notification by the bank's reference when
+    it had one and by their own id when not, so the same notification delivered again
+    with its reference added or dropped was a second line: the member paid twice, the
+    request `received` doubled. Their own id (payOS's payment link, Casso's `id`) now
+    names the notification, as SePay's `id` does; the reference stays the reference."""
+
+    @pytest.mark.parametrize("dropped_first", [False, True])
+    @pytest.mark.parametrize("name", ["sepay", "casso", "payos"])
+    def test_it_is_one_line_and_one_payment(
+        self, app: DuesLedger, name: str, dropped_first: bool
+    ) -> None:
+        request = app.member_request("M0")
+        gateway = gateway_for(name, SETTINGS)
+        note = DELIVERIES[name]("7001", f"{request.code} DP 12 2026", DUES)
+        bare = without_reference(name, note)
+        assert [f.reference for f in gateway.parse_notification(*bare)] == [None]
+        first, second = (bare, note) if dropped_first else (note, bare)
+
+        assert deliver(app, gateway, first) == [True]
+        assert deliver(app, gateway, second) == [False]
+        assert deliver(app, gateway, first) == [False]
+
+        assert app.request_status(request.code)["received"] == DUES
+        assert app.member_statement("M0")["credit"] == 0
+        assert month_of(app, "M0", PERIOD)["outstanding"] == 0
+
+
 class TestAMemberPaysThroughEachGateway:
     @pytest.mark.parametrize("name", DELIVERIES)
     def test_the_month_is_paid_once_though_the_notification_came_twice(

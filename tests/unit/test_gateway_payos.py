@@ -71,7 +71,11 @@ class TestTheSignatureAsPayOSComputesIt:
     def test_the_example_on_payos_documentation_verifies(self) -> None:
         assert sign(DOCS_DATA, KEY) == DOCS_SIGNATURE
         [fact] = parse(webhook(DOCS_DATA, DOCS_SIGNATURE))
-        assert (fact.external_id, fact.amount) == ("TF230204212323", 3000)
+        assert (fact.external_id, fact.reference, fact.amount) == (
+            "124c33293c43417ab7879e14c8d9eb18",
+            "TF230204212323",
+            3000,
+        )
 
     def test_the_webhook_vector_of_the_official_sdk(self) -> None:
         data = {
@@ -132,12 +136,14 @@ class TestTheSignatureAsPayOSComputesIt:
 
 
 class TestReadingAPayment:
-    def test_a_payment_is_one_incoming_fact_keyed_by_the_bank_reference(self) -> None:
+    def test_a_payment_is_one_incoming_fact_named_by_its_link_with_the_reference(self) -> None:
         [fact] = parse(webhook(dues_payment()))
 
+        # the payment link names the notification with or without the bank's reference
+        # (which keys the line when given): tests/unit/test_gateway_ledger.py
         assert (fact.source, fact.external_id, fact.reference) == (
             "payos",
-            "FT26349555000111",
+            "124c33293c43417ab7879e14c8d9eb18",
             "FT26349555000111",
         )
         assert (fact.direction, fact.amount, fact.account_number) == ("in", 70_000, "1012345678")
