@@ -19,7 +19,12 @@ from ledger.money import MAX_DONG
 Cell = str | int | float | date | None
 
 _AMOUNT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3})+|\d+)")
-_DATE = re.compile(r"(\d{1,2})[/-](\d{1,2})[/-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?")
+# a trailing time is ignored: 24-hour, or 12-hour with AM/PM (SA/CH in Vietnamese), with
+# seconds and their fractions or not (a helper's file with `21/11/2026 2:33 PM` was refused)
+_DATE = re.compile(
+    r"(\d{1,2})[/-](\d{1,2})[/-](\d{4})"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*(?:[AaPp]\.?[Mm]\.?|SA|CH|sa|ch))?)?"
+)
 
 
 class CellError(ValueError):

@@ -587,3 +587,31 @@ def test_a_new_bank_layout_is_only_a_dict_entry(
     statement = read_statement(path, bin_code=VCB, account_number=ACCOUNT)
     assert statement.layout == "mybank"
     assert statement.facts[0].source == "statement:mybank"
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "05/12/2026 2:33 PM",
+        "05/12/2026 02:33:07 am",
+        "05/12/2026 14:33:07.125",
+        "5/12/2026 9:05 SA",
+    ],
+)
+def test_a_trailing_time_in_any_clock_is_ignored(tmp_path: Path, printed: str) -> None:
+    """docs/statements.md: a trailing time is ignored. A 12-hour time (`2:33 PM`) refused
+    the whole file (a helper's check)."""
+    path = write_csv(
+        tmp_path / "s.csv",
+        [VI_HEADER, [printed, "R1", "", "70,000", "70,000", MEMO_A]],
+    )
+    [fact] = read(path)
+    assert fact.value_date[:10] == "2026-12-05"
+
+
+def test_a_time_that_is_no_time_is_still_refused(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "s.csv", [VI_HEADER, ["05/12/2026 PM", "R1", "", "70,000", "", MEMO_A]]
+    )
+    with pytest.raises(ImportRejected):
+        read(path)
