@@ -289,6 +289,20 @@ class MatchingCommands(RequestCommands):
         return index.owner(tx.bin_code) if index is not None else None
 
     # -- incoming -----------------------------------------------------------------
+    def collects_for(self, uow: UnitOfWork, owner: str, receiver: str) -> bool:
+        """Whether money `receiver` recorded by bank arrives in `owner`'s accounts: its own,
+        or, for a branch without an active account of its own, those of the organisation
+        above that collects for it (where its requests ask members to pay). Before
+        2026-11-24 only the branch's own accounts were looked at: a payment the branch
+        recorded by hand stayed beside the committee's line, counted twice."""
+        if receiver == owner:
+            return True
+        org = uow.get(org_id(receiver), Organisation)
+        if org is None or org.active_accounts(self.today_iso()):
+            return False
+        collector = self._collector(org)
+        return collector is not None and collector["org"] == owner
+
     def _match_incoming(self, uow: UnitOfWork, tx: BankTransaction, owner: str | None) -> None:
         for code in find_codes(tx.narrative):
             request = uow.get(request_id(code), PaymentRequest)
@@ -307,13 +321,11 @@ class MatchingCommands(RequestCommands):
             return self._wait(uow, tx)
         paid = self._paid_by_hand(uow, tx, owner)
         if paid is not None:
-            amount = tx.amount
             paid.seen_on_bank(str(tx.id))
-            postings = [
-                debit(bank_account(owner, tx.account_number), amount),
-                credit(acct(owner, "assets", "bank"), amount),
-            ]
-            return tx.clear("payment", paid.reference, {"side": "in"}, check_balanced(postings))
+            postings = hand_cleared(
+                owner, paid.branch_code, bank_account(owner, tx.account_number), tx.amount
+            )
+            return tx.clear("payment", paid.reference, {"side": "in"}, postings)
         proposal = self._propose(uow, tx, owner)
         self._hold_in_suspense(uow, tx, owner, proposal)
 
@@ -337,7 +349,7 @@ class MatchingCommands(RequestCommands):
                 payment is not None
                 and payment.channel == "bank"
                 and payment.amount == tx.amount
-                and payment.branch_code == owner
+                and self.collects_for(uow, owner, payment.branch_code)
                 and payment.reversed_by is None
                 and payment.cleared_by is None
             ):
@@ -697,13 +709,10 @@ class MatchingCommands(RequestCommands):
         if payment is None or queue is None or item is None or item["resolution"] is not None:
             return
         payment.seen_on_bank(str(tx.id))
-        postings = [
-            debit(acct(owner, "liabilities", "suspense"), tx.amount),
-            credit(acct(owner, "assets", "bank"), tx.amount),
-        ]
-        queue.resolve(
-            str(item["id"]), "payment", {"reference": payment.reference}, check_balanced(postings)
+        postings = hand_cleared(
+            owner, payment.branch_code, acct(owner, "liabilities", "suspense"), tx.amount
         )
+        queue.resolve(str(item["id"]), "payment", {"reference": payment.reference}, postings)
         self.save(*uow.pending())
 
     def _reversed_line(self, uow: UnitOfWork, tx: BankTransaction) -> BankTransaction | None:
@@ -1089,6 +1098,26 @@ def _moves(member: Member, since: str) -> list[tuple[str, str]]:
         return [(since, member.branch_code)]
     chain = chain[len(chain) - 1 - chain[::-1].index(since) :]
     return [(a, b) for a, b in itertools.pairwise(chain) if a != b]
+
+
+def hand_cleared(owner: str, receiver: str, source: str, amount: int) -> list[Posting]:
+    """The postings of a bank line (its money in `source`, an account of `owner`'s: the
+    bank account, or suspense where it was held) clearing a payment `receiver` recorded by
+    hand as bank money not yet seen (`receiver:assets:bank`). Where `owner` collects for
+    `receiver` (a branch without an account), `owner` holds the money for it
+    (due_to/due_from), as it does for its requests' payments."""
+    if receiver == owner:
+        return check_balanced(
+            [debit(source, amount), credit(acct(owner, "assets", "bank"), amount)]
+        )
+    return check_balanced(
+        [
+            debit(source, amount),
+            credit(acct(owner, "liabilities", "due_to", receiver), amount),
+            debit(acct(receiver, "assets", "due_from", owner), amount),
+            credit(acct(receiver, "assets", "bank"), amount),
+        ]
+    )
 
 
 def _index_flagged(

@@ -102,14 +102,20 @@ class SuspenseCommands(LedgerBase):
         return {"id": item["id"], "how": "spending", "reference": reference}
 
     def held_line_for(self, org_code: str, amount: int, reference: str) -> str | None:
-        """The open suspense item of `org_code` holding an incoming bank line with bank
+        """The open suspense item of `org_code` (or, without an account, of the organisation
+        collecting for it) holding an incoming bank line with bank
         reference `reference` and this amount, on one of its accounts: what `pay --channel
         bank --reference R` recorded after its line means (None if there is none)."""
         ref = reference.strip().upper()
         if not ref:
             return None
         uow = UnitOfWork(self)
-        for account in self.get_org(org_code).accounts:
+        org = self.get_org(org_code)
+        if not org.active_accounts(self.today_iso()):  # paid into its committee's account
+            collector = self._collector(org)  # type: ignore[attr-defined]
+            if collector is not None:
+                org_code, org = str(collector["org"]), self.get_org(str(collector["org"]))
+        for account in org.accounts:
             key = transaction_id(account_key(str(account["account_number"]), "in"), ref)
             tx = self.get_or_none(key, BankTransaction)
             alias = None if tx is not None else self.get_or_none(claimed_id(key), NotificationAlias)
