@@ -140,3 +140,54 @@ class UnreferencedLines(Aggregate):
             for t, line in self.lines.items()
             if line[3] is None and line[0] == direction and int(line[1]) == amount
         ]
+
+
+def printed_lines_id(number: str, day: str) -> UUID:
+    return uuid5(NAMESPACE, f"account-printed/{number.strip()}/{day[:10]}")
+
+
+class PrintedLines(Aggregate):
+    """The lines statements printed with a bank reference, on one account and value date:
+    the other order of `UnreferencedLines`. A gateway line without the bank's reference
+    that arrives after the statement is keyed by the gateway's own id, so it cannot find
+    the statement's line under its key; it looks here, takes the line showing the same
+    movement that day (`take`, once), and is not recorded twice (from 2026-11-24;
+    docs/reconciliation.md). Written by a statement's import, one event per account and
+    day per chunk, holding per line only its key (the line's id), direction and amount:
+    the narrative is read from the few candidates' lines."""
+
+    @staticmethod
+    def create_id(number: str, day: str, **_: Any) -> UUID:
+        return printed_lines_id(number, day)
+
+    @event("Started")
+    def __init__(self, number: str, day: str, lines: list[list[Any]]) -> None:
+        self.number = number
+        self.day = day
+        # line key -> [direction, amount]; and the lines taken: line key -> gateway line
+        self.lines: dict[str, list[Any]] = {}
+        self.taken: dict[str, str] = {}
+        self._printed(lines)
+
+    @event("LinesPrinted")
+    def add(self, lines: list[list[Any]]) -> None:
+        """`lines`: [key, direction, amount] of lines a statement's import recorded."""
+        self._printed(lines)
+
+    def _printed(self, lines: list[list[Any]]) -> None:
+        for key, direction, amount in lines:
+            self.lines[str(key)] = [direction, amount]
+
+    @event("LineTaken")
+    def take(self, key: str, transaction: str) -> None:
+        """The gateway's line `transaction` (its own key) is the statement's line `key`."""
+        self.taken[key] = transaction
+
+    def untaken(self, direction: str, amount: int) -> list[str]:
+        """The keys of the lines no gateway line took, of this movement, in the order the
+        statements printed them (and were imported in)."""
+        return [
+            k
+            for k, line in self.lines.items()
+            if k not in self.taken and line[0] == direction and int(line[1]) == amount
+        ]

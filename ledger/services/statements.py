@@ -29,7 +29,14 @@ from uuid import UUID
 
 from eventsourcing.persistence import RecordConflictError
 
-from ledger.account_index import AccountIndex, UnreferencedLines, account_index_id, unreferenced_id
+from ledger.account_index import (
+    AccountIndex,
+    PrintedLines,
+    UnreferencedLines,
+    account_index_id,
+    printed_lines_id,
+    unreferenced_id,
+)
 from ledger.bank_transaction import (
     BankTransaction,
     NotificationAlias,
@@ -304,11 +311,33 @@ class StatementCommands(MatchingCommands):
             counts[_outcome(uow, tx)] += 1
             if tx.matched is not None and tx.matched.get("held"):
                 counts["held"] += 1  # matched, but part of its money waits in suspense
+        self._index_printed(uow, part)
         self.save(*uow.pending())
         # each line's own: kept, they made every later chunk's `pending` and `forget` walk
         # every payment of the import so far
         uow.forget(BankTransaction, Payment)
         return counts
+
+    @staticmethod
+    def _index_printed(uow: UnitOfWork, part: list[tuple[BankTransactionFact, UUID]]) -> None:
+        """List a chunk's new lines printed with a bank reference by account and day
+        (`PrintedLines`), saved with them: a gateway's notification of one of them without
+        the reference, arriving later, takes it instead of recording it again
+        (`MatchingCommands._printed_line`). One event per account and day per chunk, each
+        line as its key, direction and amount."""
+        days: dict[tuple[str, str], list[list[Any]]] = {}  # by (number, day): not an id
+        for fact, tx_id in part:  # per line, which cost 0.3 s per 40,000 lines
+            if fact.source.startswith("statement") and (fact.reference or "").strip():
+                at = (fact.account_number.strip(), fact.value_date[:10])
+                days.setdefault(at, []).append([str(tx_id), fact.direction, fact.amount])
+        ids = {at: printed_lines_id(*at) for at in days}
+        found = uow.load_many(sorted(ids.values()), PrintedLines)
+        for (number, day), lines in days.items():
+            printed = found.get(ids[number, day])
+            if printed is None:
+                uow.add(PrintedLines(number=number, day=day, lines=lines))
+            else:
+                printed.add(lines)
 
     def _mark_seen(self, ids: list[UUID], source: str) -> dict[UUID, Any]:
         """The lines among `ids` already recorded, each with its first event (what it was
