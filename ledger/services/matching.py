@@ -46,9 +46,11 @@ from eventsourcing.utils import get_topic
 
 from ledger.account_index import (
     AccountIndex,
+    PrintedLines,
     UnreferencedLines,
     WaitingLines,
     account_index_id,
+    printed_lines_id,
     unreferenced_id,
     waiting_lines_id,
 )
@@ -207,8 +209,15 @@ class MatchingCommands(RequestCommands):
                         uow.add(_alias(own, earlier.id))
                     out.append((earlier, False))
                     continue
+                unreferenced = gateway and not (fact.reference or "").strip()
+                printed = self._printed_line(uow, fact, own) if unreferenced else None
+                if printed is not None:  # a statement imported before printed it
+                    aliased[own] = printed
+                    uow.add(_alias(own, printed.id))
+                    out.append((printed, False))
+                    continue
                 made[tx_id] = tx = self.match_line(uow, fact, tx_id)
-                if gateway and not (fact.reference or "").strip():
+                if unreferenced:
                     self._note_unreferenced(uow, fact, tx_id)
                 alias = notification_id(fact)
                 if alias is not None:
@@ -241,6 +250,38 @@ class MatchingCommands(RequestCommands):
             lines = UnreferencedLines(number=fact.account_number.strip(), day=day)
             uow.add(lines)
         lines.add(str(tx_id), fact.direction, fact.amount, fact.narrative)
+
+    @staticmethod
+    def _printed_line(
+        uow: UnitOfWork, fact: BankTransactionFact, own: UUID
+    ) -> BankTransaction | None:
+        """The line a statement imported before printed, that this gateway's line without
+        the bank's reference (keyed `own`, the gateway's id) is: on the same account and
+        value date, of the same direction and amount, whose narrative is the gateway's or
+        holds it (as `_unreferenced` takes a statement's line as a gateway's, the other way
+        round), and that no other gateway line took. Taken (`PrintedLines.take`, in `uow`):
+        two members sending the same amount with the same memo on one day stay two lines.
+        Of several that fit, the first the statement printed. None: no statement printed it (or it was
+        imported before 2026-11-24, when statements began to be listed so)."""
+        day = fact.value_date[:10]
+        printed = uow.get(printed_lines_id(fact.account_number, day), PrintedLines)
+        said = fold(fact.narrative)
+        if printed is None or not said:
+            return None
+        keys = printed.untaken(fact.direction, fact.amount)
+        if not keys:
+            return None
+        lines = uow.load_many([UUID(k) for k in keys], BankTransaction)
+        for key in keys:
+            line = lines.get(UUID(key))
+            if (
+                line is not None
+                and line.account_number.strip() == fact.account_number.strip()
+                and f" {said} " in f" {fold(line.narrative)} "
+            ):
+                printed.take(key, str(own))
+                return line
+        return None
 
     def _recorded_before(
         self, fact: BankTransactionFact, tx_id: UUID

@@ -231,6 +231,146 @@ class TestEachLineIsRecordedOnce:
         assert branch.account_balances()[BANK] == 150_000
         assert import_file(branch, path)["new"] == 0
 
+    def test_a_statements_line_then_its_gateway_line_without_reference_is_one_line(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        # the other order: the statement first (its line keyed by the bank's reference),
+        # then the gateway's notification of that line without it. Before 2026-11-24 it
+        # was recorded a second time and matched again: the money counted twice, the
+        # account's balance above the statement's closing balance
+        request = branch.member_request("M0")
+        memo = f"MBVCB.4525077405.{request.code} DP 12 2026.CT tu 0351000646393"
+        path = write_statement(
+            tmp_path / "s.csv",
+            [
+                ("15/12/2026", "FT26349000801", 0, 70_000, 70_000, f"IBFT {memo}"),
+                ("15/12/2026", "FT26349000802", 0, 5_000, 75_000, "LAI TIEN GUI"),
+            ],
+        )
+        assert import_file(branch, path)["new"] == 2
+        before = events(branch)
+        notification = replace(paying(request, 70_000, reference=None), external_id="SP-81")
+        tx, created = branch.record_bank_transaction(notification)
+        assert not created and tx.external_id == "FT26349000801"
+        assert events(branch) == before + 2  # the line taken, and the gateway's id for it
+        again, created_again = branch.record_bank_transaction(notification)
+        assert (again.id, created_again, events(branch)) == (tx.id, False, before + 2)
+        assert month_of(branch, "M0", "2026-12")["paid"] == 70_000
+        assert branch.request_status(request.code)["received"] == 70_000
+        assert branch.account_balances()[BANK] == 75_000
+        report = account_report(branch)
+        assert (report["lines"], report["difference"]) == (2, 0)
+        assert import_file(branch, path)["new"] == 0
+        assert not unbalanced_events(branch)
+
+    def test_of_two_identical_statement_lines_a_gateway_line_takes_one(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        # two members sending the same amount with the same memo: two lines, each taken by
+        # one gateway line at most; a third gateway line is a line of its own
+        path = write_statement(
+            tmp_path / "s.csv",
+            [
+                ("15/12/2026", "FT26349000901", 0, 50_000, 50_000, "IBFT CHUYEN TIEN DANG PHI"),
+                ("15/12/2026", "FT26349000902", 0, 50_000, 100_000, "IBFT CHUYEN TIEN DANG PHI"),
+            ],
+        )
+        import_file(branch, path)
+        first, created = branch.record_bank_transaction(line(50_000, "CHUYEN TIEN DANG PHI"))
+        assert not created and first.external_id == "FT26349000901"  # the first printed
+        assert branch.account_balances()[BANK] == 100_000
+        second, created = branch.record_bank_transaction(line(50_000, "CHUYEN TIEN DANG PHI"))
+        assert not created and second.external_id == "FT26349000902"
+        third, created = branch.record_bank_transaction(line(50_000, "CHUYEN TIEN DANG PHI"))
+        assert created and third.id not in (first.id, second.id)
+        assert branch.account_balances()[BANK] == 150_000
+
+    @pytest.mark.parametrize(
+        "said",
+        ["CHUYEN TIEN KHAC", "TIEN DAN", "CHUYEN TIEN DANG PHI"],
+        ids=["other words", "part of a word", "another day"],
+    )
+    def test_a_gateway_line_the_statement_did_not_print_is_recorded(
+        self, branch: DuesLedger, tmp_path: Path, said: str
+    ) -> None:
+        path = write_statement(
+            tmp_path / "s.csv",
+            [("15/12/2026", "FT26349000911", 0, 50_000, 50_000, "IBFT CHUYEN TIEN DANG PHI")],
+        )
+        import_file(branch, path)
+        day = "2026-12-16" if said == "CHUYEN TIEN DANG PHI" else "2026-12-15"
+        tx, created = branch.record_bank_transaction(line(50_000, said, value_date=day))
+        assert created and tx.external_id.startswith("SEPAY-")
+        assert branch.account_balances()[BANK] == 100_000
+
+    def test_a_statements_payment_and_its_reversal_then_their_gateway_lines(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        # the statement prints the member's transfer and the bank's reversal of it; the
+        # gateway then reports both without the bank's references: each is its own line of
+        # the statement (the direction tells them apart), the reversal stands
+        request = branch.member_request("M0")
+        memo = f"MBVCB.4525077405.{request.code} DP 12 2026.CT tu 0351000646393"
+        path = write_statement(
+            tmp_path / "s.csv",
+            [
+                ("15/12/2026", "FT26349000920", 0, 5_000, 5_000, "LAI TIEN GUI"),
+                ("15/12/2026", "FT26349000921", 0, 70_000, 75_000, memo),
+                ("15/12/2026", "FT26349000922", 70_000, 0, 5_000, "HOAN TRA GD FT26349000921"),
+            ],
+        )
+        counts = import_file(branch, path)
+        assert (counts["matched"], counts["reversed"]) == (1, 1)
+        back, created_back = branch.record_bank_transaction(
+            line(70_000, "HOAN TRA GD FT26349000921", direction="out")
+        )
+        paid, created_paid = branch.record_bank_transaction(paying(request, 70_000))
+        assert (created_back, created_paid) == (False, False)
+        assert (back.external_id, paid.external_id) == ("FT26349000922", "FT26349000921")
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 70_000
+        assert branch.account_balances()[BANK] == 5_000
+        report = account_report(branch)
+        assert (report["lines"], report["difference"]) == (3, 0)
+        assert not unbalanced_events(branch)
+
+    def test_the_same_gateway_line_taken_by_another_worker_meanwhile_takes_it_once(
+        self, branch: DuesLedger, db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        """Two workers take the same notification without reference at once, after the
+        statement: both find the statement's line; the one whose save loses the race
+        (the line's `PrintedLines` moved on) looks again and finds it through the other's
+        alias."""
+        from api.bootstrap import build_ledger
+        from api.settings import load_settings
+
+        path = write_statement(
+            tmp_path / "s.csv",
+            [("15/12/2026", "FT26349000931", 0, 50_000, 50_000, "IBFT CHUYEN TIEN DANG PHI")],
+        )
+        import_file(branch, path)
+        notification = line(50_000, "CHUYEN TIEN DANG PHI", external_id="SP-931")
+        other = build_ledger(load_settings(db_url))
+        printed_line = branch._printed_line
+        calls: list[int] = []
+
+        def racing(uow: Any, fact: BankTransactionFact, own: UUID) -> BankTransaction | None:
+            calls.append(1)
+            found = printed_line(uow, fact, own)
+            if len(calls) == 1:  # the other worker saves first, while this one matches
+                assert other.record_bank_transaction(notification)[1] is False
+            return found
+
+        try:
+            before = events(branch)
+            monkeypatch.setattr(branch, "_printed_line", racing)
+            tx, created = branch.record_bank_transaction(notification)
+            monkeypatch.undo()
+            assert (created, tx.external_id, len(calls)) == (False, "FT26349000931", 1)
+            assert events(branch) == before + 2
+            assert branch.account_balances()[BANK] == 50_000
+        finally:
+            other.close()
+
     @pytest.mark.parametrize("twice", [False, True])
     def test_the_same_webhook_taken_by_another_worker_meanwhile_counts_once(
         self, branch: DuesLedger, db_url: str, monkeypatch: pytest.MonkeyPatch, twice: bool
