@@ -220,7 +220,7 @@ class MatchingCommands(RequestCommands):
                 if unreferenced:
                     self._note_unreferenced(uow, fact, tx_id)
                 alias = notification_id(fact)
-                if alias is not None:
+                if alias is not None and not self._named_before(alias):
                     made[alias] = tx
                     uow.add(_alias(alias, tx_id))
                 out.append((tx, True))
@@ -283,6 +283,14 @@ class MatchingCommands(RequestCommands):
                 return line
         return None
 
+    def _named_before(self, own: UUID) -> bool:
+        """Whether the gateway's id `own` already names a line (another transfer under the
+        same payment link, with its own bank reference: `_unless_another_transfer`)."""
+        return (
+            self.get_or_none(own, NotificationAlias) is not None
+            or self.get_or_none(own, BankTransaction) is not None
+        )
+
     def _recorded_before(
         self, fact: BankTransactionFact, tx_id: UUID
     ) -> tuple[BankTransaction | None, bool]:
@@ -300,12 +308,13 @@ class MatchingCommands(RequestCommands):
         if own != tx_id:
             at_own = self.get_or_none(own, BankTransaction)
             if at_own is not None:
-                return found or at_own, True
+                return found or _unless_another_transfer(at_own, fact), True
         elif found is not None:
             return found, True
         alias = self.get_or_none(own, NotificationAlias)  # the gateway's id given to a line
         if alias is not None:
-            return found or self.get_or_none(UUID(alias.transaction), BankTransaction), True
+            line = self.get_or_none(UUID(alias.transaction), BankTransaction)
+            return found or _unless_another_transfer(line, fact), True
         return found, own == tx_id
 
     def match_line(
@@ -671,8 +680,12 @@ class MatchingCommands(RequestCommands):
         )
         for tx in txs:
             if tx.matched is None and tx.suspense is None:  # still in nobody's books
-                match = self._match_incoming if tx.direction == "in" else self._match_outgoing
-                match(uow, tx, org_code)
+                if tx.direction == "out":
+                    self._match_outgoing(uow, tx, org_code)
+                    continue
+                self._match_incoming(uow, tx, org_code)
+                if (tx.reference or "").strip():  # its reversal may have been booked first
+                    self._reversed_before(uow, tx, org_code)
         waiting.booked([str(i) for i in ids], org_code)
         return len(txs)
 
@@ -866,15 +879,31 @@ class MatchingCommands(RequestCommands):
         tx.clear("reversal", str(original.id), {"side": "out"}, check_balanced(moved))
         return True
 
-    def _reversed_before(self, uow: UnitOfWork, tx: BankTransaction, owner: str) -> None:
+    def reversal_recorded_before(self, line: UUID, key: UUID) -> None:
+        """`line`, recorded before without the bank's reference (a gateway's), is now
+        known under `key` (a statement's line printing the reference claimed it): a
+        flagged reversal citing that reference undoes it, as `_reversed_before` does for a
+        new line (a helper's check: the later statement imported first left it paid)."""
+        uow = UnitOfWork(self)
+        tx = uow.get(line, BankTransaction)
+        if tx is None or tx.direction != "in" or tx.reversed_by is not None:
+            return
+        owner = self._owner(uow, tx)
+        if owner is not None and self._reversed_before(uow, tx, owner, key):
+            self.save(*uow.pending())
+
+    def _reversed_before(
+        self, uow: UnitOfWork, tx: BankTransaction, owner: str, key: UUID | None = None
+    ) -> bool:
         """The bank's reversal of `tx` (a new incoming line), recorded before it: an
         outgoing line flagged then for want of anything to undo (November's statement
         imported before October's, or a day's lines exported newest first) that cites
         `tx`'s reference, for its amount, dated no earlier and within
         REVERSAL_WINDOW_DAYS. It now undoes `tx` as if recorded after it; its flag is
         taken back and its suspense item resolved (`how` `reversal`). Before, the member
-        stayed paid for money the bank took back (a known limit until 2026-11-24)."""
-        for line, queue, item in self._flagged_citing(uow, tx, owner):
+        stayed paid for money the bank took back (a known limit until 2026-11-24).
+        `key`: another key the line is known by. Whether it was undone."""
+        for line, queue, item in self._flagged_citing(uow, tx, owner, key):
             if line.matched is not None or line.reversed_by is not None:
                 continue
             bank = bank_account(owner, line.account_number)
@@ -885,10 +914,11 @@ class MatchingCommands(RequestCommands):
             if self._reverse(uow, line, tx, owner, unflag):
                 queue.resolve(str(item["id"]), "reversal", {"original": str(tx.id)}, [])
                 uow.notes[tx.id] = "reversed"
-                return
+                return True
+        return False
 
     def _flagged_citing(
-        self, uow: UnitOfWork, tx: BankTransaction, owner: str
+        self, uow: UnitOfWork, tx: BankTransaction, owner: str, key: UUID | None = None
     ) -> list[tuple[BankTransaction, SuspenseQueue, dict[str, Any]]]:
         """`owner`'s open flagged outgoing lines that may reverse `tx`: citing its
         reference, for its amount, on its account, dated from its day to
@@ -897,7 +927,9 @@ class MatchingCommands(RequestCommands):
         chunk asks for every incoming line: a lookup each)."""
         day = tx.value_date[:10]
         last = (date.fromisoformat(day) + timedelta(days=REVERSAL_WINDOW_DAYS)).isoformat()
-        index = uow.cache.setdefault(f"flagged_out:{owner}", {"days": set(), "by_key": {}})
+        index = uow.cache.setdefault(
+            f"flagged_out:{owner}", {"days": set(), "by_key": {}, "items": set()}
+        )
         if day not in index["days"]:
             days = uow.get(days_id(owner), SuspenseDays)
             for d in sorted(set(days.days) if days is not None else ()):
@@ -917,8 +949,10 @@ class MatchingCommands(RequestCommands):
                             _index_flagged(index, queue, item, lines[line_id])
             index["days"].add(day)
         # the key its reference gives it (a line keyed by content still prints it)
-        ref = str(tx.reference).strip().upper()
-        keys = {tx.id, transaction_id(account_key(tx.account_number, "in"), ref)}
+        keys = {tx.id} | ({key} if key is not None else set())
+        ref = (tx.reference or "").strip().upper()
+        if ref:
+            keys.add(transaction_id(account_key(tx.account_number, "in"), ref))
         out = []
         for key in keys:
             for d, queue, item, line_id in index["by_key"].get(key, ()):
@@ -938,10 +972,11 @@ class MatchingCommands(RequestCommands):
     @staticmethod
     def _note_flagged(uow: UnitOfWork, org: str, queue: SuspenseQueue, item_id: str) -> None:
         """A line flagged in this command joins the index `_flagged_citing` built, if it
-        built one for its day: a day's lines exported newest first show the reversal
-        first."""
+        built one (whatever days it read: a helper found a line flagged on a day not read
+        yet, then skipped when its day was taken as read): a day's lines exported newest
+        first show the reversal first."""
         index = uow.cache.get(f"flagged_out:{org}")
-        if index is not None and queue.day in index["days"]:
+        if index is not None:
             item = queue.item(item_id)
             line = uow.get(UUID(str(item["transaction"])), BankTransaction)
             if line is not None:
@@ -1165,8 +1200,9 @@ def _index_flagged(
     index: dict[str, Any], queue: SuspenseQueue, item: dict[str, Any], line: BankTransaction
 ) -> None:
     """`item` (holding the flagged outgoing `line`) under each line it may reverse."""
-    if line.suspense is None or not line.suspense["flagged"]:
+    if line.suspense is None or not line.suspense["flagged"] or item["id"] in index["items"]:
         return
+    index["items"].add(item["id"])
     entry = (queue.day, queue, item, line.id)
     for key in reversal_candidates(line.account_number, line.narrative, line.reference):
         index["by_key"].setdefault(key, []).append(entry)
@@ -1209,6 +1245,19 @@ def _alias(key: UUID, line: UUID) -> NotificationAlias:
     """A gateway's own key for a line recorded under another key (`NotificationAlias`)."""
     recorded = NotificationAlias.Recorded  # type: ignore[attr-defined]
     return create_new(NotificationAlias, recorded, key, transaction=str(line))
+
+
+def _unless_another_transfer(
+    earlier: BankTransaction | None, fact: BankTransactionFact
+) -> BankTransaction | None:
+    """`earlier`, the line the gateway's id named, unless `fact` is another transfer: both
+    print a bank reference and they differ (two transfers to one payOS payment link, say;
+    a helper's check found the second taken for a retry of the first and dropped). A
+    retry that adds or drops the reference is still the same notification."""
+    if earlier is None:
+        return None
+    said, had = (fact.reference or "").strip().upper(), (earlier.reference or "").strip().upper()
+    return None if said and had and said != had else earlier
 
 
 def _check_same_line(earlier: BankTransaction, fact: BankTransactionFact) -> None:

@@ -288,7 +288,7 @@ class StatementCommands(MatchingCommands):
         }
         out: list[UUID] = []
         for n, line in taken.items():
-            tx = UUID(line)
+            tx, statement_key = UUID(line), ids[n]
             if tx in events and tx not in known:
                 ids[n] = tx
                 known.add(tx)
@@ -296,6 +296,8 @@ class StatementCommands(MatchingCommands):
                 out.append(tx)
                 # held for want of a reference: a payment recorded by hand under it?
                 self.held_by_payment(tx, str(facts[n].reference))
+                # and the bank's reversal of it, flagged before for want of its reference
+                self.reversal_recorded_before(tx, statement_key)
         return out
 
     def _import_chunk(

@@ -7,8 +7,9 @@ booleans as `true`/`false`, lists as JSON with each object's keys sorted, as
 payOS documents it and its SDKs compute it. A missing or wrong signature is
 refused before anything else is read (compared in constant time). A signed
 notification whose `code` is not "00" reports no payment and gives no fact.
-The external id is the bank reference `reference` (else `paymentLinkId`,
-else `orderCode`); the money is always coming in.
+The external id is payOS's own, `paymentLinkId` (else `orderCode`, else the
+bank reference); the bank reference is `reference`; the money is always coming
+in.
 """
 
 from __future__ import annotations

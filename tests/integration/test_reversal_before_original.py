@@ -9,7 +9,9 @@ finds the flagged line citing its reference and is undone by it; the flag is tak
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -192,3 +194,97 @@ class TestStatementsOutOfOrder:
         again = branch.import_statement(ORG, facts)
         assert (again["new"], again["already"]) == (0, 2), again
         assert month_of(branch, "M0", "2026-12")["outstanding"] == 70_000
+
+
+class TestWhatAReviewFound:
+    """A helper's checks of the first version of this."""
+
+    def test_a_gateway_line_without_reference_claimed_by_the_earlier_statement_is_undone(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        """O reported by a gateway without the bank's reference; the later statement (the
+        reversal) imported before the earlier one, whose line claims O (`already`): O
+        was never matched again, so nothing looked for the reversal."""
+        request = branch.member_request("M0")
+        memo = f"MBVCB.4525077405.{request.code} DP 12 2026.CT tu 0351000646393"
+        o, _ = branch.record_bank_transaction(
+            line(70_000, memo, source="payos", external_id="LINK-1", value_date="2026-12-05")
+        )
+        later = [("10/12/2026", "FT26344000002", 70_000, 0, -70_000, "HOAN TRA GD FT26339000001")]
+        earlier = [("05/12/2026", "FT26339000001", 0, 70_000, 70_000, memo)]
+        assert import_file(branch, write_statement(tmp_path / "later.csv", later))["flagged"] == 1
+        second = import_file(branch, write_statement(tmp_path / "earlier.csv", earlier))
+        assert second["already"] == 1, second  # the statement's line is the gateway's
+        assert reloaded(branch, o).reversed_by is not None
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 70_000
+        _flag_taken_back(branch)
+        _whole(branch)
+        same_in_read_models(branch, "M0", ORG)
+
+    @pytest.mark.parametrize("order", ["a_r_o", "r_a_o", "r_o_a"])
+    def test_one_chunk_in_any_order(self, branch: DuesLedger, order: str) -> None:
+        """A line of another day read first marked its day as read; the reversal flagged
+        on a day not read yet was then left out of the index (a_r_o)."""
+        request = branch.member_request("M0")
+
+        def on(ref: str, amount: int, text: str, day: str, way: str = "in") -> Any:
+            return line(
+                amount, text, direction=way, reference=ref, source="statement:g", value_date=day
+            )
+
+        a = on("FT26339000010", 55_000, "IBFT NGUYEN THI B", "2026-12-05")
+        r = on("FT26344000011", 70_000, "HOAN TRA GD FT26339000012", "2026-12-10", "out")
+        o = on("FT26339000012", 70_000, f"IBFT {request.code} DP", "2026-12-05")
+        facts = {"a_r_o": [a, r, o], "r_a_o": [r, a, o], "r_o_a": [r, o, a]}[order]
+        branch.import_statement(ORG, facts)
+        assert month_of(branch, "M0", "2026-12")["outstanding"] == 70_000
+        _flag_taken_back(branch)
+        _whole(branch)
+
+    @pytest.mark.parametrize("mode", ["one_by_one", "newest_first_chunk"])
+    def test_a_batch_paid_over_then_taken_back(self, branch: DuesLedger, mode: str) -> None:
+        request = branch.batch_request("Bí thư chi bộ", ["M0", "M1"], period="2026-12")
+        over = replace(
+            paying(request, 150_000, reference="FT26349000950"), source="statement:generic"
+        )
+        back = statement_line(9, 150_000, f"TRA SOAT HOAN TIEN GD {over.reference}", "out")
+        if mode == "one_by_one":
+            branch.import_statement(ORG, [back])
+            branch.import_statement(ORG, [over])
+        else:
+            branch.import_statement(ORG, [back, over])
+        owed = [month_of(branch, m, "2026-12")["outstanding"] for m in ("M0", "M1")]
+        assert owed == [70_000, 70_000]
+        assert branch.suspense_items(ORG) == []
+        assert org_balances(branch, ORG).get("liabilities:suspense", 0) == 0
+        _flag_taken_back(branch)
+        _whole(branch)
+        same_in_read_models(branch, "M0", ORG)
+        read_model_report(branch, ORG)
+
+    @pytest.mark.parametrize("registered_first", [True, False])
+    def test_on_an_account_registered_after_both_lines(
+        self, branch: DuesLedger, registered_first: bool
+    ) -> None:
+        """Lines on an account nobody had registered are booked when it is, oldest first:
+        the reversal (recorded first) was flagged, the original held, both left open."""
+        other = "1099999999"
+        if registered_first:
+            branch.add_account(ORG, "970436", other, "CHI BO KHU PHO 1", "organisation")
+        back, _ = branch.record_bank_transaction(
+            line(
+                55_000,
+                "HOAN TRA GD FT26349000555",
+                direction="out",
+                reference="FT26349000556",
+                account=other,
+            )
+        )
+        original, _ = branch.record_bank_transaction(
+            line(55_000, "IBFT NGUYEN THI B", reference="FT26349000555", account=other)
+        )
+        if not registered_first:
+            branch.add_account(ORG, "970436", other, "CHI BO KHU PHO 1", "organisation")
+        assert reloaded(branch, original).reversed_by == str(back.id)
+        assert branch.suspense_items(ORG) == []
+        _whole(branch)

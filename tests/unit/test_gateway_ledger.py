@@ -212,6 +212,32 @@ class TestTheSameNotificationWithOrWithoutItsReference:
         assert month_of(app, "M0", PERIOD)["outstanding"] == 0
 
 
+def payos_transfer(note: Notification, reference: str, amount: int, when: str) -> Notification:
+    """`note` (payOS) for another transfer to the same payment link."""
+    body = json.loads(note[0])
+    body["data"].update(reference=reference, amount=amount, transactionDateTime=when)
+    body["signature"] = sign(body["data"], "payos-key")
+    return json.dumps(body).encode(), note[1]
+
+
+class TestTwoTransfersToOnePaymentLink:
+    """A helper's check of the change above: payOS's id named the link, so a second
+    transfer to it (its own bank reference) was taken for a retry of the first and
+    dropped, or refused for another amount. Two bank references are two lines."""
+
+    @pytest.mark.parametrize("amounts", [(35_000, 35_000), (30_000, 40_000)])
+    def test_they_are_two_lines(self, app: DuesLedger, amounts: tuple[int, int]) -> None:
+        gateway = gateway_for("payos", SETTINGS)
+        note = payos("7001", "CHUYEN TIEN DANG PHI", amounts[0])
+        first = payos_transfer(note, "FT26349000001", amounts[0], "2026-12-15 10:31:07")
+        second = payos_transfer(note, "FT26349000002", amounts[1], "2026-12-15 10:40:00")
+        assert deliver(app, gateway, first) == [True]
+        assert deliver(app, gateway, second) == [True]
+        assert deliver(app, gateway, second) == [False]
+        assert deliver(app, gateway, first) == [False]
+        assert app.account_balances()[f"HN-BD-01:assets:bank:{ACCOUNT}"] == sum(amounts)
+
+
 class TestAMemberPaysThroughEachGateway:
     @pytest.mark.parametrize("name", DELIVERIES)
     def test_the_month_is_paid_once_though_the_notification_came_twice(
