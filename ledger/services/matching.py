@@ -954,8 +954,8 @@ class MatchingCommands(RequestCommands):
         if ref:
             keys.add(transaction_id(account_key(tx.account_number, "in"), ref))
         out = []
-        for key in keys:
-            for d, queue, item, line_id in index["by_key"].get(key, ()):
+        for cited in keys:
+            for d, queue, item, line_id in index["by_key"].get(cited, ()):
                 if not day <= d <= last or item["resolution"] is not None:
                     continue
                 line = uow.get(line_id, BankTransaction)
