@@ -922,51 +922,63 @@ class MatchingCommands(RequestCommands):
     ) -> list[tuple[BankTransaction, SuspenseQueue, dict[str, Any]]]:
         """`owner`'s open flagged outgoing lines that may reverse `tx`: citing its
         reference, for its amount, on its account, dated from its day to
-        REVERSAL_WINDOW_DAYS after. Read from the suspense queues of those days, once per
-        command, and indexed by the lines each flagged line may reverse (a statement's
-        chunk asks for every incoming line: a lookup each)."""
+        REVERSAL_WINDOW_DAYS after. Read from the suspense queues of those days once per
+        command and indexed by amount (a statement's chunk asks for every incoming line:
+        a lookup each); the lines of an amount are read when a line of it asks."""
         day = tx.value_date[:10]
         last = (date.fromisoformat(day) + timedelta(days=REVERSAL_WINDOW_DAYS)).isoformat()
         index = uow.cache.setdefault(
-            f"flagged_out:{owner}", {"days": set(), "by_key": {}, "items": set()}
+            f"flagged_out:{owner}", {"days": set(), "by_amount": {}, "items": set()}
         )
         if day not in index["days"]:
-            days = uow.get(days_id(owner), SuspenseDays)
+            days = self.get_kept(uow, days_id(owner), SuspenseDays)
             for d in sorted(set(days.days) if days is not None else ()):
                 if day <= d <= last and d not in index["days"]:
                     index["days"].add(d)
                     queue = self.get_kept(uow, queue_id(owner, d), SuspenseQueue)
                     if queue is None:
                         continue
-                    open_out = {
-                        UUID(str(i["transaction"])): i
-                        for i in queue.items
-                        if i["direction"] == "out" and i["resolution"] is None
-                    }
-                    lines = uow.load_many(list(open_out), BankTransaction)
-                    for line_id, item in open_out.items():
-                        if line_id in lines:
-                            _index_flagged(index, queue, item, lines[line_id])
+                    for item in queue.items:
+                        if item["direction"] == "out" and item["resolution"] is None:
+                            _index_flagged(index, queue, item)
             index["days"].add(day)
+        entries = [
+            e
+            for e in index["by_amount"].get(tx.amount, ())
+            if day <= e[0] <= last and e[2]["resolution"] is None
+        ]
+        if not entries:
+            return []
+        # the lines of this amount, read once: what each may reverse (a webhook reads a few,
+        # not every flagged line of the window, as a first version did)
+        unread = [UUID(str(e[2]["transaction"])) for e in entries if e[3] is None]
+        lines = uow.load_many(unread, BankTransaction) if unread else {}
+        for e in entries:
+            if e[3] is None:
+                line = lines.get(UUID(str(e[2]["transaction"])))
+                e[3] = (
+                    set(reversal_candidates(line.account_number, line.narrative, line.reference))
+                    if line is not None
+                    else set()
+                )
         # the key its reference gives it (a line keyed by content still prints it)
         keys = {tx.id} | ({key} if key is not None else set())
         ref = (tx.reference or "").strip().upper()
         if ref:
             keys.add(transaction_id(account_key(tx.account_number, "in"), ref))
         out = []
-        for cited in keys:
-            for d, queue, item, line_id in index["by_key"].get(cited, ()):
-                if not day <= d <= last or item["resolution"] is not None:
-                    continue
-                line = uow.get(line_id, BankTransaction)
-                if (
-                    line is not None
-                    and line.amount == tx.amount
-                    and line.account_number.strip() == tx.account_number.strip()
-                    and line.suspense is not None
-                    and line.suspense["flagged"]
-                ):
-                    out.append((line, queue, item))
+        for _, queue, item, cited in entries:
+            if not keys & cited:
+                continue
+            line = uow.get(UUID(str(item["transaction"])), BankTransaction)
+            if (
+                line is not None
+                and line.amount == tx.amount
+                and line.account_number.strip() == tx.account_number.strip()
+                and line.suspense is not None
+                and line.suspense["flagged"]
+            ):
+                out.append((line, queue, item))
         return out
 
     @staticmethod
@@ -977,10 +989,7 @@ class MatchingCommands(RequestCommands):
         first show the reversal first."""
         index = uow.cache.get(f"flagged_out:{org}")
         if index is not None:
-            item = queue.item(item_id)
-            line = uow.get(UUID(str(item["transaction"])), BankTransaction)
-            if line is not None:
-                _index_flagged(index, queue, item, line)
+            _index_flagged(index, queue, queue.item(item_id))
 
     def _release_held(
         self, uow: UnitOfWork, org: str, original: BankTransaction, tx: BankTransaction, held: int
@@ -1196,16 +1205,14 @@ def hand_cleared(owner: str, receiver: str, source: str, amount: int) -> list[Po
     )
 
 
-def _index_flagged(
-    index: dict[str, Any], queue: SuspenseQueue, item: dict[str, Any], line: BankTransaction
-) -> None:
-    """`item` (holding the flagged outgoing `line`) under each line it may reverse."""
-    if line.suspense is None or not line.suspense["flagged"] or item["id"] in index["items"]:
+def _index_flagged(index: dict[str, Any], queue: SuspenseQueue, item: dict[str, Any]) -> None:
+    """An open outgoing `item` of `queue`, by amount; what its line may reverse is read
+    when a line of that amount asks (`_flagged_citing`)."""
+    if item["id"] in index["items"]:
         return
     index["items"].add(item["id"])
-    entry = (queue.day, queue, item, line.id)
-    for key in reversal_candidates(line.account_number, line.narrative, line.reference):
-        index["by_key"].setdefault(key, []).append(entry)
+    entry = [queue.day, queue, item, None]
+    index["by_amount"].setdefault(int(item["amount"]), []).append(entry)
 
 
 def reversal_candidates(account_number: str, narrative: str, reference: str | None) -> list[UUID]:
