@@ -833,6 +833,15 @@ class MatchingCommands(RequestCommands):
                     uow, collector(request), original, tx, int(transfer["held"])
                 )
             request.reverse(str(original.id), str(tx.id), original.amount)
+        elif matched is not None and matched["how"] == "payment":
+            # a payment recorded by hand as paid by bank, which the line cleared: undone as
+            # a request's payment is, and the clearing with it (the money leaves the bank
+            # account the line reached). Before, the reversal was flagged (a known limit).
+            payment = uow.get(payment_id(str(matched["target"])), Payment)
+            if payment is None or not self._reversible(uow, payment):
+                return False
+            self._reverse_payment(uow, payment, tx)
+            moved += swapped(hand_cleared(owner, payment.branch_code, bank, original.amount))
         elif held is not None and matched is None:
             queue, item = self._held_item(uow, owner, original)
             if queue is None or item is None:

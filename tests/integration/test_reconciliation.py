@@ -1795,6 +1795,27 @@ class TestAHandPaymentAtABranchItsCommitteeCollectsFor:
         assert month_of(branch, "M3", "2026-12")["outstanding"] == 0
         assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
 
+    def test_the_bank_taking_it_back_undoes_it_at_both(self, branch: DuesLedger) -> None:
+        branch.pay("M3", 70_000, channel="bank", reference="FT26349000306")
+        original, _ = branch.record_bank_transaction(self.into_committee("FT26349000306"))
+        back = line(
+            70_000,
+            "HOAN TRA GD FT26349000306",
+            direction="out",
+            account=PARENT_ACCOUNT,
+            reference="FT26349000307",
+            source="statement:generic",
+        )
+        branch.record_bank_transaction(back)
+        assert reloaded(branch, original).reversed_by is not None
+        assert month_of(branch, "M3", "2026-12")["outstanding"] == 70_000
+        committee, own = org_balances(branch, "HN-BD"), org_balances(branch, "HN-BD-02")
+        assert committee[f"assets:bank:{PARENT_ACCOUNT}"] == 0
+        assert committee.get("liabilities:due_to:HN-BD-02", 0) == 0
+        assert own.get("assets:due_from:HN-BD", 0) == 0 and own.get("assets:bank", 0) == 0
+        assert branch.suspense_items("HN-BD") == []
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+
     def test_a_branch_with_its_own_account_is_not_found_at_the_committee(
         self, branch: DuesLedger
     ) -> None:
@@ -2638,3 +2659,44 @@ def test_derived_indexes_kept_between_commands_are_bounded(branch: DuesLedger) -
     assert len(branch.derived) == DERIVED_LIMIT
     assert "test/0" not in branch.derived and "test/6" not in branch.derived
     assert branch.derived["test/5"] == "again" and "test/7" in branch.derived
+
+
+class TestTheBankTakingBackAHandRecordedPayment:
+    """`pay --channel bank --reference R`, cleared by its line R; then the bank takes R
+    back. Before, the reversal was flagged and the member stayed paid (a documented known
+    limit until 2026-11-24); now the payment is undone as a request's is."""
+
+    @pytest.mark.parametrize("reversal_first", [False, True])
+    def test_the_payment_is_undone(self, branch: DuesLedger, reversal_first: bool) -> None:
+        back = line(
+            70_000,
+            "HOAN TRA GD FT26349000404",
+            direction="out",
+            reference="FT26349000405",
+            source="statement:generic",
+            value_date="2026-12-15",
+        )
+        if reversal_first:
+            branch.record_bank_transaction(back)
+        branch.pay("M0", 70_000, channel="bank", reference="FT26349000404")
+        paid = line(
+            70_000,
+            "NGUYEN VAN M0 NOP DANG PHI",
+            reference="FT26349000404",
+            source="statement:generic",
+            value_date="2026-12-14",
+        )
+        original, _ = branch.record_bank_transaction(paid)
+        assert original.matched is not None and original.matched["how"] == "payment"
+        if not reversal_first:
+            branch.record_bank_transaction(back)
+        assert reloaded(branch, original).reversed_by is not None
+        month = month_of(branch, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (0, 70_000)
+        held = org_balances(branch, "HN-BD-01")
+        assert held.get("assets:bank", 0) == 0
+        assert held[f"assets:bank:{BRANCH_ACCOUNT}"] == 0
+        assert held.get("assets:unexplained_outflow", 0) == 0
+        assert branch.suspense_items("HN-BD-01") == []
+        assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
+        same_in_read_models(branch, "M0", "HN-BD-01")
