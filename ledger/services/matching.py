@@ -123,6 +123,9 @@ FUTURE_GRACE_DAYS = 3
 # and no earlier than this: a year 0001 or 1900 is a gateway's or an editor's default, and
 # filed in a month no organisation existed in, its money would drop out of the roll-ups
 EARLIEST_VALUE_DATE = date(2000, 1, 1)
+# gateways whose own id names a payment link (which several transfers may pay), not one
+# transfer: their notifications with different bank references are different lines
+LINK_IDS = frozenset({"payos"})
 # a bank's reversal recorded before its original (November's statement imported before
 # October's) is found among the flagged lines dated up to this many days after it
 REVERSAL_WINDOW_DAYS = 62
@@ -1266,12 +1269,14 @@ def _alias(key: UUID, line: UUID) -> NotificationAlias:
 def _unless_another_transfer(
     earlier: BankTransaction | None, fact: BankTransactionFact
 ) -> BankTransaction | None:
-    """`earlier`, the line the gateway's id named, unless `fact` is another transfer: both
-    print a bank reference and they differ (two transfers to one payOS payment link, say;
-    a helper's check found the second taken for a retry of the first and dropped). A
-    retry that adds or drops the reference is still the same notification."""
-    if earlier is None:
-        return None
+    """`earlier`, the line the gateway's id named, unless `fact` is another transfer: the
+    gateway's id names a payment link, not a transfer (payOS: a link may be paid by
+    several transfers), and both print a bank reference that differs (a helper's check
+    found the second taken for a retry of the first and dropped). A retry that adds or
+    drops the reference is still the same notification; SePay's and Casso's ids name
+    one transfer, so for them a changed reference is the same line too."""
+    if earlier is None or fact.source not in LINK_IDS:
+        return earlier
     said, had = (fact.reference or "").strip().upper(), (earlier.reference or "").strip().upper()
     return None if said and had and said != had else earlier
 
