@@ -255,6 +255,9 @@ class LedgerBase(Application[UUID]):
         # least recently kept go first beyond DERIVED_LIMIT, so memory stays bounded.
         self.derived: dict[str, Any] = {}
         self.kept: dict[UUID, Aggregate] = {}  # see get_kept; KEPT_LIMIT, the same way
+        # a suspense queue's id: (items read, positions of its outgoing items), for the
+        # late reversals' look (`MatchingCommands._outgoing_positions`)
+        self.outgoing_positions: dict[UUID, tuple[int, list[int]]] = {}
         self._derived_lock = threading.Lock()
 
     def keep_derived(self, key: str, value: Any) -> None:

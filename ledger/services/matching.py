@@ -123,6 +123,8 @@ FUTURE_GRACE_DAYS = 3
 # and no earlier than this: a year 0001 or 1900 is a gateway's or an editor's default, and
 # filed in a month no organisation existed in, its money would drop out of the roll-ups
 EARLIEST_VALUE_DATE = date(2000, 1, 1)
+# queues whose outgoing items' positions a process keeps (`_outgoing_positions`), at most
+POSITIONS_LIMIT = 4096
 # gateways whose own id names a payment link (which several transfers may pay), not one
 # transfer: their notifications with different bank references are different lines
 LINK_IDS = frozenset({"payos"})
@@ -950,9 +952,9 @@ class MatchingCommands(RequestCommands):
                     queue = self.get_kept(uow, queue_id(owner, d), SuspenseQueue)
                     if queue is None:
                         continue
-                    for item in queue.items:
-                        if item["direction"] == "out" and item["resolution"] is None:
-                            _index_flagged(index, queue, item)
+                    for n in self._outgoing_positions(uow, queue):
+                        if queue.items[n]["resolution"] is None:
+                            _index_flagged(index, queue, queue.items[n])
             index["days"].add(day)
         entries = [
             e
@@ -992,6 +994,29 @@ class MatchingCommands(RequestCommands):
             ):
                 out.append((line, queue, item))
         return out
+
+    def _outgoing_positions(self, uow: UnitOfWork, queue: SuspenseQueue) -> list[int]:
+        """Where `queue`'s outgoing items are in its list, read from the items not read
+        before: stored items are only ever appended, so a webhook does not walk a large
+        day's queue again (each read every item of 62 days' queues: 11 ms a line, not 8,
+        after the bench's 200,000-line statement). Kept only for a queue as stored (no
+        item of this command in it: a command that fails never saves its items)."""
+        with self._derived_lock:
+            seen, positions = self.outgoing_positions.get(queue.id, (0, []))
+        items = queue.items
+        if seen > len(items):  # (a stored queue never shrinks; a guard, not a path)
+            seen, positions = 0, []
+        positions = positions + [
+            n for n in range(seen, len(items)) if items[n]["direction"] == "out"
+        ]
+        if queue.pending_events or queue.id in uow.queue_items:
+            return positions
+        with self._derived_lock:
+            self.outgoing_positions.pop(queue.id, None)
+            self.outgoing_positions[queue.id] = (len(items), positions)
+            while len(self.outgoing_positions) > POSITIONS_LIMIT:
+                del self.outgoing_positions[next(iter(self.outgoing_positions))]
+        return positions
 
     @staticmethod
     def _note_flagged(uow: UnitOfWork, org: str, queue: SuspenseQueue, item_id: str) -> None:
