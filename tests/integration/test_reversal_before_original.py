@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from ledger.app import DuesLedger
+from ledger.bank_transaction import BankTransaction
 from tests.builders import month_of, org_balances, unbalanced_events
 from tests.integration.test_reconciliation import (
     books,
@@ -38,6 +39,16 @@ def branch(ledger: DuesLedger) -> DuesLedger:
     return books(ledger)
 
 
+def taking_back(
+    app: DuesLedger, amount: int, cited: str, reference: str, text: str = "HOAN TRA GD", **kw: Any
+) -> BankTransaction:
+    """The bank's outgoing line citing `cited` (recorded by notification), as it is."""
+    back, _ = app.record_bank_transaction(
+        line(amount, f"{text} {cited}", direction="out", reference=reference, **kw)
+    )
+    return back
+
+
 def _whole(app: DuesLedger) -> None:
     assert unbalanced_events(app) == [] and sum(app.account_balances().values()) == 0
 
@@ -53,14 +64,13 @@ class TestRecordedOneByOne:
         self, branch: DuesLedger
     ) -> None:
         request = branch.member_request("M0")
-        back, _ = branch.record_bank_transaction(
-            line(
-                70_000,
-                "TRA SOAT HOAN TIEN GD FT26349000777",
-                direction="out",
-                reference="FT26349000778",
-                value_date="2026-12-16",
-            )
+        back = taking_back(
+            branch,
+            70_000,
+            "FT26349000777",
+            "FT26349000778",
+            "TRA SOAT HOAN TIEN GD",
+            value_date="2026-12-16",
         )
         assert back.suspense is not None and back.suspense["flagged"]  # nothing to undo yet
         original, new = branch.record_bank_transaction(
@@ -88,9 +98,7 @@ class TestRecordedOneByOne:
     def test_unexplained_money_recorded_after_its_reversal_leaves_suspense(
         self, branch: DuesLedger
     ) -> None:
-        back, _ = branch.record_bank_transaction(
-            line(55_000, "HOAN TRA GD FT26349000555", direction="out", reference="FT26349000556")
-        )
+        back = taking_back(branch, 55_000, "FT26349000555", "FT26349000556")
         original, _ = branch.record_bank_transaction(
             line(55_000, "IBFT NGUYEN THI B", reference="FT26349000555")
         )
@@ -110,14 +118,8 @@ class TestRecordedOneByOne:
     ) -> None:
         """The bank cannot take money back before it arrived: the flag stays."""
         request = branch.member_request("M0")
-        back, _ = branch.record_bank_transaction(
-            line(
-                70_000,
-                "HOAN TIEN FT26349000951",
-                direction="out",
-                reference="FT26349000952",
-                value_date="2026-12-01",
-            )
+        back = taking_back(
+            branch, 70_000, "FT26349000951", "FT26349000952", "HOAN TIEN", value_date="2026-12-01"
         )
         original, _ = branch.record_bank_transaction(
             paying(request, 70_000, reference="FT26349000951")
@@ -129,9 +131,7 @@ class TestRecordedOneByOne:
         _whole(branch)
 
     def test_another_amount_is_not_the_reversal(self, branch: DuesLedger) -> None:
-        back, _ = branch.record_bank_transaction(
-            line(50_000, "HOAN TRA GD FT26349000555", direction="out", reference="FT26349000557")
-        )
+        back = taking_back(branch, 50_000, "FT26349000555", "FT26349000557")
         original, _ = branch.record_bank_transaction(
             line(55_000, "IBFT NGUYEN THI B", reference="FT26349000555")
         )
@@ -141,9 +141,7 @@ class TestRecordedOneByOne:
         _whole(branch)
 
     def test_a_flag_the_treasurer_resolved_is_left_alone(self, branch: DuesLedger) -> None:
-        back, _ = branch.record_bank_transaction(
-            line(55_000, "HOAN TRA GD FT26349000555", direction="out", reference="FT26349000556")
-        )
+        back = taking_back(branch, 55_000, "FT26349000555", "FT26349000556")
         branch.resolve_suspense(str(item_of(branch, ORG, back)["id"]), not_dues="phí ngân hàng")
         original, _ = branch.record_bank_transaction(
             line(55_000, "IBFT NGUYEN THI B", reference="FT26349000555")
@@ -271,15 +269,7 @@ class TestWhatAReviewFound:
         other = "1099999999"
         if registered_first:
             branch.add_account(ORG, "970436", other, "CHI BO KHU PHO 1", "organisation")
-        back, _ = branch.record_bank_transaction(
-            line(
-                55_000,
-                "HOAN TRA GD FT26349000555",
-                direction="out",
-                reference="FT26349000556",
-                account=other,
-            )
-        )
+        back = taking_back(branch, 55_000, "FT26349000555", "FT26349000556", account=other)
         original, _ = branch.record_bank_transaction(
             line(55_000, "IBFT NGUYEN THI B", reference="FT26349000555", account=other)
         )
