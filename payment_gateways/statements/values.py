@@ -65,8 +65,14 @@ def amount(cell: Cell, *, signed: bool = False) -> int:
         match = _AMOUNT.fullmatch(raw.removeprefix("-"))
         if match is None:
             raise CellError(f"số tiền không hợp lệ: {raw}", f"not a whole amount in đồng: {raw}")
-        value = int(match.group(1).replace(",", "").replace(".", ""))
-        value = -value if negative else value
+        digits = match.group(1).replace(",", "").replace(".", "").lstrip("0") or "0"
+        if len(digits) > len(str(MAX_DONG)):  # int() refuses over 4,300 digits: a 500
+            shown = raw if len(raw) <= 40 else f"{raw[:40]}…"
+            raise CellError(
+                f"số tiền quá lớn: {shown} (tối đa {MAX_DONG:,})",
+                f"amount too large: {shown} (at most {MAX_DONG:,})",
+            )
+        value = -int(digits) if negative else int(digits)
     if value < 0 and not signed:
         raise CellError(f"số tiền âm: {value}", f"negative amount: {value}")
     if abs(value) > MAX_DONG:

@@ -560,6 +560,20 @@ class TestStatementUpload:
         assert ok.status_code == 200, ok.text
         assert client.get("/api/v1/orgs/HN-BD-02/balance", headers=admin()).status_code == 200
 
+    def test_an_amount_of_thousands_of_digits_is_a_bad_line_not_a_500(
+        self, client: TestClient
+    ) -> None:
+        # Python's int() refuses text of over 4,300 digits (ValueError, not the cell's
+        # error): a balance or credit cell a spreadsheet filled with 9s gave a 500
+        before = state(client)
+        head = statement_csv([])
+        for row in (f"15/12/2026,FT21,,1,{'9' * 5000},X", f"15/12/2026,FT22,,{'9' * 5000},,X"):
+            got = problem(raw_upload(client, head + row.encode()), 422, "file")
+            assert [line["line"] for line in got["lines"]] == [2]
+            assert "quá lớn" in got["detail_vi"] and "too large" in got["detail_en"]
+            assert len(got["detail"]) < 1000
+        assert state(client) == before
+
     def test_an_xlsx_statement_is_read_like_a_csv(self, client: TestClient) -> None:
         content = statement_xlsx(december_lines(request_code(client)))
         got = upload(client, content, filename="sao-ke.xlsx")
