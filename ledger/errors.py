@@ -53,3 +53,7 @@ class ImportRejected(InvalidInput):
 
 class NotificationRejected(InvalidInput):
     """Raised when a gateway notification fails authentication or cannot be read; nothing is recorded."""
+
+
+class GatewayNotConfigured(NotificationRejected):
+    """Raised when a gateway's secret is not set here, so no notification can be read."""

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import (
     Conflict,
+    GatewayNotConfigured,
     InvalidInput,
     LedgerError,
     NotFound,
@@ -100,7 +101,9 @@ def status_of(error: LedgerError) -> tuple[int, str, str]:
     if isinstance(error, NotificationRejected):
         if (error.field or "").lower() in AUTH_FIELDS:
             return 401, "gateway-unauthorized", "Cổng thanh toán chưa xác thực / Unauthorized"
-        if error.field == "gateway":  # the gateway's secret is not configured here
+        # the gateway's secret is not configured here; not the field: SePay's body has
+        # a `gateway` (the bank's name), and a bad one was answered 503 (a helper's check)
+        if isinstance(error, GatewayNotConfigured):
             return 503, "gateway-not-configured", "Cổng chưa cấu hình / Not configured"
         return 422, "notification-rejected", "Thông báo bị từ chối / Notification rejected"
     for cls, status, slug, title in STATUSES:

@@ -2,8 +2,8 @@
 
 Rule: each gateway that authenticates notifications needs its secret from
 the settings (the environment in production); a gateway asked for without
-its secret, or a name that is no gateway, is refused with
-`NotificationRejected` (an `InvalidInput`), so an unconfigured webhook
+its secret is refused with `GatewayNotConfigured`, a name that is no gateway
+with `NotificationRejected` (both `InvalidInput`), so an unconfigured webhook
 never accepts anything.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from ledger.errors import NotificationRejected
+from ledger.errors import GatewayNotConfigured, NotificationRejected
 from ledger.ports import PaymentGateway
 
 from .casso import CassoGateway
@@ -48,7 +48,7 @@ def gateway_for(name: str, settings: Mapping[str, str]) -> PaymentGateway:
         )
     secret = (settings.get(SETTINGS[key]) or "").strip()
     if not secret:
-        raise NotificationRejected(
+        raise GatewayNotConfigured(
             f"Cổng '{key}' chưa được cấu hình: thiếu {SETTINGS[key]}",
             f"Gateway '{key}' is not configured: {SETTINGS[key]} is not set",
             field="gateway",

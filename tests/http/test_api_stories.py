@@ -8,8 +8,10 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from api.http.app import create_app
+from api.settings import load_settings
 from payment_gateways.vietqr import decode
-from tests.http.conftest import B1_ACCOUNT, DELIVERIES, DUES, auth
+from tests.http.conftest import B1_ACCOUNT, DELIVERIES, DUES, GATEWAYS, auth
 
 
 def m0() -> dict[str, str]:
@@ -97,6 +99,24 @@ class TestAMemberPaysByQR:
         refused = client.post("/api/v1/webhooks/sepay", content=bad, headers=headers)
         assert refused.status_code == 422
         assert refused.json()["field"] == "transferAmount"
+
+    def test_a_bad_bank_name_in_sepays_body_is_422_and_only_a_missing_secret_503(
+        self, client: TestClient, db_url: str
+    ) -> None:
+        """SePay's body names the bank in `gateway`: missing or not text, it was answered
+        503 "gateway not configured" (the refusal's field was taken for the secret's)."""
+        body, headers = DELIVERIES["sepay"](79, "DP", DUES)
+        for bank in (b"5", b"null", b'""'):
+            bad = body.replace(b'"gateway": "Vietcombank"', b'"gateway": ' + bank)
+            refused = client.post("/api/v1/webhooks/sepay", content=bad, headers=headers)
+            assert refused.status_code == 422, (bank, refused.text)
+            assert refused.json()["field"] == "gateway" and refused.json()["success"] is False
+        unset = {k: v for k, v in GATEWAYS.items() if "SEPAY" not in k}
+        with TestClient(create_app(load_settings(db_url), gateway_settings=unset)) as other:
+            down = other.post("/api/v1/webhooks/sepay", content=body, headers=headers)
+        assert down.status_code == 503 and "DANGPHI_SEPAY_API_KEY" in down.json()["detail_en"]
+        statement = client.get("/api/v1/members/M0/statement", headers=m0()).json()
+        assert statement["outstanding"] == DUES
 
     def test_a_casso_batch_with_one_bad_line_records_none_of_them(self, client: TestClient) -> None:
         """All or nothing (a check found the lines before the bad one recorded under a 422)."""
