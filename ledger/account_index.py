@@ -39,6 +39,9 @@ class AccountIndex(Aggregate):
         self.owners: list[list[str]] = []  # [bin, org_code]
         self.statements: list[dict[str, Any]] = []
         self.opening: dict[str, Any] | None = None
+        # the account's booked lines dated before the opening's day (or on any day while
+        # there is none), signed, by day: the opening already holds them (`before`)
+        self.early: dict[str, int] = {}
 
     def add(self, bin_code: str, org_code: str) -> None:
         if [bin_code, org_code] not in self.owners:  # guard first: a repeat records nothing
@@ -56,12 +59,41 @@ class AccountIndex(Aggregate):
     @event("OpeningBalanceRecorded")
     def record_opening(self, org_code: str, on: str, amount: int, postings: list[Posting]) -> None:
         self.opening = {"org": org_code, "on": on, "amount": amount}
+        self._keep_before(on)
 
     @event("OpeningBalanceRevised")
     def revise_opening(self, org_code: str, on: str, amount: int, postings: list[Posting]) -> None:
         """A statement imported later showed lines before the opening's: the opening is
         the balance before those (`postings`: the difference, bank against equity)."""
         self.opening = {"org": org_code, "on": on, "amount": amount}
+        self._keep_before(on)
+
+    def _keep_before(self, on: str) -> None:
+        """Lines dated on or after the opening's day are never before it again (it only
+        moves back): only the days before it stay listed."""
+        self.early = {d: v for d, v in getattr(self, "early", {}).items() if d < on}
+
+    def is_early(self, day: str) -> bool:
+        """Whether a line dated `day` is one the opening holds, or will hold once there is
+        one: dated before its day, or any line while there is no opening."""
+        return self.opening is None or day[:10] < str(self.opening["on"])
+
+    def before(self, on: str) -> int:
+        """In minus out, of the booked lines dated before `on` (0 before 2026-11-24's fifth
+        session: an index rebuilt from a snapshot taken earlier has none listed)."""
+        return sum(v for d, v in getattr(self, "early", {}).items() if d < on)
+
+    @event("LinesBeforeOpening")
+    def note_early(self, days: dict[str, int], on: str | None, postings: list[Posting]) -> None:
+        """Lines booked on this account dated before its opening's day (or before there is
+        an opening), in minus out by day. The opening already holds their money: with an
+        opening (`on`: its day, when the postings are dated), `postings` take it back out of
+        it (bank against equity), so the
+        account's balance in the books is the statement's (found by a helper's check: a
+        gateway's line of the 13th, then a statement from the 14th, counted it twice)."""
+        early = self.__dict__.setdefault("early", {})
+        for day, signed in days.items():
+            early[day] = early.get(day, 0) + signed
 
     @event("StatementImported")
     def record_statement(self, summary: dict[str, Any]) -> None:

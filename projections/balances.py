@@ -328,6 +328,7 @@ class BalancesModel(ReadModel):
         SuspenseQueue.Resolved,  # type: ignore[attr-defined]
         AccountIndex.OpeningBalanceRecorded,  # type: ignore[attr-defined]
         AccountIndex.OpeningBalanceRevised,  # type: ignore[attr-defined]
+        AccountIndex.LinesBeforeOpening,  # type: ignore[attr-defined]
         PaymentRequest.MoneyReceived,  # type: ignore[attr-defined]
         PaymentRequest.TransferSeen,  # type: ignore[attr-defined]
         PaymentRequest.CashDeposited,  # type: ignore[attr-defined]

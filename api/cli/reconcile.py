@@ -91,6 +91,15 @@ def _account(console: Any, a: dict[str, Any]) -> None:
             f"{dong(a['ledger_balance'])}, "
             + ("agree" if agrees else f"differ by {dong(a['difference'])}"),
         )
+    if a.get("before_opening"):
+        say(
+            console,
+            f"  Số dư đầu kỳ ({a['opening']['on']}) đã gồm {dong(a['before_opening'])} của các "
+            "giao dịch trong sổ ghi ngày trước đó; không tính hai lần",
+            f"the opening balance ({a['opening']['on']}) already holds "
+            f"{dong(a['before_opening'])} of lines in the ledger dated before it; not "
+            "counted twice",
+        )
     for s in a.get("same_day_closings", []):
         say(
             console,

@@ -180,6 +180,9 @@ class AccountReconciliation(BaseModel):
     bin: str
     holder_kind: str
     opening: dict[str, Any] | None = None
+    # in minus out, of the account's lines dated before the opening's day: the opening
+    # holds them, so the ledger's balance does not count them again
+    before_opening: int = 0
     lines: int
     statements: int
     as_of: str | None = None

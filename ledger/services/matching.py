@@ -152,6 +152,35 @@ def voucher_in(reference: str, text: str) -> bool:
     return re.search(pattern, fold(text)) is not None
 
 
+def note_early(index: AccountIndex | None, lines: Sequence[Any]) -> None:
+    """Lines just booked on `index`'s account (each with `value_date` and `signed_amount`)
+    that its opening holds, or will hold: dated before the opening's day, or any while
+    there is none. Listed by day on the index in one event; with an opening, what they
+    bring is taken back out of it, so the books' balance stays the bank's (they were
+    counted twice: in the opening and as lines)."""
+    if index is None:
+        return
+    days: dict[str, int] = {}
+    for line in lines:
+        day = str(line.value_date)[:10]
+        if index.is_early(day):
+            days[day] = days.get(day, 0) + int(line.signed_amount)
+    if not days:
+        return
+    postings: list[Posting] = []
+    signed = sum(days.values())
+    on = str(index.opening["on"]) if index.opening is not None else None
+    if index.opening is not None and signed:
+        owner = str(index.opening["org"])
+        bank, equity = bank_account(owner, index.number), acct(owner, "equity", "opening_balance")
+        postings = (
+            [debit(equity, signed), credit(bank, signed)]
+            if signed > 0
+            else [debit(bank, -signed), credit(equity, -signed)]
+        )
+    index.note_early(days, on, check_balanced(postings))
+
+
 def bank_account(org: str, number: str) -> str:
     return acct(org, "assets", "bank", number.strip())
 
@@ -337,6 +366,8 @@ class MatchingCommands(RequestCommands):
                 self._reversed_before(uow, tx, owner)
         else:
             self._match_outgoing(uow, tx, owner)
+        if owner is not None and not uow.batch:  # a statement's lines: by chunk, if at all
+            note_early(uow.get(account_index_id(tx.account_number), AccountIndex), [tx])
         return tx
 
     def _owner(self, uow: UnitOfWork, tx: BankTransaction) -> str | None:
@@ -692,6 +723,7 @@ class MatchingCommands(RequestCommands):
                 if (tx.reference or "").strip():  # its reversal may have been booked first
                     self._reversed_before(uow, tx, org_code)
         waiting.booked([str(i) for i in ids], org_code)
+        note_early(index, [t for t in txs if t.matched is not None or t.suspense is not None])
         return len(txs)
 
     def _match_outgoing(self, uow: UnitOfWork, tx: BankTransaction, owner: str | None) -> None:

@@ -66,6 +66,7 @@ from ledger.services.matching import (
     bank_account,
     check_fact,
     fold,
+    note_early,
     reversal_candidates,
 )
 
@@ -183,6 +184,9 @@ class StatementCommands(MatchingCommands):
             self._mark_heard({i: first[i] for i in claimed}, facts[0].source)
         differing = _differing(first, facts, ids)
         counts: Counter[str] = Counter()
+        # a statement that gives the opening balance holds no line before it; one that
+        # does not (no balance column) may, like a gateway's line
+        early = opening_balance is None or len(numbers) != 1
         uow = UnitOfWork(self, batch=True)  # one event per roll and register per chunk
         # the collector paused: every chunk makes tens of thousands of objects that live
         # until its save, and it walked them again and again (200,000 lines took 140 s
@@ -199,7 +203,7 @@ class StatementCommands(MatchingCommands):
                 part = new[start : start + chunk]
                 for attempt in range(1, CONFLICT_RETRIES + 1):
                     try:
-                        counts += self._import_chunk(uow, part)
+                        counts += self._import_chunk(uow, part, early)
                         break
                     except RecordConflictError:
                         if attempt == CONFLICT_RETRIES:
@@ -301,18 +305,26 @@ class StatementCommands(MatchingCommands):
         return out
 
     def _import_chunk(
-        self, uow: UnitOfWork, part: list[tuple[BankTransactionFact, UUID]]
+        self, uow: UnitOfWork, part: list[tuple[BankTransactionFact, UUID]], early: bool
     ) -> Counter[str]:
-        """Match one chunk's new lines and save them in one transaction; the counts."""
+        """Match one chunk's new lines and save them in one transaction; the counts.
+        `early`: the statement prints no opening balance, so its lines dated before the
+        account's opening are listed as the opening's (`note_early`)."""
         counts: Counter[str] = Counter()
         self._prefetch(uow, [fact for fact, _ in part])
+        booked: dict[str, list[BankTransaction]] = {}
         for fact, tx_id in part:
             tx = self.match_line(uow, fact, tx_id)
             tx.fold()
             counts["new"] += 1
-            counts[_outcome(uow, tx)] += 1
+            outcome = _outcome(uow, tx)
+            counts[outcome] += 1
             if tx.matched is not None and tx.matched.get("held"):
                 counts["held"] += 1  # matched, but part of its money waits in suspense
+            if early and outcome != "unbooked":
+                booked.setdefault(tx.account_number, []).append(tx)
+        for number, txs in booked.items():
+            note_early(uow.get(account_index_id(number), AccountIndex), txs)
         self._index_printed(uow, part)
         self.save(*uow.pending())
         # each line's own: kept, they made every later chunk's `pending` and `forget` walk
@@ -540,13 +552,16 @@ class StatementCommands(MatchingCommands):
         as_of = last_closing_day(statements)
         covered = [(str(s["first"]), str(s["last"])) for s in statements]
         lines = source.account(number, as_of, covered, account["bin"])
-        base = int(opening["amount"]) if opening else 0
+        # the opening holds the lines dated before it, which the books hold too
+        before = index.before(str(opening["on"])) if index is not None and opening else 0
+        base = int(opening["amount"]) - before if opening else 0
         last, same_day = day_end_statement(statements, base + lines.signed_until)
         report: dict[str, Any] = {
             "account": number,
             "bin": account["bin"],
             "holder_kind": account["holder_kind"],
             "opening": opening,
+            "before_opening": before,
             "lines": lines.count,
             "statements": len(statements),
         }
@@ -605,19 +620,24 @@ def _precedes(summary: dict[str, Any], opening: dict[str, Any], printed: set[int
 
 def _set_opening(index: AccountIndex, org_code: str, number: str, summary: dict[str, Any]) -> None:
     """The account's opening: the balance before `summary`'s first line, posted against
-    equity (the difference from the opening before, when it is moved back)."""
-    was = 0 if index.opening is None else int(index.opening["amount"])
-    opening = int(summary["opening"])
+    equity (the difference from the opening before, when it is moved back). The books
+    hold the lines dated before it already (`AccountIndex.early`: a gateway's, or a
+    statement's without balances), and the opening holds them too: what is posted is the
+    opening less those, so the account's balance in the books is the bank's."""
+    on, opening = str(summary["first"]), int(summary["opening"])
+    was = 0
+    if index.opening is not None:
+        was = int(index.opening["amount"]) - index.before(str(index.opening["on"]))
     bank = bank_account(org_code, number)
     equity = acct(org_code, "equity", "opening_balance")
-    delta = opening - was
+    delta = opening - index.before(on) - was
     postings = (
         [debit(bank, delta), credit(equity, delta)]
         if delta >= 0
         else [debit(equity, -delta), credit(bank, -delta)]
     )
     record = index.record_opening if index.opening is None else index.revise_opening
-    record(org_code, str(summary["first"]), opening, check_balanced(postings))
+    record(org_code, on, opening, check_balanced(postings))
 
 
 def _differing(

@@ -2228,6 +2228,82 @@ class TestBalancesAgainstTheStatement:
         assert report["difference"] == 0
         assert report["not_on_statement"] == []
 
+    # -- lines dated before the opening (a helper's check, 2026-11-24 fifth session): the
+    # statement's opening already holds them, and they were counted again
+    def test_a_gateway_line_before_the_statements_first_day_is_in_its_opening(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        branch.record_bank_transaction(
+            line(20_000, "IBFT SOM", reference="FT26346000009", value_date="2026-12-12")
+        )
+        import_file(branch, write_statement(tmp_path / "s.csv", GOOD))
+        report = account_report(branch)
+        assert report["opening"]["amount"] == 1_000_000  # as printed
+        assert report["before_opening"] == 20_000
+        assert (report["ledger_balance"], report["difference"]) == (1_105_000, 0)
+        assert branch.account_balances()[BANK] == 1_105_000
+        assert unbalanced_events(branch) == []
+
+    def test_a_gateway_line_before_the_opening_arriving_after_the_statement(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        import_file(branch, write_statement(tmp_path / "s.csv", GOOD))
+        branch.record_bank_transaction(
+            line(20_000, "IBFT SOM", reference="FT26346000009", value_date="2026-12-12")
+        )
+        branch.record_bank_transaction(  # outgoing, the day before
+            line(
+                5_000,
+                "PHI SMS",
+                reference="FT26345000001",
+                direction="out",
+                value_date="2026-12-11",
+            )
+        )
+        # retried: counted once
+        branch.record_bank_transaction(
+            line(20_000, "IBFT SOM", reference="FT26346000009", value_date="2026-12-12")
+        )
+        report = account_report(branch)
+        assert report["before_opening"] == 15_000
+        assert (report["ledger_balance"], report["difference"]) == (1_105_000, 0)
+        assert branch.account_balances()[BANK] == 1_105_000
+        assert unbalanced_events(branch) == []
+
+    def test_an_earlier_statement_showing_the_early_line_moves_the_opening_past_it(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        """The gateway's line of the 12th, then the statement from the 13th, then one of
+        the 11th–12th printing that line: the opening is now the 11th's, before the line,
+        and the line is the account's like any other."""
+        branch.record_bank_transaction(
+            line(20_000, "IBFT SOM", reference="FT26346000009", value_date="2026-12-12")
+        )
+        import_file(branch, write_statement(tmp_path / "s.csv", GOOD))
+        earlier = [
+            ("11/12/2026", "FT26345000001", 0, 30_000, 980_000, "IBFT PHAM F"),
+            ("12/12/2026", "FT26346000009", 0, 20_000, 1_000_000, "IBFT SOM"),
+        ]
+        counts = import_file(branch, write_statement(tmp_path / "e.csv", earlier))
+        assert (counts["new"], counts["already"]) == (1, 1)
+        report = account_report(branch)
+        assert report["opening"] == {"org": "HN-BD-01", "on": "2026-12-11", "amount": 950_000}
+        assert report["before_opening"] == 0
+        assert (report["ledger_balance"], report["difference"]) == (1_105_000, 0)
+        assert branch.account_balances()[BANK] == 1_105_000
+        assert unbalanced_events(branch) == []
+
+    def test_a_statement_without_balances_before_the_opening_is_in_it_too(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        import_file(branch, write_statement(tmp_path / "s.csv", GOOD))
+        earlier = [("12/12/2026", "FT26346000009", 0, 20_000, 0, "IBFT SOM")]  # no balance
+        import_file(branch, write_statement(tmp_path / "e.csv", earlier))
+        report = account_report(branch)
+        assert report["opening"]["on"] == "2026-12-13"
+        assert (report["before_opening"], report["difference"]) == (20_000, 0)
+        assert branch.account_balances()[BANK] == 1_105_000
+
 
 class TestACommitteeCollectsForBranchesWithoutAnAccount:
     """A branch without a bank account asks its members to pay into the nearest committee

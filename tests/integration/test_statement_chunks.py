@@ -412,7 +412,7 @@ def test_a_chunk_that_keeps_meeting_other_writers_stops_with_nothing_of_it_store
     asked = requests(app)
     tries: list[int] = []
 
-    def conflicting(self: Any, uow: Any, part: list[Any]) -> Any:
+    def conflicting(self: Any, uow: Any, part: list[Any], *_: Any) -> Any:
         tries.append(len(part))
         raise IntegrityError("duplicate key value violates unique constraint")
 
