@@ -583,23 +583,32 @@ class MatchingCommands(RequestCommands):
         """A cash deposit's line: it clears what it carries, up to what is still in transit
         (the rest of a deposit stays in transit for a later line, and shows there); money
         beyond the deposit waits in suspense for the treasurer. Before 2026-11-24 the
-        first line cleared the whole deposit whatever its amount."""
-        org = request.branch_code
+        first line cleared the whole deposit whatever its amount. A branch without an
+        account deposits into the committee's that collects for it (the slip's code names
+        it): the money is the committee's, held for the branch (`due_to`/`due_from`), and
+        an excess waits in the committee's suspense. Before 2026-11-24 it was booked to the
+        branch's "bank" at an account it does not hold (a helper's CLI check)."""
+        org, owner = request.branch_code, collector(request)
         take = min(tx.amount, request.in_transit())
         excess = tx.amount - take
-        bank = bank_account(org, tx.account_number)
+        bank = bank_account(owner, tx.account_number)
         postings = [
             debit(bank, tx.amount),
             credit(acct(org, "assets", "deposits_in_transit"), take),
-            credit(acct(org, "liabilities", "suspense"), excess),
+            credit(acct(owner, "liabilities", "suspense"), excess),
         ]
+        if owner != org:  # the branch's cash, now the committee's bank money held for it
+            postings += [
+                credit(acct(owner, "liabilities", "due_to", org), take),
+                debit(acct(org, "assets", "due_from", owner), take),
+            ]
         request.see("in", str(tx.id), take, [])  # the postings dated by the line, as `_clear`
         detail: dict[str, Any] = {"side": "in"}
         if take != request.total or excess:
             detail |= {"cleared": take, "held": excess, "in_transit": request.in_transit()}
         tx.clear(request.kind, request.code, detail, check_balanced(postings))
         if excess:
-            queue, item = self._queue_item(uow, org, tx, excess)
+            queue, item = self._queue_item(uow, owner, tx, excess)
             uow.note_on_queue(queue, item, {"request": request.code, "why": "excess"})
 
     # -- proposals (rule 3) -----------------------------------------------------------

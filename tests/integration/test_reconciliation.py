@@ -2357,6 +2357,32 @@ class TestACommitteeCollectsForBranchesWithoutAnAccount:
         committee.record_bank_transaction(line(72_000, "CHUYEN TIEN", account=PARENT_ACCOUNT))
         assert walks == ["HN-BD"] and committee.derived["names/HN-BD"][2] is not kept
 
+    def test_a_branchs_cash_deposit_is_booked_on_the_committees_account(
+        self, committee: DuesLedger
+    ) -> None:
+        """HN-BD-01's deposit goes into HN-BD's account (the slip names it), so the line is
+        HN-BD's bank money held for the branch. Before, it was booked to
+        `HN-BD-01:assets:bank:2000000001`, an account the branch does not hold, and HN-BD's
+        books showed less in its account than the bank did (a helper's CLI check)."""
+        committee.receive_cash("M0", 70_000, "BL-001")
+        deposit = committee.deposit_cash("HN-BD-01", 90_000, "GNT-01")
+        tx, _ = committee.record_bank_transaction(
+            line(100_000, f"NOP TIEN MAT {deposit.code}", account=PARENT_ACCOUNT)
+        )
+        assert tx.matched is not None and tx.matched["how"] == "deposit"
+        balances = committee.account_balances()
+        assert balances[f"HN-BD:assets:bank:{PARENT_ACCOUNT}"] == 100_000
+        assert balances["HN-BD:liabilities:due_to:HN-BD-01"] == -90_000
+        assert balances["HN-BD-01:assets:due_from:HN-BD"] == 90_000
+        assert balances["HN-BD-01:assets:deposits_in_transit"] == 0
+        assert not any(k.startswith("HN-BD-01:assets:bank") for k in balances)
+        # the 10,000 beyond the deposit waits where it arrived, for HN-BD's treasurer
+        assert balances["HN-BD:liabilities:suspense"] == -10_000
+        [item] = committee.suspense_items("HN-BD")
+        assert (item["amount"], item["request"], item["why"]) == (10_000, deposit.code, "excess")
+        assert committee.suspense_items("HN-BD-01") == []
+        assert unbalanced_events(committee) == [] and sum(balances.values()) == 0
+
     def test_a_branch_with_its_own_account_still_uses_it(self, committee: DuesLedger) -> None:
         committee.add_account("HN-BD-01", BIN, BRANCH_ACCOUNT, "CHI BO KHU PHO 1", "organisation")
         request = committee.member_request("M0")
