@@ -589,8 +589,20 @@ class MatchingCommands(RequestCommands):
         an excess waits in the committee's suspense. Before 2026-11-24 it was booked to the
         branch's "bank" at an account it does not hold (a helper's CLI check)."""
         org, owner = request.branch_code, collector(request)
-        take = min(tx.amount, request.in_transit())
-        excess = tx.amount - take
+        # One line may carry several slips' codes (cash for two slips paid in at once): what
+        # the first leaves clears the next, in the order printed. Before 2026-11-24 the rest
+        # waited in suspense while the other slip stayed in transit for good (a helper's
+        # CLI check): nothing resolves an item to a deposit.
+        taken: list[list[Any]] = []
+        left, still = tx.amount, 0
+        for r in [request, *self._more_deposits(uow, request, tx)]:
+            take = min(left, r.in_transit())
+            if take <= 0:
+                break
+            r.see("in", str(tx.id), take, [])  # the postings dated by the line, as `_clear`
+            taken.append([r.code, take])
+            left, still = left - take, still + r.in_transit()
+        take, excess = tx.amount - left, left
         bank = bank_account(owner, tx.account_number)
         postings = [
             debit(bank, tx.amount),
@@ -602,14 +614,33 @@ class MatchingCommands(RequestCommands):
                 credit(acct(owner, "liabilities", "due_to", org), take),
                 debit(acct(org, "assets", "due_from", owner), take),
             ]
-        request.see("in", str(tx.id), take, [])  # the postings dated by the line, as `_clear`
         detail: dict[str, Any] = {"side": "in"}
-        if take != request.total or excess:
-            detail |= {"cleared": take, "held": excess, "in_transit": request.in_transit()}
+        if len(taken) > 1 or take != request.total or excess:
+            detail |= {"cleared": take, "held": excess, "in_transit": still}
+        if len(taken) > 1:
+            detail["deposits"] = taken
         tx.clear(request.kind, request.code, detail, check_balanced(postings))
         if excess:
             queue, item = self._queue_item(uow, owner, tx, excess)
             uow.note_on_queue(queue, item, {"request": request.code, "why": "excess"})
+
+    def _more_deposits(
+        self, uow: UnitOfWork, request: PaymentRequest, tx: BankTransaction
+    ) -> list[PaymentRequest]:
+        """The other deposits of `request`'s organisation whose codes the line carries
+        after its own, still in transit and into this account."""
+        out = []
+        for code in find_codes(tx.narrative):
+            other = uow.get(request_id(code), PaymentRequest) if code != request.code else None
+            if (
+                other is not None
+                and other.kind == "deposit"
+                and other.branch_code == request.branch_code
+                and other.in_transit() > 0
+                and paid_into_target(other, tx)
+            ):
+                out.append(other)
+        return out
 
     # -- proposals (rule 3) -----------------------------------------------------------
     def _propose(self, uow: UnitOfWork, tx: BankTransaction, owner: str) -> dict[str, Any] | None:

@@ -1931,6 +1931,32 @@ class TestCash:
         assert (status["status"], status["received"], status["remaining"]) == ("paid", 120_000, [0])
         assert branch.suspense_items("HN-BD-01") == []
 
+    def test_one_line_carrying_two_deposits_codes_clears_both(self, branch: DuesLedger) -> None:
+        # Two slips recorded, the cash taken to the counter at once: the bank prints one
+        # line with both codes. Before, it cleared the first and held the rest in suspense,
+        # while the second stayed in transit for good (no resolution clears a deposit): the
+        # same 50,000 counted in transit and in the bank (a helper's CLI check).
+        branch.receive_cash("M0", 70_000, "BL-001")
+        branch.receive_cash("M1", 50_000, "BL-002")
+        first = branch.deposit_cash("HN-BD-01", 70_000, "GNT-01")
+        second = branch.deposit_cash("HN-BD-01", 50_000, "GNT-02")
+        tx, _ = branch.record_bank_transaction(
+            line(130_000, f"NOP TIEN MAT {first.code} {second.code}")
+        )
+        assert tx.matched is not None and tx.matched["how"] == "deposit"
+        assert tx.matched["deposits"] == [[first.code, 70_000], [second.code, 50_000]]
+        assert (tx.matched["cleared"], tx.matched["held"]) == (120_000, 10_000)
+        for deposit in (first, second):
+            request = branch.get_request_or_none(deposit.code)
+            assert request is not None and request.in_transit() == 0
+        books = org_balances(branch, "HN-BD-01")
+        assert books["assets:deposits_in_transit"] == 0
+        assert books[f"assets:bank:{BRANCH_ACCOUNT}"] == 130_000
+        assert books["liabilities:suspense"] == -10_000  # only what neither slip carried
+        [item] = branch.suspense_items("HN-BD-01")
+        assert (item["amount"], item["request"], item["why"]) == (10_000, first.code, "excess")
+        assert unbalanced_events(branch) == []
+
     def test_a_cleared_deposit_cannot_be_cancelled(self, branch: DuesLedger) -> None:
         # a review found it cancelled after its line had cleared it (paid requests refuse)
         branch.receive_cash("M0", 70_000, "BL-001")
