@@ -122,10 +122,11 @@ def read_statement(
     )
 
 
-# "Số tài khoản: 1018 795 282", "STK 1018795282", "Account No.: 1018795282" in a title row,
-# compared folded (no diacritics, lower case, punctuation as spaces).
+# "Số tài khoản: 1018 795 282", "STK 1018795282", "Account No.: 1018795282", "Tài khoản:
+# 1018795282" in a title row, compared folded (no diacritics, lower case, punctuation as
+# spaces). A number straight after the label: "Tài khoản đối ứng …" names no account here.
 _NAMED_ACCOUNT = re.compile(
-    r"\b(?:so tai khoan|tai khoan so|stk|so tk|account(?: no| number)?)\s+(?:\|\s+)?"
+    r"\b(?:so tai khoan|tai khoan so|tai khoan|stk|so tk|account(?: no| number)?)\s+(?:\|\s+)?"
     r"(\d+(?:[ -]\d+)*)"
 )
 

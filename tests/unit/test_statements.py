@@ -457,7 +457,14 @@ def test_xlsx_with_title_rows_above_the_header(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "title", ["Số tài khoản: 113000123456", "STK 113 000 123456", "Account No.: 113000123456"]
+    "title",
+    [
+        "Số tài khoản: 113000123456",
+        "STK 113 000 123456",
+        "Account No.: 113000123456",
+        # as some banks title it; read as this account's file before (a helper's CLI check)
+        "Tài khoản: 113000123456 - VND",
+    ],
 )
 def test_a_file_whose_title_names_another_account_is_refused(tmp_path: Path, title: str) -> None:
     """A CLI check recorded another account's export under this one: its title row named
@@ -509,6 +516,7 @@ def test_another_account_named_across_cells_or_longer_is_refused(
     [
         "Số tài khoản: 1018 795 282 - Chi nhánh Hà Nội",
         "Account number: 1018-795-282",
+        "Tài khoản: 1018795282 - VND",
         "Hotline 1900545413",  # no account named: nothing to check
     ],
 )
