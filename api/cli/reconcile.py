@@ -53,6 +53,7 @@ MATCHED_VI = {
     "refund": "hoàn trả",
     "spending": "khoản chi",
     "reversal": "ngân hàng hoàn lại",
+    "payment": "khoản nộp đã ghi tay",  # `pay --channel bank --reference` the line showed
 }
 
 

@@ -577,6 +577,20 @@ class TestMoneyOnItsWay:
         seen = as_json(branch, f"cash deposit --org B1 --amount {M3_OWES} --slip GNT-0001")
         assert seen["seen_on_statement"] is True
 
+    def test_a_line_clearing_a_hand_recorded_payment_is_counted_in_both_languages(
+        self, branch: str, tmp_path: Path
+    ) -> None:
+        # the Vietnamese half said "payment 1" (a helper's CLI check)
+        ok(branch, f"pay --member M2 --amount {M2_OWES} --channel bank --reference FT26349000501")
+        path = tmp_path / "paid.csv"
+        line = ("15/12/2026", "FT26349000501", M2_OWES, "TRAN THI BINH CK")
+        write_statement(path, OPENING, [line])
+        assert import_statement(branch, path)["cleared"] == 1
+        assert as_json(branch, "reconcile --org B1")["matched"] == {"payment": 1}
+        said = " ".join(ok(branch, "reconcile --org B1").stdout.split())
+        vi, en = said.split("Tài khoản")[0].split(" / ")
+        assert (vi, en.strip()) == ("Đã khớp: khoản nộp đã ghi tay 1", "Matched: payment 1")
+
     def test_a_payment_all_kept_as_credit_prints_no_empty_table(self, branch: str) -> None:
         """A check found an empty "Applied" table for money paid ahead."""
         ok(branch, f"pay --member M3 --amount {M3_OWES} --channel cash --reference PT-1")
