@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 import stat
@@ -83,13 +85,37 @@ def cipher_key(kind: str, env: dict[str, str]) -> str | None:
     """DANGPHI_CIPHER_KEY, or for SQLite a key file beside the database, created once, owner-only."""
     configured = os.environ.get("DANGPHI_CIPHER_KEY")
     if configured or kind != "sqlite" or env["SQLITE_DBNAME"] == ":memory:":
-        return configured
+        return _aes_key(configured, "DANGPHI_CIPHER_KEY")
     key_file = Path(env["SQLITE_DBNAME"] + ".key")
     if not key_file.exists():
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
         with os.fdopen(fd, "w") as f:
             f.write(new_key())
-    return key_file.read_text().strip()
+    return _aes_key(key_file.read_text().strip(), str(key_file))
+
+
+AES_KEY_BYTES = (16, 24, 32)
+
+
+def _aes_key(key: str | None, where: str) -> str | None:
+    """The key, if the cipher can use it: base64 of 16, 24 or 32 bytes, decoded as the
+    cipher decodes it. Before, any other value stopped every command with the cipher
+    library's traceback (a helper's CLI check)."""
+    if key is None:
+        return None
+    try:
+        size = len(base64.b64decode(key.encode("utf-8")))
+    except (binascii.Error, ValueError):
+        size = -1
+    if size not in AES_KEY_BYTES:
+        raise InvalidInput(
+            f"Khoá mã hoá trong {where} không hợp lệ: cần khoá AES dạng base64 dài 16, 24 "
+            "hoặc 32 byte",
+            f"The cipher key in {where} is not valid: it must be a base64 AES key of 16, "
+            "24 or 32 bytes",
+            field="DANGPHI_CIPHER_KEY",
+        )
+    return key
 
 
 def load_settings(cli_url: str | None = None) -> Settings:

@@ -237,3 +237,14 @@ def test_a_database_that_cannot_be_opened_exits_1_with_a_message(tmp_path: Path)
     )
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.startswith("Lỗi: ") and "The database cannot be opened" in result.stderr
+
+
+@pytest.mark.parametrize("key", ["motkhoabimat", "bm90LWEta2V5LW9mLTE2LTI0LTMy"])
+def test_a_cipher_key_that_is_not_an_aes_key_is_refused_in_both_languages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    # a word, or base64 of the wrong length: every command printed the cipher library's
+    # traceback (ValueError "Invalid key size") and exited 1 (a helper's CLI check)
+    monkeypatch.setenv("DANGPHI_CIPHER_KEY", key)
+    said = refused(f"sqlite:///{tmp_path}/dues.sqlite3", "org tree").stderr
+    assert "DANGPHI_CIPHER_KEY" in said and "16, 24 or 32 bytes" in said
