@@ -220,10 +220,12 @@ class SuspenseCommands(LedgerBase):
             spending is not None,
         ]
         if sum(chosen) != 1:
-            raise InvalidInput(
-                "Chọn đúng một cách xử lý: --member, --split, --refund, --not-dues hoặc --spending",
-                "Choose exactly one resolution: --member, --split, --refund, --not-dues or "
-                "--spending",
+            raise InvalidInput(  # named as both the CLI and the HTTP body name them
+                "Chọn đúng một cách xử lý: member (giao cho đảng viên), split (chia), refund "
+                "(hoàn trả), not_dues (không phải đảng phí) hoặc spending (khoản chi); trên "
+                "dòng lệnh: --member, --split, --refund, --not-dues, --spending",
+                "Choose exactly one resolution: member, split, refund, not_dues or spending; "
+                "on the command line: --member, --split, --refund, --not-dues, --spending",
                 field="resolution",
             )
         if months is not None and member is None:  # it would be passed over in silence

@@ -708,7 +708,12 @@ class TestSuspense:
         before = state(queue)
         url = f"/api/v1/orgs/{B1}/suspense"
         t = treasurer()
-        problem(queue.post(f"{url}/20261215-2/resolve", json={}, headers=t), 422, "resolution")
+        none = problem(
+            queue.post(f"{url}/20261215-2/resolve", json={}, headers=t), 422, "resolution"
+        )
+        # the body's fields, as the caller names them (it named the CLI's flags alone)
+        for said in (none["detail_vi"], none["detail_en"]):
+            assert all(f in said for f in ("member", "split", "refund", "not_dues", "spending"))
         both = {"refund": True, "not_dues": "x"}
         problem(queue.post(f"{url}/20261215-2/resolve", json=both, headers=t), 422, "resolution")
         problem(
