@@ -987,6 +987,31 @@ class TestLinesBeforeTheAccountWasRegistered:
         assert not branch.add_account("HN-BD-01", BIN, self.NEW, "CHI BO KHU PHO 1", "organisation")
         assert events(branch) == before  # booked once
 
+    def test_lines_booked_at_registration_are_in_the_first_statements_opening(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        """Booked when the account is registered, dated before the first statement's
+        first day: its opening holds them, so they are not counted again."""
+        branch.record_bank_transaction(
+            line(20_000, "IBFT AN", account=self.NEW, value_date="2026-12-12")
+        )
+        branch.add_account("HN-BD-01", BIN, self.NEW, "CHI BO KHU PHO 1", "organisation")
+        rows = [("13/12/2026", "FT26347000001", 0, 70_000, 1_070_000, "IBFT NGUYEN THI B")]
+        path = write_statement(tmp_path / "s.csv", rows)
+        statement = read_statement(path, bin_code=BIN, account_number=self.NEW)
+        branch.import_statement(
+            "HN-BD-01",
+            list(statement.facts),
+            opening_balance=statement.opening_balance,
+            closing_balance=statement.closing_balance,
+        )
+        [report] = [
+            a for a in read_model_report(branch, "HN-BD-01")["accounts"] if a["account"] == self.NEW
+        ]
+        assert (report["before_opening"], report["difference"]) == (20_000, 0)
+        assert branch.account_balances()[f"HN-BD-01:assets:bank:{self.NEW}"] == 1_070_000
+        assert unbalanced_events(branch) == []
+
     @pytest.mark.parametrize("first", ["registration", "notification"])
     def test_a_line_arriving_while_the_account_is_registered_is_booked_once(
         self, branch: DuesLedger, db_url: str, first: str
