@@ -52,8 +52,14 @@ def csv_rows(content: str, delimiter: str) -> list[Row]:
             rows.append((start, cells))
             start = reader.line_num + 1
     except csv.Error as error:
+        too_long = "field larger than field limit" in str(error)
         raise InvalidInput(
-            f"Tệp sao kê CSV hỏng ở dòng {start}: {error}",
+            f"Tệp sao kê CSV hỏng ở dòng {start}: "
+            + (
+                f"một ô dài quá {csv.field_size_limit():,} ký tự"
+                if too_long
+                else "dấu ngoặc kép hoặc ký tự không hợp lệ"
+            ),
             f"Malformed statement CSV at line {start}: {error}",
             field="file",
         ) from None
@@ -68,7 +74,7 @@ def xlsx_rows(path: Path) -> list[Row]:
         book = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise InvalidInput(
-            f"Không đọc được tệp Excel {path.name}: {error}",
+            f"Không đọc được tệp Excel {path.name}: tệp hỏng hoặc không phải .xlsx",
             f"Cannot read the Excel file {path.name}: {error}",
             field="file",
         ) from None
@@ -79,7 +85,7 @@ def xlsx_rows(path: Path) -> list[Row]:
     except (ParseError, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         # a sheet's XML cut short or malformed shows only when its rows are read
         raise InvalidInput(
-            f"Không đọc được tệp Excel {path.name}: {error}",
+            f"Không đọc được tệp Excel {path.name}: trang tính bị hỏng hoặc bị cắt ngắn",
             f"Cannot read the Excel file {path.name}: {error}",
             field="file",
         ) from None

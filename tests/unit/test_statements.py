@@ -354,6 +354,7 @@ def test_an_xlsx_whose_sheet_is_cut_short_is_refused_clearly(tmp_path: Path) -> 
         read(broken)
     assert "Cannot read the Excel file" in refused.value.message_en
     assert "Không đọc được tệp Excel" in refused.value.message_vi
+    assert "bị cắt ngắn" in refused.value.message_vi  # said in Vietnamese, not the parser's
 
 
 def test_csv_line_numbers_are_physical_lines(tmp_path: Path) -> None:
@@ -563,8 +564,25 @@ def test_xlsx_bad_rows_use_sheet_row_numbers(tmp_path: Path) -> None:
 def test_a_broken_xlsx_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.xlsx"
     path.write_bytes(b"not a zip file")
-    with pytest.raises(InvalidInput, match="Excel"):
+    with pytest.raises(InvalidInput, match="Excel") as refused:
         read(path)
+    # the library's English ("File is not a zip file") stays out of the Vietnamese
+    assert "zip" not in refused.value.message_vi
+    assert "không phải .xlsx" in refused.value.message_vi
+
+
+def test_a_csv_cell_too_long_is_refused_in_vietnamese_too(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "Ngày giao dịch,Số tham chiếu,Ghi nợ,Ghi có,Số dư,Diễn giải\n"
+        f'05/12/2026,R1,,"1",,"{"A" * 200_000}"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InvalidInput) as refused:
+        read(path)
+    assert "field larger than field limit" not in refused.value.message_vi
+    assert "một ô dài quá" in refused.value.message_vi
+    assert "line 2" in refused.value.message_en
 
 
 def test_header_labels_compare_without_accents_case_or_spacing() -> None:
