@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate, event
 from ledger.batching import record_applied
 from ledger.errors import Conflict
 from ledger.ids import NAMESPACE
-from ledger.postings import Posting
+from ledger.postings import Posting, acct, check_balanced, credit, debit
 
 KINDS = ("member", "batch", "payroll")  # dues a payer is asked for
 # Codes the ledger gives its own transfers, so the bank line that carries one is matched:
@@ -81,6 +81,12 @@ class PaymentRequest(Aggregate):
         self.override_reason = reason
 
     def cancel(self, reason: str, at: str) -> None:
+        """Cancel the request; a retry changes nothing. A deposit's cash still in transit
+        goes back to cash (`DepositCancelled`); one cancelled before 2026-11-25 (a plain
+        `Cancelled`, its cash left in transit) is put back by cancelling it again."""
+        if self.kind == "deposit" and self.in_transit() > 0:
+            self._cancel_deposit(reason, at, self.in_transit())
+            return
         if self.cancelled_at is not None:
             return
         if self.kind == "refund":  # the money is owed back whatever happens to the code
@@ -103,6 +109,24 @@ class PaymentRequest(Aggregate):
     @event("Cancelled")
     def _cancel(self, reason: str, at: str) -> None:
         self.cancelled_at = at
+
+    def _cancel_deposit(self, reason: str, at: str, amount: int) -> None:
+        org = self.branch_code
+        postings = [
+            debit(acct(org, "assets", "cash"), amount),
+            credit(acct(org, "assets", "deposits_in_transit"), amount),
+        ]
+        self._deposit_cancelled(reason, at, amount, check_balanced(postings))
+
+    @event("DepositCancelled")
+    def _deposit_cancelled(
+        self, reason: str, at: str, amount: int, postings: list[Posting]
+    ) -> None:
+        """A cash deposit cancelled: `amount`, what was still in transit (not shown arriving
+        on the account), is back in the treasurer's cash. What lines cleared stays in the
+        bank; a later line with this code is not a deposit (it waits in suspense)."""
+        self.cancelled_at = self.cancelled_at or at
+        self.withdrawn = int(getattr(self, "withdrawn", 0)) + amount
 
     def has_transaction(self, transaction_id: str) -> bool:
         return any(t["transaction_id"] == transaction_id for t in self.transfers)
@@ -202,9 +226,14 @@ class PaymentRequest(Aggregate):
         """A deposit's cash not yet shown arriving on the account. One seen before the
         amounts were kept (a snapshot without them) was cleared whole."""
         cleared = getattr(self, "cleared", None)
+        withdrawn = int(getattr(self, "withdrawn", 0))  # back in cash by a cancel
         if cleared is None:
-            return 0 if "in" in self.seen else self.total
-        return self.total - int(cleared.get("in", 0))
+            return 0 if "in" in self.seen else self.total - withdrawn
+        return self.total - int(cleared.get("in", 0)) - withdrawn
+
+    def deposit_cleared(self) -> int:
+        """What of a deposit its bank lines showed arriving on the account."""
+        return self.total - self.in_transit() - int(getattr(self, "withdrawn", 0))
 
     @event("CashDeposited")
     def deposit_cash(self, amount: int, postings: list[Posting]) -> None:

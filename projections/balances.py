@@ -332,6 +332,7 @@ class BalancesModel(ReadModel):
         PaymentRequest.MoneyReceived,  # type: ignore[attr-defined]
         PaymentRequest.TransferSeen,  # type: ignore[attr-defined]
         PaymentRequest.CashDeposited,  # type: ignore[attr-defined]
+        PaymentRequest.DepositCancelled,  # type: ignore[attr-defined]
         Register.CreditTransferred,  # type: ignore[attr-defined]
     )
     def _other_money(self, e: Any, pos: int, at: str) -> None:

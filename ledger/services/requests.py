@@ -343,9 +343,9 @@ class RequestCommands(LedgerBase):
         status, received = r.status(self.clock.now()), r.received
         remaining = self.still_owed(UnitOfWork(self), r)
         if r.kind == "deposit":  # its bank lines clear it (`see`); it receives no transfers
-            received = r.total - r.in_transit()
+            received = r.deposit_cleared()
             remaining = [r.in_transit()]
-            if received:
+            if received and r.cancelled_at is None:
                 status = "paid" if received >= r.total else "partly_paid"
         return {
             "reference": r.code,

@@ -1993,6 +1993,89 @@ class TestCash:
         assert "already paid" in refused.value.message_en
         assert events(branch) == before
 
+    def test_a_cancelled_deposit_puts_its_cash_back_and_its_code_clears_nothing(
+        self, branch: DuesLedger
+    ) -> None:
+        # A reviewer's CLI check: a deposit recorded for 500,000 by a typo, then cancelled,
+        # left cash at -500,000 and 500,000 in transit for good; re-depositing the right
+        # amount warned that cash was below zero, and a line with the cancelled code still
+        # cleared it.
+        from projections.reads import Reads
+
+        branch.receive_cash("M0", 50_000, "BL-001")
+        typo = branch.deposit_cash("HN-BD-01", 500_000, "GNT-01")
+        branch.cancel_request(typo.code, "nhầm")
+        books = org_balances(branch, "HN-BD-01")
+        assert (books["assets:cash"], books["assets:deposits_in_transit"]) == (50_000, 0)
+        reads = Reads(branch)
+        try:
+            assert reads.balance("HN-BD-01")["cash"] == 50_000
+        finally:
+            reads.close()
+        assert branch.deposit_summary(branch.get_request_or_none(typo.code))["in_transit"] == 0  # type: ignore[arg-type]
+        status = branch.request_status(typo.code)
+        assert (status["status"], status["received"], status["remaining"]) == (
+            "cancelled",
+            0,
+            [0],
+        )
+        before = events(branch)
+        branch.cancel_request(typo.code, "nhầm")  # a retry changes nothing
+        assert events(branch) == before
+        # the line with the cancelled code is not a deposit: unexplained, in suspense
+        tx, _ = branch.record_bank_transaction(line(500_000, f"NOP TIEN MAT {typo.code}"))
+        assert tx.matched is None and tx.suspense is not None
+        books = org_balances(branch, "HN-BD-01")
+        assert (books["assets:cash"], books["assets:deposits_in_transit"]) == (50_000, 0)
+        assert books["liabilities:suspense"] == -500_000
+        right = branch.deposit_cash("HN-BD-01", 50_000, "GNT-02")
+        branch.record_bank_transaction(line(50_000, f"NOP TIEN MAT {right.code}"))
+        books = org_balances(branch, "HN-BD-01")
+        assert (books["assets:cash"], books["assets:deposits_in_transit"]) == (0, 0)
+        assert unbalanced_events(branch) == []
+
+    def test_a_deposit_cancelled_before_its_cash_went_back_is_put_back_by_cancelling_again(
+        self, branch: DuesLedger
+    ) -> None:
+        # the old shape: a plain `Cancelled` that left the deposit's cash in transit
+        branch.receive_cash("M0", 50_000, "BL-001")
+        typo = branch.deposit_cash("HN-BD-01", 500_000, "GNT-01")
+        request = branch.get_request_or_none(typo.code)
+        assert request is not None
+        request._cancel("nhầm", "2026-12-15T10:00:00+07:00")
+        branch.save(request)
+        assert org_balances(branch, "HN-BD-01")["assets:deposits_in_transit"] == 500_000
+        branch.cancel_request(typo.code, "nhầm")
+        books = org_balances(branch, "HN-BD-01")
+        assert (books["assets:cash"], books["assets:deposits_in_transit"]) == (50_000, 0)
+        again = branch.get_request_or_none(typo.code)
+        assert again is not None and again.cancelled_at == "2026-12-15T10:00:00+07:00"
+        before = events(branch)
+        branch.cancel_request(typo.code, "nhầm")
+        assert events(branch) == before
+        assert unbalanced_events(branch) == []
+
+    def test_a_partly_cleared_deposit_cancels_only_what_is_still_in_transit(
+        self, branch: DuesLedger
+    ) -> None:
+        from projections.reads import Reads
+
+        branch.receive_cash("M0", 120_000, "BL-001")
+        deposit = branch.deposit_cash("HN-BD-01", 120_000, "GNT-01")
+        branch.record_bank_transaction(line(100_000, f"NOP TIEN MAT {deposit.code}"))
+        branch.cancel_request(deposit.code, "phần còn lại nộp lại sau")
+        books = org_balances(branch, "HN-BD-01")
+        assert (books["assets:cash"], books["assets:deposits_in_transit"]) == (20_000, 0)
+        assert books[f"assets:bank:{BRANCH_ACCOUNT}"] == 100_000
+        status = branch.request_status(deposit.code)
+        assert (status["received"], status["remaining"]) == (100_000, [0])
+        reads = Reads(branch)
+        try:
+            assert reads.balance("HN-BD-01")["cash"] == 20_000
+        finally:
+            reads.close()
+        assert unbalanced_events(branch) == []
+
     def test_a_deposit_seen_before_its_amounts_were_kept_counts_as_cleared_whole(
         self, branch: DuesLedger
     ) -> None:
