@@ -358,11 +358,18 @@ class MemberCommands(LedgerBase):
         self.save(member)
 
     def end_membership(self, code: str, from_period: Period, reason: str) -> None:
+        """Off the party list from a month. Months already opened from then are no longer
+        owed: what is unpaid of each is withdrawn, what was paid stays paid
+        (`withdraw_unpaid`); credit stays the member's (docs/policy.md)."""
         from_period = parse_period(from_period, field="from_period")
         member, register = self._member_and_register(code, from_period)
+        uow = UnitOfWork(self)
+        uow.add(member)
+        uow.add(register)  # the same register the withdrawal adjusts
+        self.withdraw_unpaid(code, from_period, uow)  # type: ignore[attr-defined]
         member.end_membership(from_period, reason)
         register.leave(code, from_period)
-        self.save(member, register)
+        self.save(*uow.pending())
 
     def grant_exemption(
         self,

@@ -21,7 +21,7 @@ from ledger.loading import gc_paused
 from ledger.period import Period, add_months, parse_period
 from ledger.postings import Posting, acct, check_balanced, credit, debit, refund_postings
 from ledger.register import Register
-from ledger.roll import Roll, opening_postings, roll_line
+from ledger.roll import LINE_FIELDS, Roll, opening_postings, roll_line
 from ledger.services.base import LedgerBase, UnitOfWork
 
 # How far ahead of this month a month may be opened (a choice: docs/cli.md `month open`).
@@ -185,6 +185,37 @@ class RollCommands(LedgerBase):
             uow.add(policy)
         if own:
             self.save(*uow.pending())
+        return adjusted
+
+    def withdraw_unpaid(self, code: str, from_period: Period, uow: UnitOfWork) -> int:
+        """The member leaves the party list from `from_period`: each month already opened
+        from then (at the branch that assessed it) asks no more than was paid of it, so
+        the unpaid part is withdrawn from the roll and the register (`Roll.Adjusted`: D
+        dues assessed / C receivable); what was paid stays paid. Nothing is saved here.
+        Returns the adjustments made. Before 2026-11-25 these months stayed on the
+        branch's outstanding, while the member could no longer pay them."""
+        member = uow.member(code)
+        registers = {r.branch_code: r for r in self.member_registers(uow, member)}
+        periods = sorted(
+            (p, b)
+            for b, r in registers.items()
+            for p in r.opened
+            if p >= from_period and member.branch_at(p) == b
+        )
+        rolls = uow.load_many([roll_id(b, p) for p, b in periods], Roll)
+        home = registers.get(member.branch_code)
+        adjusted = 0
+        for p, b in periods:
+            roll = rolls.get(roll_id(b, p))
+            row = None if roll is None else roll.lines.get(code)
+            if roll is None or row is None:
+                continue
+            paid = max(int(row["paid"]), 0)
+            if int(row["assessed"]) <= paid:
+                continue
+            line: list[object] = [code, paid, *(row[k] for k in LINE_FIELDS[2:])]
+            changed, _, _ = self._adjust(roll, registers[b], home or registers[b], code, line)
+            adjusted += changed
         return adjusted
 
     @staticmethod

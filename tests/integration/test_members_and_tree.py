@@ -347,6 +347,41 @@ class TestMembershipChanges:
         finally:
             reads.close()
 
+    def test_months_opened_from_the_end_are_no_longer_owed_on_the_books(
+        self, app: DuesLedger
+    ) -> None:
+        """A CLI check: a member ended from a month already opened showed nothing owed on
+        their statement, but the branch's outstanding kept their dues for each month, and
+        nothing could pay it. The unpaid part is withdrawn; what was paid stays paid."""
+        from projections.reads import Reads
+
+        app.open_month("2026-10")
+        app.open_month("2026-11")
+        app.open_month("2026-12")
+        app.pay("M1", DUES + 30_000, reference="P-M1")  # October, and 30,000 of November
+        app.close_month("2026-11", "HN")
+        app.end_membership("M1", "2026-10", "xóa tên")
+        others = 2 * DUES  # M0 and M2, each month
+        reads = Reads(app)
+        try:
+            for period, paid in (("2026-10", DUES), ("2026-11", 30_000), ("2026-12", 0)):
+                core, read = app.balance("HN-BD-01", period), reads.balance("HN-BD-01", period)
+                assert (core["assessed"], core["outstanding"]) == (others + paid, others)
+                assert (read["assessed"], read["outstanding"]) == (others + paid, others)
+                roll = app.get_or_none(roll_id("HN-BD-01", period), Roll)
+                assert roll is not None and roll.owed_by("M1") == 0
+            statement = app.member_statement("M1")
+            assert statement["outstanding"] == reads.member_statement("M1")["outstanding"] == 0
+        finally:
+            reads.close()
+        assert org_balances(app, "HN-BD-01")["assets:receivable:M1"] == 0
+        assert app.get_or_none(roll_id("HN-BD-01", "2026-11"), Roll).lines["M1"]["paid"] == 30_000  # type: ignore[union-attr]
+        assert unbalanced_events(app) == []
+        before = written(app)
+        with pytest.raises(Conflict):  # a retry is refused and writes nothing
+            app.end_membership("M1", "2026-10", "xóa tên")
+        assert written(app) == before
+
     def test_a_member_whose_membership_ended_cannot_pay(self, app: DuesLedger) -> None:
         app.open_month("2026-11")
         app.end_membership("M0", "2026-12", "xóa tên")
