@@ -1,12 +1,14 @@
 """Which header labels name which column: a bank's layout is data, not code.
 
-Rule: a `Layout` maps each canonical field (`date`, `reference`, `debit`,
-`credit`, `balance`, `narrative`) to the header labels a bank uses for it.
+Rule: a `Layout` maps each canonical field (`date`, `reference`, `type`, `debit`,
+`credit`, `amount`, `balance`, `narrative`) to the header labels a bank uses for it.
 Labels are compared folded (`fold`): diacritics dropped (đ→d), lower-cased,
 punctuation and a parenthesised unit such as `(VND)` removed, spaces
 collapsed. A header cell like `Ghi nợ/Debit` matches a label equal to the
-whole cell or to either side of the slash. `date`, `debit`, `credit` and
-`narrative` are required; `reference` and `balance` are optional. To support
+whole cell or to either side of the slash. `date` and `narrative` are
+required, and the money: `debit` and `credit` columns, or else one `amount`
+column (signed, negative out; or with a `type` column of C/D, Có/Nợ, read by
+the layout's `directions`). `reference` and `balance` are optional. To support
 a new bank, add an entry to `LAYOUTS` (see docs/statements.md).
 """
 
@@ -15,15 +17,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-FIELDS = ("date", "reference", "debit", "credit", "balance", "narrative")
-REQUIRED = ("date", "debit", "credit", "narrative")
+# `type` before `debit` and `credit`: a type column headed `Nợ/Có` answers to `Nợ` and `Có`
+# too, and taken as the debit column it left an unsigned amount read as credits
+FIELDS = ("date", "reference", "type", "debit", "credit", "amount", "balance", "narrative")
+REQUIRED = ("date", "debit", "credit", "narrative")  # or `amount` for `debit` and `credit`
 FIELD_NAMES = {  # field -> (Vietnamese, English), for messages
     "date": ("Ngày giao dịch", "transaction date"),
     "reference": ("Số tham chiếu", "reference"),
     "debit": ("Ghi nợ", "debit"),
     "credit": ("Ghi có", "credit"),
+    "amount": ("Số tiền", "amount"),
+    "type": ("Loại giao dịch", "transaction type"),
     "balance": ("Số dư", "balance"),
     "narrative": ("Diễn giải", "narrative"),
 }
@@ -48,29 +54,51 @@ def header_keys(cell: str) -> set[str]:
     return {k for k in keys if k}
 
 
+# what a type column's cell says, compared folded: money in (a credit), money out (a debit)
+DIRECTIONS: Mapping[str, tuple[str, ...]] = {
+    "in": ("C", "CR", "Có", "Ghi có", "Credit"),
+    "out": ("D", "DR", "Nợ", "Ghi nợ", "Debit"),
+}
+
+
 @dataclass(frozen=True)
 class Layout:
-    """The accepted header labels of each canonical field, for one bank's export."""
+    """The accepted header labels of each canonical field, for one bank's export, and the
+    words of its type column (if it has one) for money in and money out."""
 
     name: str
     labels: Mapping[str, tuple[str, ...]]
+    directions: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: DIRECTIONS)
+
+    def direction(self, cell: str) -> str | None:
+        """`in`, `out`, or None for a type cell that says neither."""
+        folded = fold(cell)
+        for direction in ("in", "out"):
+            if folded in {fold(word) for word in self.directions.get(direction, ())}:
+                return direction
+        return None
 
     def match(self, header: Sequence[str]) -> dict[str, int]:
         """Field -> column index for the fields this header row carries (first match wins)."""
         cells = [header_keys(cell) for cell in header]
         found: dict[str, int] = {}
-        for field in FIELDS:
-            wanted = {fold(label) for label in self.labels.get(field, ())}
+        for name in FIELDS:
+            wanted = {fold(label) for label in self.labels.get(name, ())}
             for index, keys in enumerate(cells):
                 if index not in found.values() and keys & wanted:
-                    found[field] = index
+                    found[name] = index
                     break
         return found
 
     def missing(self, header: Sequence[str]) -> list[str]:
         """The required fields this header row lacks."""
         found = self.match(header)
-        return [field for field in REQUIRED if field not in found]
+        lacking = [name for name in REQUIRED if name not in found]
+        # one amount column stands for both, where neither is there: beside a lone debit or
+        # credit column, which column holds the money is not guessed
+        if "amount" in found and "debit" in lacking and "credit" in lacking:
+            lacking = [name for name in lacking if name not in ("debit", "credit")]
+        return lacking
 
 
 GENERIC = Layout(
@@ -127,6 +155,27 @@ GENERIC = Layout(
             "Deposit",
             "Deposits",
             "Money In",
+        ),
+        "amount": (
+            "Số tiền",
+            "Số tiền GD",
+            "Số tiền giao dịch",
+            "Số tiền phát sinh",
+            "Amount",
+            "Transaction Amount",
+        ),
+        "type": (
+            "Loại",
+            "Loại GD",
+            "Loại giao dịch",
+            "Nợ/Có",
+            "Có/Nợ",
+            "Type",
+            "Transaction Type",
+            "C/D",
+            "D/C",
+            "Dr/Cr",
+            "Cr/Dr",
         ),
         "balance": ("Số dư", "Số dư cuối", "Balance", "Running Balance"),
         "narrative": (

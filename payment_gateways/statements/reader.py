@@ -104,7 +104,7 @@ def read_statement(
     header = rows[start - 1][1]
     width = max(i for i, c in enumerate(header) if text(c)) + 1
     csv_file = Path(path).suffix.lower() == ".csv"
-    lines = _oldest_first(_parse(rows[start:], columns, bounds, width, csv_file))
+    lines = _oldest_first(_parse(rows[start:], columns, chosen, bounds, width, csv_file))
     opening = closing = None
     first_balance = lines[0].balance if lines else None
     if first_balance is not None:
@@ -218,6 +218,9 @@ def _missing_columns(tables: list[list[Row]], candidates: list[Layout]) -> Inval
     )
     vi = ", ".join(FIELD_NAMES[f][0] for f in missing)
     en = ", ".join(FIELD_NAMES[f][1] for f in missing)
+    if "debit" in missing or "credit" in missing:  # one amount column would do for both
+        vi += " (hoặc một cột Số tiền có dấu)"
+        en += " (or one signed amount column)"
     return InvalidInput(
         f"Sao kê thiếu cột: {vi}", f"The statement lacks the columns: {en}", field="header"
     )
@@ -227,7 +230,12 @@ Bounds = tuple[str | None, str | None]  # the earliest and latest ISO dates acce
 
 
 def _parse(
-    rows: Sequence[Row], columns: dict[str, int], bounds: Bounds, width: int, csv_file: bool
+    rows: Sequence[Row],
+    columns: dict[str, int],
+    layout: Layout,
+    bounds: Bounds,
+    width: int,
+    csv_file: bool,
 ) -> list[_Line]:
     """`width`: the header's columns; a row with a value beyond them is refused (an
     unquoted comma in a memo shifts every cell after it: read as it stands, the memo
@@ -247,7 +255,7 @@ def _parse(
             )
             continue
         try:
-            line = _line(cells, columns, bounds)
+            line = _line(cells, columns, layout, bounds)
         except _RowProblems as bad:
             problems += [(number, error.vi, error.en) for error in bad.errors]
             continue
@@ -270,7 +278,7 @@ def _beyond_the_table(
         return True
     amounts = [
         cells[i]
-        for f in ("debit", "credit")
+        for f in ("debit", "credit", "amount")
         if (i := columns.get(f)) is not None and i < len(cells)
     ]
     return bool(text(cells[width])) and any(text(a) for a in amounts)
@@ -281,19 +289,25 @@ class _RowProblems(Exception):
         self.errors = errors
 
 
-def _line(cells: list[Cell], columns: dict[str, int], bounds: Bounds) -> _Line | None:
+def _line(
+    cells: list[Cell], columns: dict[str, int], layout: Layout, bounds: Bounds
+) -> _Line | None:
     def cell(field: str) -> Cell:
         index = columns.get(field)
         return cells[index] if index is not None and index < len(cells) else None
 
     if not any(text(c) for c in cells):
         return None
+    # one signed amount column (and maybe a type column) where there are no debit and
+    # credit columns (`Layout.missing`)
+    one_column = "debit" not in columns
+    money = [cell("amount")] if one_column else [cell("debit"), cell("credit")]
     errors: list[CellError] = []
     date: str | None = None
     try:
         date = iso_date(cell("date"))
     except CellError as bad_date:
-        if _is_note(cells, cell("date"), cell("debit"), cell("credit")):
+        if _is_note(cells, money):
             return None
         errors.append(bad_date)
     earliest, latest = bounds
@@ -311,25 +325,80 @@ def _line(cells: list[Cell], columns: dict[str, int], bounds: Bounds) -> _Line |
                 f"dated {date}, too early (at the earliest {earliest})",
             )
         )
-    debit = _checked(errors, lambda: abs(amount(cell("debit"), signed=True)), "ghi nợ", "debit")
-    credit = _checked(errors, lambda: amount(cell("credit")), "ghi có", "credit")
+    if one_column:
+        kind = text(cell("type")) if "type" in columns else None
+        moved = _one_column(errors, cell("amount"), kind, layout)
+    else:
+        moved = _debit_or_credit(errors, cell("debit"), cell("credit"))
     balance = None
     if "balance" in columns and text(cell("balance")):
         balance = _checked(errors, lambda: amount(cell("balance"), signed=True), "số dư", "balance")
-    if debit and credit:
-        errors.append(CellError("có cả ghi nợ và ghi có", "has both a debit and a credit"))
-    elif debit == 0 and credit == 0:
-        errors.append(CellError("không có số tiền ghi nợ hay ghi có", "has no debit or credit"))
-    if errors or date is None or debit is None or credit is None:
+    if errors or date is None or moved is None:
         raise _RowProblems(errors)
+    direction, size = moved
     return _Line(
         date=date,
-        direction="in" if credit else "out",
-        amount=credit or debit,
+        direction=direction,
+        amount=size,
         reference=_SPACES.sub(" ", text(cell("reference"))).strip() or None,
         narrative=_SPACES.sub(" ", text(cell("narrative"))),
         balance=balance,
     )
+
+
+def _debit_or_credit(errors: list[CellError], debit: Cell, credit: Cell) -> tuple[str, int] | None:
+    """A debit column and a credit column: exactly one holds the line's amount."""
+    out = _checked(errors, lambda: abs(amount(debit, signed=True)), "ghi nợ", "debit")
+    into = _checked(errors, lambda: amount(credit), "ghi có", "credit")
+    if out and into:
+        errors.append(CellError("có cả ghi nợ và ghi có", "has both a debit and a credit"))
+    elif out == 0 and into == 0:
+        errors.append(CellError("không có số tiền ghi nợ hay ghi có", "has no debit or credit"))
+    if out is None or into is None or bool(out) == bool(into):
+        return None
+    return ("in", into) if into else ("out", out)
+
+
+def _one_column(
+    errors: list[CellError], value: Cell, kind: str | None, layout: Layout
+) -> tuple[str, int] | None:
+    """One amount column: without a type column its sign is the direction (negative out);
+    with one, the type says it (`Layout.directions`), and a credit printed negative
+    contradicts it. An empty or unknown type is refused, never taken for a credit."""
+    signed = _checked(errors, lambda: amount(value, signed=True), "số tiền", "amount")
+    direction: str | None = None
+    if kind is None:
+        direction = None if not signed else ("in" if signed > 0 else "out")
+    else:
+        direction = layout.direction(kind)
+        into, out = (layout.directions.get(d, ("?",))[0] for d in ("in", "out"))
+        if not kind:
+            errors.append(
+                CellError(
+                    f"cột loại giao dịch trống (cần {into} hoặc {out})",
+                    f"the type column is empty (want {into} or {out})",
+                )
+            )
+        elif direction is None:
+            errors.append(
+                CellError(
+                    f"loại giao dịch không rõ: '{kind}' (cần {into} hoặc {out})",
+                    f"unknown transaction type '{kind}' (want {into} or {out})",
+                )
+            )
+        elif direction == "in" and signed is not None and signed < 0:
+            errors.append(
+                CellError(
+                    f"cột số tiền: số tiền âm cho giao dịch ghi có (loại {kind}): {signed}",
+                    f"amount column: negative amount for a credit (type {kind}): {signed}",
+                )
+            )
+            return None
+    if signed == 0:
+        errors.append(CellError("không có số tiền", "has no amount"))
+    if signed is None or direction is None or signed == 0:
+        return None
+    return direction, abs(signed)
 
 
 def _oldest_first(lines: list[_Line]) -> list[_Line]:
@@ -379,13 +448,13 @@ def _checked(
         return None
 
 
-def _is_note(cells: list[Cell], date: Cell, debit: Cell, credit: Cell) -> bool:
+def _is_note(cells: list[Cell], money: list[Cell]) -> bool:
     """A row without a valid date to pass over: one with no amount (a note, a signature:
     "Người lập biểu"), or a totals row, whose first text is a totals label (`Tổng cộng`,
     `Tổng / Total`, `Cộng phát sinh`, `Số dư cuối kỳ`). A row with an amount and any other
     first text is a line whose date is missing: refused, never dropped ("Tống Văn Hùng",
     "Công ty ...", "Cộng đồng ..." begin as a total's label does, folded, and were dropped)."""
-    if not (text(debit) or text(credit)):
+    if not any(text(cell) for cell in money):
         return True
     raw = next((text(c) for c in cells if text(c)), "")
     words = " ".join(unicodedata.normalize("NFC", raw).lower().replace("/", " ").split())

