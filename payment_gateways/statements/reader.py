@@ -30,7 +30,7 @@ from typing import TypeVar
 from ledger.errors import ImportRejected, InvalidInput
 from ledger.ports import BankTransactionFact
 
-from .layouts import FIELD_NAMES, LAYOUTS, Layout, fold
+from .layouts import FIELD_NAMES, LAYOUTS, Layout, fold, header_keys
 from .sources import DELIMITERS, Row, csv_rows, csv_text, xlsx_rows
 from .values import Cell, CellError, amount, iso_date, text
 
@@ -95,14 +95,13 @@ def read_statement(
             break
     else:
         raise _missing_columns(tables, candidates)
-    chosen, columns, start = found
+    chosen, columns, header, start = found
     _check_named_account(rows[: start - 1], account)
     bounds = (
         None if not_before is None else not_before.isoformat(),
         None if not_after is None else not_after.isoformat(),
     )
-    header = rows[start - 1][1]
-    width = max(i for i, c in enumerate(header) if text(c)) + 1
+    width = max(i for i, c in enumerate(header) if c) + 1
     csv_file = Path(path).suffix.lower() == ".csv"
     lines = _oldest_first(_parse(rows[start:], columns, chosen, bounds, width, csv_file))
     opening = closing = None
@@ -201,12 +200,37 @@ def _header_rows(rows: list[Row]) -> list[tuple[int, list[str]]]:
 
 def _find_header(
     rows: list[Row], candidates: list[Layout]
-) -> tuple[Layout, dict[str, int], int] | None:
+) -> tuple[Layout, dict[str, int], list[str], int] | None:
+    """The layout, its columns, the header's labels and the index in `rows` of the first
+    row after it. A header may take two rows (`_two_rows`)."""
     for index, texts in _header_rows(rows):
+        below = [text(c) for c in rows[index + 1][1]] if index + 1 < len(rows) else []
         for layout in candidates:
+            both = _two_rows(texts, below, layout)
+            if both is not None and not layout.missing(both):
+                return layout, layout.match(both), both, index + 2
             if not layout.missing(texts):
-                return layout, layout.match(texts), index + 1
+                return layout, layout.match(texts), texts, index + 1
     return None
+
+
+def _two_rows(upper: list[str], lower: list[str], layout: Layout) -> list[str] | None:
+    """A header drawn over two rows: a group label (`Số tiền`, `Phát sinh`) over its
+    columns' labels (`Ghi nợ | Ghi có`), the other labels in the upper row (merged down
+    over both, in a spreadsheet). Each column is named by its lower label, else its upper
+    one. It is one when the row below holds only labels of the layout, and the upper
+    row's cells over an empty one are labels too, at least one (a title row above a
+    header has none such, or text that is no label). Read as one row, the labels below
+    were missed ('lacks the columns: debit, credit') or read as a line."""
+    known = {fold(label) for labels in layout.labels.values() for label in labels}
+    width = max(len(upper), len(lower))
+    upper, lower = upper + [""] * (width - len(upper)), lower + [""] * (width - len(lower))
+    alone = [above for above, below in zip(upper, lower, strict=True) if above and not below]
+    if not any(lower) or not alone:
+        return None
+    if not all(header_keys(cell) & known for cell in alone + [c for c in lower if c]):
+        return None
+    return [below or above for above, below in zip(upper, lower, strict=True)]
 
 
 def _missing_columns(tables: list[list[Row]], candidates: list[Layout]) -> InvalidInput:

@@ -179,3 +179,85 @@ def test_a_banks_own_type_words_are_data_in_its_layout(
     )
     with pytest.raises(ImportRejected):
         rs(bad, "mybank")
+
+
+# ---- 2. a two-row header -----------------------------------------------------------------
+def two_row_xlsx(
+    path: Path, top: list[object], below: list[object], rows: list[list[object]]
+) -> Path:
+    """Title rows, then a header over two rows as a bank draws it: `Số tiền` merged over
+    its `Ghi nợ | Ghi có` columns, every other label merged down over both rows."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["NGÂN HÀNG TMCP NGOẠI THƯƠNG VIỆT NAM"])
+    sheet.append(["Số tài khoản:", ACCOUNT])
+    sheet.append(top)
+    sheet.append(below)
+    for row in rows:
+        sheet.append(row)
+    for column, (upper, lower) in enumerate(zip(top, below, strict=True), start=1):
+        letter = get_column_letter(column)
+        if upper and not lower:
+            sheet.merge_cells(f"{letter}3:{letter}4")
+        elif upper and column < len(top) and not top[column] and below[column]:
+            sheet.merge_cells(f"{letter}3:{get_column_letter(column + 1)}3")
+    book.save(path)
+    return path
+
+
+TOP = ["Ngày giao dịch", "Số tham chiếu", "Số tiền", None, "Số dư", "Diễn giải"]
+BELOW = [None, None, "Ghi nợ", "Ghi có", None, None]
+
+
+def test_a_two_row_header_in_xlsx_with_merged_cells_is_read(tmp_path: Path) -> None:
+    """It said 'lacks the columns: debit, credit', though both were there, a row below."""
+    path = two_row_xlsx(
+        tmp_path / "s.xlsx",
+        TOP,
+        BELOW,
+        [
+            ["05/12/2026", "FT26339001", None, 500000, 10500000, MEMO_A],
+            ["06/12/2026", "FT26340002", 1200000, None, 9300000, "Phi dich vu SMS"],
+        ],
+    )
+    statement = rs(path)
+    assert moves(statement) == [("2026-12-05", "in", 500_000), ("2026-12-06", "out", 1_200_000)]
+    assert [f.reference for f in statement.facts] == ["FT26339001", "FT26340002"]
+    assert (statement.opening_balance, statement.closing_balance) == (10_000_000, 9_300_000)
+    english = two_row_xlsx(
+        tmp_path / "en.xlsx",
+        ["Date", "Reference", "Amount", None, "Balance", "Description"],
+        [None, None, "Debit", "Credit", None, None],
+        [["05/12/2026", "FT26339001", None, 500000, 10500000, MEMO_A]],
+    )
+    assert moves(rs(english)) == [("2026-12-05", "in", 500_000)]
+
+
+def test_a_two_row_header_in_csv_is_read_and_its_bad_lines_keep_their_numbers(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        ["Ngày giao dịch", "Số tham chiếu", "Phát sinh", "", "Số dư", "Diễn giải"],
+        ["", "", "Nợ", "Có", "", ""],
+        ["05/12/2026", "FT26339001", "", "500,000", "10,500,000", MEMO_A],
+    ]
+    assert moves(rs(write_csv(tmp_path / "s.csv", rows))) == [("2026-12-05", "in", 500_000)]
+    bad = write_csv(tmp_path / "b.csv", [*rows, ["06/12/2026", "R2", "1", "2", "", MEMO_B]])
+    assert [line for line, _, _ in refused(bad)] == [4]
+
+
+def test_a_title_above_a_two_row_header_naming_another_account_is_still_refused(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        ["Số tài khoản:", "0011004455667"],
+        ["Ngày giao dịch", "Số tham chiếu", "Số tiền", "", "Số dư", "Diễn giải"],
+        ["", "", "Ghi nợ", "Ghi có", "", ""],
+        ["05/12/2026", "FT26339001", "", "500,000", "10,500,000", MEMO_A],
+    ]
+    with pytest.raises(InvalidInput, match="names account 0011004455667"):
+        rs(write_csv(tmp_path / "s.csv", rows))
