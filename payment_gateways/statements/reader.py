@@ -32,7 +32,7 @@ from ledger.ports import BankTransactionFact
 
 from .layouts import FIELD_NAMES, LAYOUTS, Layout, fold, header_keys
 from .sources import DELIMITERS, Row, csv_rows, csv_text, xlsx_rows
-from .values import Cell, CellError, amount, iso_date, text
+from .values import Cell, CellError, amount, blank, iso_date, text
 
 HEADER_SCAN = 30  # rows searched for the header
 # a totals row's label as written (`Tổng …`, `Cộng …`, `Total(s) …`), or, folded (an export
@@ -305,7 +305,7 @@ def _beyond_the_table(
         for f in ("debit", "credit", "amount")
         if (i := columns.get(f)) is not None and i < len(cells)
     ]
-    return bool(text(cells[width])) and any(text(a) for a in amounts)
+    return bool(text(cells[width])) and not all(blank(a) for a in amounts)
 
 
 class _RowProblems(Exception):
@@ -355,7 +355,7 @@ def _line(
     else:
         moved = _debit_or_credit(errors, cell("debit"), cell("credit"))
     balance = None
-    if "balance" in columns and text(cell("balance")):
+    if "balance" in columns and not blank(cell("balance")):  # `-`: none printed
         balance = _checked(errors, lambda: amount(cell("balance"), signed=True), "số dư", "balance")
     if errors or date is None or moved is None:
         raise _RowProblems(errors)
@@ -478,7 +478,7 @@ def _is_note(cells: list[Cell], money: list[Cell]) -> bool:
     `Tổng / Total`, `Cộng phát sinh`, `Số dư cuối kỳ`). A row with an amount and any other
     first text is a line whose date is missing: refused, never dropped ("Tống Văn Hùng",
     "Công ty ...", "Cộng đồng ..." begin as a total's label does, folded, and were dropped)."""
-    if not any(text(cell) for cell in money):
+    if all(blank(cell) for cell in money):
         return True
     raw = next((text(c) for c in cells if text(c)), "")
     words = " ".join(unicodedata.normalize("NFC", raw).lower().replace("/", " ").split())

@@ -1,7 +1,10 @@
 """Reading one statement cell: an amount in đồng, a date, a piece of text.
 
-Rule: amounts are whole đồng, written `1,234,567`, `1.234.567` or `1234567`;
-an empty cell is 0. Decimals (`12.5`), text and negative credits are refused:
+Rule: amounts are whole đồng, written `1,234,567`, `1.234.567` or `1234567`,
+with a `+` or not, with the currency after them or not (`140,000 VND`,
+`140.000 đ`); an empty cell, or `-` alone, is 0. Decimals (`12.5`,
+`1,000.00`, `1.140.000,00`), another currency, text and negative credits are
+refused:
 each parser returns the value or raises `CellError` with a message in
 Vietnamese and English, which the reader turns into a row problem. A debit
 may be printed negative (some banks sign withdrawals); its size is taken.
@@ -19,6 +22,10 @@ from ledger.money import MAX_DONG
 Cell = str | int | float | date | None
 
 _AMOUNT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3})+|\d+)")
+# the currency a bank may print after an amount: đồng only (`140,000 USD` is refused)
+_DONG = re.compile(r"(?:vnd|vnđ|đồng|đ|₫)$", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
+EMPTY = ("", "-")  # how an amount cell with no amount is printed
 # a trailing time is ignored: 24-hour, or 12-hour with AM/PM (SA/CH in Vietnamese), with
 # seconds and their fractions or not (a helper's file with `21/11/2026 2:33 PM` was refused)
 _DATE = re.compile(
@@ -47,6 +54,11 @@ def text(cell: Cell) -> str:
     return str(cell).strip()
 
 
+def blank(cell: Cell) -> bool:
+    """An amount cell with no amount in it: empty, or `-` as some banks print it."""
+    return text(cell) in EMPTY
+
+
 def amount(cell: Cell, *, signed: bool = False) -> int:
     """Whole đồng; `signed` allows a leading minus (kept in the result)."""
     if isinstance(cell, bool | datetime | date):
@@ -58,11 +70,13 @@ def amount(cell: Cell, *, signed: bool = False) -> int:
     if isinstance(cell, int):
         value = cell
     else:
-        raw = text(cell).replace(" ", "")
-        if not raw:
+        raw = _WHITESPACE.sub("", text(cell))  # `140,000 VND`, a no-break space in Excel
+        if raw in EMPTY:
             return 0
-        negative = raw.startswith("-")
-        match = _AMOUNT.fullmatch(raw.removeprefix("-"))
+        bare = _DONG.sub("", raw)
+        sign = bare[:1] if bare[:1] in ("+", "-") else ""
+        negative = sign == "-"
+        match = _AMOUNT.fullmatch(bare[len(sign) :])
         if match is None:
             raise CellError(f"số tiền không hợp lệ: {raw}", f"not a whole amount in đồng: {raw}")
         digits = match.group(1).replace(",", "").replace(".", "").lstrip("0") or "0"

@@ -261,3 +261,61 @@ def test_a_title_above_a_two_row_header_naming_another_account_is_still_refused(
     ]
     with pytest.raises(InvalidInput, match="names account 0011004455667"):
         rs(write_csv(tmp_path / "s.csv", rows))
+
+
+# ---- 3. amount cells as banks spell them --------------------------------------------------
+HEADER = ["Ngày giao dịch", "Số tham chiếu", "Ghi nợ", "Ghi có", "Số dư", "Diễn giải"]
+
+
+def test_a_dash_a_plus_sign_and_a_currency_are_read_in_amount_cells(tmp_path: Path) -> None:
+    """`-` for an empty amount (and balance), `+140,000`, `140,000 VND`, `140.000 đ`: each
+    refused the whole file as 'not a whole amount in đồng'."""
+    rows = [
+        HEADER,
+        ["05/12/2026", "R1", "-", "+140,000", "1,140,000", MEMO_A],
+        ["06/12/2026", "R2", "-", "140,000 VND", "1,280,000 VND", MEMO_B],
+        ["07/12/2026", "R3", "40.000 đ", "-", "1.240.000đ", "Phi"],
+        ["08/12/2026", "R4", "-", "60,000 VNĐ", "-", "Nop DP"],
+        ["Người lập biểu", "", "-", "-", "-", ""],
+    ]
+    statement = rs(write_csv(tmp_path / "s.csv", rows))
+    assert moves(statement) == [
+        ("2026-12-05", "in", 140_000),
+        ("2026-12-06", "in", 140_000),
+        ("2026-12-07", "out", 40_000),
+        ("2026-12-08", "in", 60_000),
+    ]
+    assert [f.balance for f in statement.facts] == [1_140_000, 1_280_000, 1_240_000, None]
+    assert statement.opening_balance == 1_000_000
+    assert moves(rs(write_xlsx(tmp_path / "s.xlsx", rows))) == moves(statement)
+    signed = write_csv(
+        tmp_path / "a.csv",
+        [
+            ["Ngày", "Số tiền", "Diễn giải"],
+            ["05/12/2026", "+140,000 VND", MEMO_A],
+            ["06/12/2026", "-40,000 đ", MEMO_B],
+        ],
+    )
+    assert moves(rs(signed)) == [("2026-12-05", "in", 140_000), ("2026-12-06", "out", 40_000)]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "1.140.000,00",  # docs/statements.md: no decimals, whichever mark they use
+        "1,000.00",
+        "1,000.00 VND",
+        "140,000 USD",  # another currency is not đồng
+        "+-140,000",
+        "--",
+        "VND",
+        "-",  # a dash is no amount: the line has none
+        "140,000 VND VND",
+    ],
+)
+def test_decimals_other_currencies_and_stray_signs_are_still_refused(
+    tmp_path: Path, cell: str
+) -> None:
+    path = write_csv(tmp_path / "s.csv", [HEADER, ["05/12/2026", "R1", "", cell, "", MEMO_A]])
+    [(line, vi, en)] = refused(path)
+    assert line == 2 and vi and en
