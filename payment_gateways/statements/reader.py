@@ -43,6 +43,15 @@ _TOTALS = re.compile(
     r"|^(tong cong|tong so|tong phat sinh|tong total|cong phat sinh|total|grand total"
     r"|subtotal|sub total|so du|opening|closing|balance)\b"
 )
+# a totals label as the whole narrative of a row with an empty date (`Tổng cộng`, `Cộng
+# phát sinh`, `Tổng cộng / Total`): only the label, since a payer's memo may begin as one
+# does ("Tổng hợp đảng phí …", "Cộng đoàn phí …")
+_TOTALS_NARRATIVE = re.compile(
+    r"(?:tổng cộng|tổng số|tổng|cộng)(?: phát sinh)?(?: trong kỳ)?|(?:grand |sub ?)?totals?"
+)
+_TOTALS_NARRATIVE_FOLDED = re.compile(
+    r"(?:tong cong|tong so)(?: phat sinh)?(?: trong ky)?|(?:tong|cong) phat sinh(?: trong ky)?"
+)
 WHAT = "sao kê / statement"
 # whitespace and control characters (a NUL, which PostgreSQL text cannot hold, a tab, a
 # line feed in a cell) become one space
@@ -331,7 +340,7 @@ def _line(
     try:
         date = iso_date(cell("date"))
     except CellError as bad_date:
-        if _is_note(cells, money):
+        if _is_note(cells, money) or _is_total(cell("date"), cell("narrative")):
             return None
         errors.append(bad_date)
     earliest, latest = bounds
@@ -488,6 +497,21 @@ def _is_note(cells: list[Cell], money: list[Cell]) -> bool:
     if _TOTALS_VI.match(words):  # with its tone marks: Tổng, not Tống; Cộng, not Công
         return True
     return _TOTALS.match(" ".join(fold(raw).replace("/", " ").split())) is not None
+
+
+def _is_total(date: Cell, narrative: Cell) -> bool:
+    """A totals row whose date cell is empty and whose narrative is a totals label, whole
+    (its first text is an amount, so `_is_note` cannot tell): it was refused as a line
+    with a bad date."""
+    if text(date):
+        return False
+    words = unicodedata.normalize("NFC", text(narrative)).lower()
+    parts = [" ".join(part.split()) for part in re.split(r"[/:]", words)]
+    parts = [part for part in parts if part]
+    return bool(parts) and all(
+        _TOTALS_NARRATIVE.fullmatch(part) or _TOTALS_NARRATIVE_FOLDED.fullmatch(part)
+        for part in parts
+    )
 
 
 def _facts(

@@ -104,6 +104,8 @@ def iso_date(cell: Cell) -> str:
     if isinstance(cell, date):
         return cell.isoformat()
     raw = text(cell)
+    if not raw:  # it said "bad date (want DD/MM/YYYY): " with nothing after it
+        raise CellError("ô ngày giao dịch trống", "the date is empty")
     match = _DATE.fullmatch(raw)
     if match is not None:
         day, month, year = (int(g) for g in match.groups())

@@ -319,3 +319,52 @@ def test_decimals_other_currencies_and_stray_signs_are_still_refused(
     path = write_csv(tmp_path / "s.csv", [HEADER, ["05/12/2026", "R1", "", cell, "", MEMO_A]])
     [(line, vi, en)] = refused(path)
     assert line == 2 and vi and en
+
+
+# ---- 4. a totals row with an empty date cell ----------------------------------------------
+@pytest.mark.parametrize(
+    "label", ["Tổng cộng", "Tổng cộng:", "Cộng phát sinh", "Tổng cộng / Total", "TONG CONG"]
+)
+def test_a_totals_row_with_an_empty_date_and_the_label_in_the_narrative_is_skipped(
+    tmp_path: Path, label: str
+) -> None:
+    """Date | Ref | Debit | Credit | Balance | Narrative with the label in the narrative
+    column: the row's first text is an amount, and it was refused as 'bad date: '."""
+    rows = [
+        HEADER,
+        ["05/12/2026", "R1", "", "500,000", "10,500,000", MEMO_A],
+        ["06/12/2026", "R2", "1,200,000", "", "9,300,000", MEMO_B],
+        ["", "", "1,200,000", "500,000", "", label],
+    ]
+    statement = rs(write_csv(tmp_path / "s.csv", rows))
+    assert [f.reference for f in statement.facts] == ["R1", "R2"]
+    assert statement.closing_balance == 9_300_000
+    sheet = [*rows[:3], [None, None, 1200000, 500000, None, label]]
+    assert [f.reference for f in rs(write_xlsx(tmp_path / "s.xlsx", sheet)).facts] == [
+        "R1",
+        "R2",
+    ]
+
+
+@pytest.mark.parametrize(
+    "narrative",
+    [
+        "Tổng hợp đảng phí quý 4 chi bộ 3",  # a payer's memo that begins as a label does
+        "Cộng đoàn phí tháng 12",
+        "TỔNG CÔNG TY ĐIỆN LỰC HÀ NỘI HOÀN TIỀN",
+        MEMO_B,
+    ],
+)
+def test_a_line_with_an_empty_date_is_refused_saying_the_date_is_empty(
+    tmp_path: Path, narrative: str
+) -> None:
+    """A line with an amount whose date cell is empty is never dropped; the message said
+    'bad date (want DD/MM/YYYY): ' with nothing after it."""
+    rows = [
+        HEADER,
+        ["05/12/2026", "R1", "", "500,000", "", MEMO_A],
+        ["", "R2", "", "300,000", "", narrative],
+    ]
+    [(line, vi, en)] = refused(write_csv(tmp_path / "s.csv", rows))
+    assert line == 3
+    assert "date is empty" in en and "trống" in vi
