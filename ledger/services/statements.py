@@ -579,7 +579,9 @@ class StatementCommands(MatchingCommands):
             {k: s.get(k) for k in ("source", "first", "last", "lines", "closing")} for s in same_day
         ]
         report["not_on_statement"] = lines.not_on_statement
-        report["balance_breaks"] = [b for s in statements for b in s["breaks"]]
+        report["balance_breaks"] = [
+            b for s in statements if not _superseded(s, statements) for b in s["breaks"]
+        ]
         report["reversed"] = lines.reversed
         return report
 
@@ -595,6 +597,26 @@ class StatementCommands(MatchingCommands):
                 if r.parent_code == org_code and r.in_transit:
                     out.append({"child": r.org_code, "period": period, "amount": r.in_transit})
         return out
+
+
+def _superseded(summary: dict[str, Any], statements: list[dict[str, Any]]) -> bool:
+    """Whether a statement's balance breaks are explained by another statement: one that
+    prints balances with no break of its own, covers at least the same days and holds more
+    lines (the complete export of those days, the missing lines included, which the ledger
+    recorded with it). Its breaks are then no longer listed as possible missing lines; a
+    line still missing from the books shows as the difference."""
+    if not summary["breaks"]:
+        return False
+    return any(
+        t is not summary
+        and not t["breaks"]
+        and t["opening"] is not None
+        and t["closing"] is not None
+        and str(t["first"]) <= str(summary["first"])
+        and str(t["last"]) >= str(summary["last"])
+        and int(t.get("lines") or 0) > int(summary.get("lines") or 0)
+        for t in statements
+    )
 
 
 def _precedes(summary: dict[str, Any], opening: dict[str, Any], printed: set[int] | None) -> bool:

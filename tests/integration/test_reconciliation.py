@@ -2335,6 +2335,40 @@ class TestBalancesAgainstTheStatement:
             "FT26348000002"
         ]
 
+    @pytest.mark.parametrize("order", ["broken first", "complete first"])
+    def test_a_break_the_complete_statement_for_its_days_explains_is_no_longer_listed(
+        self, branch: DuesLedger, tmp_path: Path, order: str
+    ) -> None:
+        """A statement missing a line (its balances jump), and the complete one for the same
+        days: the difference is 0, and the jump is no longer listed as a possible missing
+        line (a reviewer found it listed for good)."""
+        broken = [GOOD[0], ("14/12/2026", "FT26348000002", 0, 55_000, 1_155_000, "IBFT TRAN VAN C")]
+        complete = [
+            GOOD[0],
+            ("14/12/2026", "FT26348000001", 0, 30_000, 1_100_000, "IBFT LE THI D"),
+            ("14/12/2026", "FT26348000002", 0, 55_000, 1_155_000, "IBFT TRAN VAN C"),
+        ]
+        paths = [
+            write_statement(tmp_path / "broken.csv", broken),
+            write_statement(tmp_path / "complete.csv", complete),
+        ]
+        for path in paths if order == "broken first" else paths[::-1]:
+            import_file(branch, path)
+        report = account_report(branch)  # the log's and the read model's, equal
+        assert (report["statement_closing"], report["difference"]) == (1_155_000, 0)
+        assert report["balance_breaks"] == []
+
+    def test_a_break_a_later_statement_does_not_cover_is_still_listed(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        broken = [GOOD[0], ("14/12/2026", "FT26348000002", 0, 55_000, 1_155_000, "IBFT TRAN VAN C")]
+        import_file(branch, write_statement(tmp_path / "broken.csv", broken))
+        next_day = [("15/12/2026", "FT26349000003", 20_000, 0, 1_135_000, "PHI DICH VU")]
+        import_file(branch, write_statement(tmp_path / "next.csv", next_day))
+        report = account_report(branch)
+        assert [b["external_id"] for b in report["balance_breaks"]] == ["FT26348000002"]
+        assert report["difference"] == 30_000
+
     def test_a_webhook_line_the_statement_lacks_is_listed(
         self, branch: DuesLedger, tmp_path: Path
     ) -> None:
