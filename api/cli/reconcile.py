@@ -15,6 +15,7 @@ import typer
 
 from api.cli.context import out, reads
 from api.cli.render import dong, print_json, say, table
+from api.cli.suspense import stale_note
 
 
 def reconcile(
@@ -65,7 +66,10 @@ def _items(console: Any, title: str, items: list[dict[str, Any]], proposals: boo
         headers.append("Đề xuất / Proposal")
     t = table(title, *headers, money=(2,), ids=(0, 1))
     for i in items:
-        row = [i["id"], i["value_date"][:10], dong(i["amount"]), i["narrative"]]
+        narrative = str(i["narrative"])
+        if i.get("stale_proposal"):  # the member paid those months otherwise since
+            narrative += f" — {stale_note(i['stale_proposal'])}"
+        row = [i["id"], i["value_date"][:10], dong(i["amount"]), narrative]
         if proposals:
             p = i.get("proposal") or {}
             row.append(f"{p.get('member', '')} {','.join(p.get('months', []))}")

@@ -85,9 +85,12 @@ def _rows(
     for i in items:
         resolution = " / ".join(_resolution(i["resolution"], code=False)) if i["resolution"] else ""
         proposal = i.get("proposal")
+        stale = i.get("stale_proposal")
         if proposal and not resolution:
             months = ",".join(proposal["months"])
             resolution = f"đề xuất / proposed: {proposal['member']} {months}"
+        elif stale and not resolution:
+            resolution = stale_note(stale)
         if i.get("refund_paid"):
             resolution += " — đã chi / paid out"
         elif i.get("reversed_by"):
@@ -98,6 +101,15 @@ def _rows(
         signed = i["amount"] if i["direction"] == "in" else -i["amount"]
         rows.append((i["id"], i["value_date"][:10], dong(signed), _narrative(i), resolution))
     return rows, codes
+
+
+def stale_note(stale: dict[str, Any]) -> str:
+    """An item whose proposal the member no longer owes (paid another way since): what it
+    proposed, and that `confirm` will not take it."""
+    return (
+        f"đề xuất đã cũ / proposal out of date: {stale['member']} {','.join(stale['not_owed'])}"
+        " (không còn nợ / no longer owed)"
+    )
 
 
 WHY = {

@@ -19,7 +19,8 @@ from ledger.bank_transaction import (
     transaction_id,
 )
 from ledger.errors import Conflict, InvalidInput, NotFound
-from ledger.ids import payment_id
+from ledger.ids import member_id, payment_id
+from ledger.member import Member
 from ledger.payment import Payment
 from ledger.payment_request import PaymentRequest, request_id
 from ledger.period import Period
@@ -45,7 +46,36 @@ class SuspenseCommands(LedgerBase):
             queue = queues.get(i)
             if queue is not None:
                 items += queue.items if include_resolved else queue.open_items()
+        items = self._stale_proposals(items)
         return self._what_became_of(items) if include_resolved else items
+
+    def _stale_proposals(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Open items whose proposal can no longer be confirmed (the member no longer owes
+        some of its months: paid another way since, say) are listed as ordinary suspense:
+        copies with the proposal moved to `stale_proposal`, with `not_owed` (the months),
+        so neither `reconcile` nor `suspense list` offers them to confirm (`confirm` refuses
+        them, naming the `resolve` to use). The queue keeps the proposal as it was."""
+        open_proposals = [i for i in items if i.get("proposal") and i["resolution"] is None]
+        if not open_proposals:
+            return items
+        uow = UnitOfWork(self)
+        owed: dict[str, set[str]] = {}
+        for item in open_proposals:
+            code = str(item["proposal"]["member"])
+            if code not in owed:
+                member = uow.get(member_id(code), Member)
+                registers = self.member_registers(uow, member) if member is not None else []
+                owed[code] = {str(i[1]) for i in self.unpaid_items(registers, code)}
+        out: list[dict[str, Any]] = []
+        for item in items:
+            proposal = item.get("proposal")
+            if proposal and item["resolution"] is None:
+                gone = [m for m in proposal["months"] if m not in owed[str(proposal["member"])]]
+                if gone:
+                    item = {k: v for k, v in item.items() if k != "proposal"}
+                    item["stale_proposal"] = {**proposal, "not_owed": gone}
+            out.append(item)
+        return out
 
     def _what_became_of(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Resolved items with what happened since (copies; the queue is not changed): a

@@ -279,6 +279,24 @@ class TestAStatementOfB1:
         assert done["resolution"]["how"] == "member" and done["resolution"]["member"] == "M2"
         refused(branch, "suspense confirm B1/20261215-1")  # applied once only
 
+    def test_a_proposal_the_member_paid_otherwise_is_not_listed_to_confirm(
+        self, branch: str, imported: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """M2 paid her month in cash after the line was proposed for it: `confirm` refuses
+        it, so neither `reconcile` nor `suspense list` offers it to confirm any more."""
+        monkeypatch.setenv("COLUMNS", "200")
+        ok(branch, f"cash receive --member M2 --amount {M2_OWES} --receipt BL-M2")
+        report = as_json(branch, "reconcile --org B1")
+        assert report["proposed"] == []
+        assert [i["id"] for i in report["suspense"]] == ["B1/20261215-1", "B1/20261215-2"]
+        said = " ".join(ok(branch, "reconcile --org B1").stdout.split())
+        assert "Proposals to confirm" not in said
+        assert "đề xuất đã cũ / proposal out of date: M2 2026-12" in said, said
+        listed = " ".join(ok(branch, "suspense list --org B1").stdout.split())
+        assert "proposed" not in listed
+        assert "đề xuất đã cũ / proposal out of date: M2 2026-12" in listed, listed
+        assert "out of date" in refused(branch, "suspense confirm B1/20261215-1").stderr
+
     def test_reconcile_counts_the_matches_and_the_statement_agrees_with_the_ledger(
         self, branch: str, imported: dict[str, Any]
     ) -> None:

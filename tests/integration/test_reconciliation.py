@@ -880,6 +880,28 @@ class TestRule3AProposalWaitsForTheTreasurer:
         assert f"suspense resolve {item['id']} --member M2" in refused.value.message_en
         assert branch.suspense_items("HN-BD-01")[0]["resolution"] is None
 
+    def test_a_proposal_out_of_date_is_listed_as_suspense_not_to_confirm(
+        self, branch: DuesLedger
+    ) -> None:
+        """The member paid the proposed months another way: `confirm` refuses it, so it is
+        no longer listed as a proposal to confirm (a reviewer found it was, in `reconcile`
+        and `suspense list`), but as money in suspense with the stale proposal and why."""
+        branch.record_bank_transaction(line(70_000, "M2 NOP DANG PHI T12"))
+        [item] = branch.suspense_items("HN-BD-01")
+        assert item["proposal"]["member"] == "M2"
+        branch.pay("M2", 70_000, channel="cash", reference="PT-M2")  # paid otherwise since
+        [listed] = branch.suspense_items("HN-BD-01")
+        assert "proposal" not in listed
+        assert listed["stale_proposal"] == {**item["proposal"], "not_owed": ["2026-12"]}
+        report = read_model_report(branch, "HN-BD-01")
+        assert report["proposed"] == []
+        assert [i["id"] for i in report["suspense"]] == [item["id"]]
+        with pytest.raises(Conflict):
+            branch.confirm_proposal(item["id"])  # still refused, saying why
+        branch.resolve_suspense(item["id"], refund=True)
+        [done] = branch.suspense_items("HN-BD-01", include_resolved=True)
+        assert done["proposal"] == item["proposal"]  # the record is not rewritten
+
     def test_a_line_naming_two_members_gets_no_proposal(self, branch: DuesLedger) -> None:
         branch.record_bank_transaction(line(70_000, "NGUYEN VAN M0 VA NGUYEN VAN M1 DANG PHI"))
         [item] = branch.suspense_items("HN-BD-01")
