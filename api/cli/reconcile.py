@@ -122,6 +122,13 @@ def _account(console: Any, a: dict[str, Any]) -> None:
             f"  Có trong sổ, không có trên sao kê: {line['value_date']} {dong(line['amount'])} ({line['source']})",
             f"in the ledger, not on any statement: {line['value_date']} {dong(line['amount'])} ({line['source']})",
         )
+    for line in a.get("reversed", []):
+        seen = f"{line['value_date'][:10]} {dong(line['amount'])} ({line['external_id']}) {line['narrative']}"
+        say(
+            console,
+            f"  Ngân hàng đã hoàn lại: {seen}",
+            f"reversed by the bank: {seen}",
+        )
     for b in a["balance_breaks"]:
         say(
             console,

@@ -248,6 +248,24 @@ class TestAStatementOfB1:
         listed = " ".join(ok(branch, "suspense list --org B1 --all").stdout.split())
         assert "ngân hàng đã hoàn lại / reversed by the bank" in listed, listed
 
+    def test_reconcile_lists_the_lines_the_bank_took_back_in_both_languages(
+        self, branch: str, imported: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Only `--json` listed the lines the bank reversed (a reviewer's check)."""
+        monkeypatch.setenv("COLUMNS", "200")
+        back = write_statement(
+            tmp_path / "back.csv",
+            B1_CLOSING,
+            [("16/12/2026", "FT26350000903", -55_000, "HOAN TRA GD FT26349000103")],
+        )
+        assert import_statement(branch, back)["reversed"] == 1
+        [account] = as_json(branch, "reconcile --org B1")["accounts"]
+        assert [t["external_id"] for t in account["reversed"]] == ["FT26349000103"]
+        said = ok(branch, "reconcile --org B1").stdout
+        vi = "Ngân hàng đã hoàn lại: 2026-12-15 55,000 đ (FT26349000103) IBFT chuyen tien"
+        en = "reversed by the bank: 2026-12-15 55,000 đ (FT26349000103) IBFT chuyen tien"
+        assert vi in said and en in said, said
+
     def test_the_proposal_is_listed_and_applied_only_when_confirmed(
         self, branch: str, imported: dict[str, Any]
     ) -> None:
