@@ -21,6 +21,7 @@ from the file).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,9 +116,20 @@ def day_end_statement(
     return chosen, others
 
 
+def typed_account_number(number: str | None) -> str | None:
+    """An account number as a person typed it, as registered accounts hold it (letters and
+    digits: `org account add`): without spaces, dots or dashes; None if nothing is left."""
+    if number is None:
+        return None
+    return re.sub(r"[\s.\-]", "", number) or None
+
+
 class StatementCommands(MatchingCommands):
     def statement_account(self, org_code: str, number: str | None) -> dict[str, Any]:
-        """The registered account a statement is for (the only one, if not named)."""
+        """The registered account a statement is for (the only one, if not named). `number`
+        as typed: spaces, dots and dashes (as banks print it: "1018 795 282") are dropped,
+        as `org account add` stores letters and digits only; empty is not named."""
+        number = typed_account_number(number)
         org = self.get_org(org_code)
         accounts = [a for a in org.accounts if number is None or a["account_number"] == number]
         if number is not None and not accounts:

@@ -96,6 +96,25 @@ def test_a_statement_for_an_unregistered_account_is_refused(
     assert result.exit_code == 2 and "999" in result.output
 
 
+@pytest.mark.parametrize(
+    "account", [" 1012345678 ", "1012 345 678", "1012.345.678", "1012-345-678"]
+)
+def test_the_account_may_be_typed_with_spaces_dots_or_dashes(
+    branch: str, tmp_path: Path, account: str
+) -> None:
+    """`--account " 1012345678 "` or "1012 345 678" was refused as unregistered (a
+    reviewer's check): the number is read as `org account add` stores it, digits only."""
+    path = statement(tmp_path, "s.csv", ['15/12/2026,FT031,,"10,000",,IBFT A'])
+    got = imported(branch, path, "--account", account)
+    assert (got["account"], got["new"]) == ("1012345678", 1)
+
+
+def test_an_unregistered_account_is_named_as_read(branch: str, tmp_path: Path) -> None:
+    path = statement(tmp_path, "s.csv", ['15/12/2026,FT032,,"10,000",,IBFT A'])
+    result = run(branch, "statement", "import", str(path), "--org", "B1", "--account", " 9 99 ")
+    assert result.exit_code == 2 and "Account 999 is not a registered" in result.output
+
+
 class TestTheSuspenseQueue:
     """Money that carried no code waits; the treasurer decides, and every decision is recorded."""
 

@@ -545,6 +545,21 @@ class TestStatementUpload:
         }
         assert state(client) == before
 
+    def test_the_account_is_named_with_spaces_or_dots_or_not_at_all(
+        self, client: TestClient
+    ) -> None:
+        """`?account=1012 345 678` was refused as unregistered, and an empty `?account=`
+        answered 404 naming "Account  is not..." (a reviewer's check): the number is read
+        without spaces, dots or dashes, and empty is not given (B1's only account)."""
+        content = statement_csv(december_lines(request_code(client)))
+        for i, account in enumerate(["", " 1012 345 678 ", "1012.345.678", "1012-345-678"]):
+            got = raw_upload(client, content, account=account)
+            assert got.status_code == 200, got.text
+            assert got.json()["account"] == B1_ACCOUNT[1]
+            assert got.json()["new"] == (4 if i == 0 else 0)
+        refused = problem(raw_upload(client, content, account=" 999 "), 404, "account")
+        assert refused["detail_en"].startswith("Account 999 is not")
+
     def test_an_amount_too_large_is_refused_and_every_read_still_answers(
         self, client: TestClient
     ) -> None:
