@@ -82,7 +82,7 @@ class PaymentRequest(Aggregate):
 
     def cancel(self, reason: str, at: str) -> None:
         """Cancel the request; a retry changes nothing. A deposit's cash still in transit
-        goes back to cash (`DepositCancelled`); one cancelled before 2026-11-25 (a plain
+        goes back to cash (`DepositCancelled`); one cancelled before 2026-11-24 (a plain
         `Cancelled`, its cash left in transit) is put back by cancelling it again."""
         if self.kind == "deposit" and self.in_transit() > 0:
             self._cancel_deposit(reason, at, self.in_transit())

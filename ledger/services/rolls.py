@@ -192,7 +192,7 @@ class RollCommands(LedgerBase):
         from then (at the branch that assessed it) asks no more than was paid of it, so
         the unpaid part is withdrawn from the roll and the register (`Roll.Adjusted`: D
         dues assessed / C receivable); what was paid stays paid. Nothing is saved here.
-        Returns the adjustments made. Before 2026-11-25 these months stayed on the
+        Returns the adjustments made. Before 2026-11-24 these months stayed on the
         branch's outstanding, while the member could no longer pay them."""
         member = uow.member(code)
         registers = {r.branch_code: r for r in self.member_registers(uow, member)}
