@@ -113,6 +113,8 @@ def read_statement(
     width = max(i for i, c in enumerate(header) if c) + 1
     csv_file = Path(path).suffix.lower() == ".csv"
     lines = _oldest_first(_parse(rows[start:], columns, chosen, bounds, width, csv_file))
+    if "debit" not in columns and "type" not in columns:
+        _check_signs(lines)
     opening = closing = None
     first_balance = lines[0].balance if lines else None
     if first_balance is not None:
@@ -432,6 +434,34 @@ def _one_column(
     if signed is None or direction is None or signed == 0:
         return None
     return direction, abs(signed)
+
+
+def _check_signs(lines: list[_Line]) -> None:
+    """One amount column and no type column: its sign is the direction. A bank that
+    prints money out without a minus would have every line read as money in; where the
+    printed balances show a line taking its amount out, the file is refused (the
+    mapping needs a type column, docs/statements.md), never booked the wrong way."""
+    wrong = [
+        line
+        for before, line in itertools.pairwise(lines)
+        if before.balance is not None
+        and line.balance is not None
+        and line.direction == "in"
+        and before.balance - line.amount == line.balance
+    ]
+    if wrong:
+        first = wrong[0]
+        where = f"{first.date} {first.reference or ''}".strip()
+        raise InvalidInput(
+            f"Cột số tiền không có dấu cho tiền ra: số dư in cho thấy {len(wrong)} dòng "
+            f"(đầu tiên {where}, {first.amount:,}) là tiền ra mà đọc thành tiền vào; cần một "
+            "cột loại giao dịch (Nợ/Có) trong cách đọc của ngân hàng (docs/statements.md)",
+            f"The amount column has no sign for money out: the printed balances show "
+            f"{len(wrong)} line(s) (first {where}, {first.amount:,}) taking money out that "
+            "would be read as money in; the bank's mapping needs a type (D/C) column "
+            "(docs/statements.md)",
+            field="file",
+        )
 
 
 def _oldest_first(lines: list[_Line]) -> list[_Line]:

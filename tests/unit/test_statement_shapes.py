@@ -1,5 +1,5 @@
 """Export shapes Vietnamese banks really produce that the reader refused whole (a review,
-2026-11-25): one signed amount column (with or without a C/D type column), a two-row
+2026-11-24): one signed amount column (with or without a C/D type column), a two-row
 header, amount cells spelled `-`, `+140,000`, `140,000 VND`, and a totals row whose date
 cell is empty. Each test failed on the code before its fix; the refusals that protect
 money are checked beside them."""
@@ -58,6 +58,27 @@ def test_a_signed_amount_column_gives_the_direction_by_its_sign(tmp_path: Path) 
         ],
     )
     assert moves(rs(english)) == moves(statement)
+
+
+def test_an_amount_column_without_a_sign_for_money_out_is_refused_not_read_as_in(
+    tmp_path: Path,
+) -> None:
+    """A bank that prints money out without a minus and has no type column: every line
+    would be read as money in. The printed balances show the second line going out, so
+    the file is refused, naming it (read as it stood, 1,200,000 out was booked in)."""
+    path = write_csv(
+        tmp_path / "s.csv",
+        [
+            ["Ngày giao dịch", "Mã giao dịch", "Số tiền", "Số dư", "Nội dung giao dịch"],
+            ["05/12/2026", "FT26339001", "500,000", "10,500,000", MEMO_A],
+            ["06/12/2026", "FT26340002", "1,200,000", "9,300,000", "Phi dich vu SMS"],
+        ],
+    )
+    with pytest.raises(InvalidInput) as caught:
+        rs(path)
+    assert caught.value.field == "file"
+    assert "FT26340002" in caught.value.message_vi and "FT26340002" in caught.value.message_en
+    assert "không có dấu" in caught.value.message_vi and "no sign" in caught.value.message_en
 
 
 @pytest.mark.parametrize(
