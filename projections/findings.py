@@ -1088,20 +1088,25 @@ class FindingsModel(ReadModel):
         waiting = [r["due"] for r in state["receipts"] if not r["late"]]
         self._put_watch(key, min(waiting, default=NEVER), not waiting, state)
 
-    def _cash_out(self, org: str, amount: int, day: str, ref: str, at: str) -> None:
+    def _cash_out(
+        self, org: str, amount: int, day: str, ref: str, at: str, deposit: str | None = None
+    ) -> None:
         """A deposit slip or cash spending takes the oldest cash first; cash already past
-        its day is added to its finding (deposited late: it happened)."""
+        its day is added to its finding (deposited late: it happened). `deposit`: the
+        deposit's request id, under which what it took is kept (`_deposit_cancelled`)."""
         key: Key = ("cash", org, "", "")
         found = self._watch(key)
         if found is None:
             return
         state, left = found[0], amount
+        took: list[list[Any]] = []
         for r in state["receipts"]:
             take = min(left, r["left"])
             if not take:
                 continue
             r["left"] -= take
             left -= take
+            took.append([dict(r), take])
             if r["late"]:
 
                 def update(ev: dict[str, Any], r: dict[str, Any] = r, take: int = take) -> None:
@@ -1111,6 +1116,31 @@ class FindingsModel(ReadModel):
                     _add(ev["events"], ref)
 
                 self.finding(5, org, r["on"][:7], "cash", at, update)
+        if deposit is not None and took:
+            state.setdefault("deposits", {})[deposit] = took
+        self._put_cash(key, state)
+
+    def _cash_back(self, org: str, deposit: str, amount: int) -> None:
+        """A deposit cancelled: `amount` (what it still had in transit) is cash again, the
+        cash it took, latest first, with each receipt's own day and deadline, so a slip
+        recorded and then cancelled does not stop the clock (before 2026-11-24 a
+        cancelled deposit's cash counted as deposited here)."""
+        key: Key = ("cash", org, "", "")
+        found = self._watch(key)
+        if found is None:
+            return
+        state, left = found[0], amount
+        by_event = {r["event"]: r for r in state["receipts"]}
+        for r, take in reversed(state.get("deposits", {}).pop(deposit, [])):
+            give = min(left, int(take))
+            if give <= 0:
+                break
+            left -= give
+            if r["event"] in by_event:
+                by_event[r["event"]]["left"] += give
+            else:
+                by_event[r["event"]] = r | {"left": give}
+        state["receipts"] = sorted(by_event.values(), key=lambda r: (r["on"], r["event"]))
         self._put_cash(key, state)
 
     def _expire_cash(self, key: Key, state: dict[str, Any], day: str, at: str) -> None:
@@ -1143,7 +1173,14 @@ class FindingsModel(ReadModel):
     def _deposit(self, e: Any, pos: int, at: str) -> None:
         info = self._ref(e.originator_id)
         if info is not None:
-            self._cash_out(info["branch"], e.amount, vietnam_day(e), event_ref(e), at)
+            day, deposit = vietnam_day(e), str(e.originator_id)
+            self._cash_out(info["branch"], e.amount, day, event_ref(e), at, deposit)
+
+    @handles(PaymentRequest.DepositCancelled)  # type: ignore[attr-defined]
+    def _deposit_cancelled(self, e: Any, pos: int, at: str) -> None:
+        info = self._ref(e.originator_id)
+        if info is not None:
+            self._cash_back(info["branch"], str(e.originator_id), int(e.amount))
 
     @handles(Organisation.Spent)  # type: ignore[attr-defined]
     def _spent(self, e: Any, pos: int, at: str) -> None:

@@ -365,6 +365,28 @@ class TestKind5CashNotDeposited:
         assert "140,000 đ deposited or spent after the deadline" in found["explanation_en"]
         assert_evidence_is_stored(books, found)
 
+    def test_a_deposit_slip_cancelled_does_not_stop_the_clock(
+        self, books: DuesLedger, findings: Findings, frozen: Any
+    ) -> None:
+        """A slip recorded and then cancelled (a typo, or on purpose) gives the cash back:
+        its deadline runs from the day it was received, as if no slip had been written.
+        Before, the cancelled deposit counted as deposited and no finding came."""
+        books.receive_cash("M0", 70_000, "BL-1")
+        books.receive_cash("M1", 70_000, "BL-2")
+        frozen.move_to("2026-12-16 09:00:00+07:00")
+        slip = books.deposit_cash("HN-BD-01", 100_000, "GNT-1")
+        books.cancel_request(slip.code, "nhầm số tiền")
+        later(frozen, "2026-12-23", books)
+        found = only(findings, 5)
+        assert sorted(r["undeposited"] for r in found["evidence"]["details"]["receipts"]) == [
+            70_000,
+            70_000,
+        ]
+        books.deposit_cash("HN-BD-01", 140_000, "GNT-2")  # late, and the finding says so
+        found = only(findings, 5)
+        deposited = [x[1] for r in found["evidence"]["details"]["receipts"] for x in r["deposited"]]
+        assert deposited == [70_000, 70_000]
+
     def test_cash_deposited_on_the_seventh_day_is_not(
         self, books: DuesLedger, findings: Findings, frozen: Any
     ) -> None:
