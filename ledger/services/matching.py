@@ -455,6 +455,9 @@ class MatchingCommands(RequestCommands):
             request.items, self._shares(uow, request, tx.amount), strict=True
         ):
             if not share:
+                left = uow.member(member).ended_from if request.kind != "member" else None
+                if left is not None and any(p >= left for p in periods):  # why it is held
+                    refused.append(f"{member}: left the party list from {left}")
                 continue
             ref = f"{request.code}:{tx.external_id}:{member}"
             try:

@@ -223,9 +223,10 @@ class TestWhatTheReviewFound:
         # December, opened, is no longer owed by M1 (withdrawn when they left the list):
         # nothing is owed under the request for M1, so their share is held as excess
         assert created and tx.matched is not None and tx.matched["held"] == 70_000
+        assert "M1" in tx.matched["refused"][0]  # the treasurer is told why
         assert branch.request_status(request.code)["held"] == 70_000
         [item] = branch.suspense_items("HN-BD-01")
-        assert (item["amount"], item["request"]) == (70_000, request.code)
+        assert (item["amount"], item["request"], item["why"]) == (70_000, request.code, "refused")
         assert branch.member_statement("M0")["outstanding"] == 0
 
     def test_a_batch_pays_the_month_it_names_not_the_oldest_arrears(
