@@ -8,6 +8,14 @@ by plain bank transfer (`via="bank"`) carries a reference code; it is in
 transit at the parent until the parent's bank line with that code arrives,
 and only then does the parent allocate it (`Received`). Several remittances
 for the same month add up; the aggregate is keyed by child and month.
+
+A month remitted beyond what later became payable (a back-dated cut, a bank
+reversal) is netted in a later month's remittance to the same parent: the later
+month records `Offset` (this much of what it owed was settled by that earlier
+month's excess, no money moving) and the earlier month `Netted` (this much of its
+excess was used), both in one save. The parent, receiving less money for the
+later month, allocates less; no postings are needed: the child's
+`payable_to_parent` account already holds the earlier month's excess as a debit.
 """
 
 from __future__ import annotations
@@ -76,6 +84,40 @@ class Remittance(Aggregate):
         self.parent_payable = 0
         self.in_transit = 0  # sent by bank transfer, not yet seen at the parent
         self.transfers: list[dict[str, Any]] = []
+        # [month, amount, on]: earlier months' excess deducted from this month's remittance
+        self.offsets_in: list[list[Any]] = []
+        # [month, amount, on]: this month's excess deducted from later months' remittances
+        self.offsets_out: list[list[Any]] = []
+
+    @property
+    def offset_in(self) -> int:
+        return sum(int(o[1]) for o in getattr(self, "offsets_in", []))
+
+    @property
+    def offset_out(self) -> int:
+        return sum(int(o[1]) for o in getattr(self, "offsets_out", []))
+
+    @property
+    def settled(self) -> int:
+        """What of this month's payable share the parent has: money sent (`remitted`), plus
+        earlier months' excess deducted from it, minus this month's excess netted later."""
+        return self.remitted + self.offset_in - self.offset_out
+
+    @event("Offset")
+    def offset(self, parent_code: str, from_period: str, amount: int, on: str) -> None:
+        """`amount` of what this month owes the parent is settled by what was remitted
+        beyond the payable share for `from_period` (recorded there as `Netted`)."""
+        self.parent_code = self.parent_code or parent_code
+        if not hasattr(self, "offsets_in"):
+            self.offsets_in = []
+        self.offsets_in.append([from_period, amount, on])
+
+    @event("Netted")
+    def netted(self, in_period: str, amount: int, on: str) -> None:
+        """`amount` of this month's excess was deducted from the remittance of `in_period`."""
+        if not hasattr(self, "offsets_out"):
+            self.offsets_out = []
+        self.offsets_out.append([in_period, amount, on])
 
     @event("Remitted")
     def remit(

@@ -1488,6 +1488,40 @@ class FindingsModel(ReadModel):
             }
             self._put_watch(("transit", org, period, e.reference), due, False, state)
 
+    @handles(Remittance.Offset)  # type: ignore[attr-defined]
+    def _offset(self, e: Any, pos: int, at: str) -> None:
+        """An earlier month's excess deducted from this month's remittance settles this month
+        as money sent would (docs/policy.md): counted as remitted on its day."""
+        info = self._ref(e.originator_id)
+        if info is None:
+            return
+        org, period, day = info["org"], info["period"], str(e.on)[:10]
+        watch = self._remit_watch(org, period, None)
+        if watch is None:
+            return
+        key, state, done = watch
+        if day <= state["due"]:
+            state["remitted"] += e.amount
+            _add(state["events"], event_ref(e))
+        else:
+            state["late"].append({"amount": e.amount, "on": day, "event": event_ref(e)})
+            self._late_remittance(org, period, state, event_ref(e), at)
+        self._put_watch(key, state["due"], done, state)
+
+    @handles(Remittance.Netted)  # type: ignore[attr-defined]
+    def _netted(self, e: Any, pos: int, at: str) -> None:
+        """This month's excess, used by a later month: no longer counted as remitted here."""
+        info = self._ref(e.originator_id)
+        if info is None:
+            return
+        watch = self._remit_watch(info["org"], info["period"], None)
+        if watch is None:
+            return
+        key, state, done = watch
+        state["remitted"] -= e.amount
+        _add(state["events"], event_ref(e))
+        self._put_watch(key, state["due"], done, state)
+
     def _late_remittance(
         self, org: str, period: str, state: dict[str, Any], ref: str, at: str
     ) -> None:

@@ -137,9 +137,12 @@ def remit(
                 "payload": r.payload,
                 "in_transit": r.in_transit,
                 "over_remitted": r.over_remitted,
+                "offset": r.offset,
+                "offsets": [{"period": m, "amount": a} for m, a in r.offsets],
             }
         )
         return
+    _offset(console, org, r)
     if r.amount == 0 and r.code:
         say(
             console,
@@ -177,6 +180,20 @@ def remit(
     )
 
 
+def _offset(console: Console, org: str, r: RemitResult) -> None:
+    """What earlier months over-paid the parent, deducted from this month's remittance."""
+    if not r.offset:
+        return
+    months = ", ".join(f"{m}: {dong(a)}" for m, a in r.offsets)
+    say(
+        console,
+        f"{org} trừ {dong(r.offset)} đã nộp thừa cho {r.parent_code} ({months}) vào tháng "
+        f"{r.period}: nộp {dong(r.amount)} thay vì {dong(r.amount + r.offset)}.",
+        f"{org} deducted {dong(r.offset)} over-remitted to {r.parent_code} ({months}) from "
+        f"{r.period}: sending {dong(r.amount)} instead of {dong(r.amount + r.offset)}.",
+    )
+
+
 def _over_remitted(console: Console, org: str, r: RemitResult) -> None:
     """The parent holds more than is now payable (a payment taken back after remitting)."""
     if not r.over_remitted:
@@ -184,11 +201,11 @@ def _over_remitted(console: Console, org: str, r: RemitResult) -> None:
     say(
         console,
         f"Cảnh báo: đã nộp thừa {dong(r.over_remitted)}: một khoản thu của tháng bị hoàn hoặc "
-        f"điều chỉnh sau khi nộp. {r.parent_code} giữ số tiền này của {org}; đề nghị cấp trên "
-        "trả lại hoặc trừ vào lần nộp sau (ghi chứng từ).",
+        f"điều chỉnh sau khi nộp. {r.parent_code} giữ số tiền này của {org}; lần nộp tháng sau "
+        f"cho {r.parent_code} sẽ tự trừ đi.",
         f"Warning: over-remitted by {dong(r.over_remitted)}: money of this month was taken back "
-        f"or adjusted after the share was remitted. {r.parent_code} holds it for {org}; ask for "
-        "it back or have it counted against a later remittance (with a voucher).",
+        f"or adjusted after the share was remitted. {r.parent_code} holds it for {org}; the next "
+        f"later month remitted to {r.parent_code} deducts it.",
     )
 
 

@@ -229,5 +229,14 @@ class Remittance(BaseModel):
     over_remitted: int = Field(
         0,
         description="Đã nộp thừa (một khoản thu bị hoàn sau khi nộp) / remitted beyond what is "
-        "now payable: a payment of the month was taken back after remitting",
+        "now payable: a payment of the month was taken back after remitting, not yet "
+        "deducted from a later month's remittance",
+    )
+    offset: int = Field(
+        0,
+        description="Trừ vào lần nộp này phần đã nộp thừa các tháng trước / deducted from "
+        "this remittance: what earlier months remitted beyond their payable share",
+    )
+    offsets: list[tuple[str, int]] = Field(
+        default_factory=list, description="[tháng / month, đ]: whose excess was deducted"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -55,13 +55,24 @@ class RemitResult:
     # sent by bank transfer and not yet seen at the parent: this transfer's, or (nothing
     # left to remit) the one still on its way, whose code and VietQR are given again
     in_transit: int = 0
+    # earlier months' over-remittance deducted from this month's by this call: [month, đ]
+    offsets: list[list[Any]] = field(default_factory=list)
+    # of the month's payable, settled before this call without money sent for it: earlier
+    # months' excess deducted from it, less its own excess deducted from later months
+    netted_before: int = 0
+
+    @property
+    def offset(self) -> int:
+        """Deducted by this call from what was sent: what the parent was over-paid before."""
+        return sum(int(o[1]) for o in self.offsets)
 
     @property
     def over_remitted(self) -> int:
-        """Remitted beyond the share now payable: a payment of the month was taken back
-        (a bank reversal, a re-assessment's refund) after the share was remitted. The level
-        above holds it; `remit` never sends a negative amount (docs/reconciliation.md)."""
-        return max(self.remitted_before - self.payable, 0)
+        """Remitted beyond the share now payable and not yet deducted from a later month's
+        remittance: a payment of the month was taken back (a bank reversal, a re-assessment's
+        refund) after the share was remitted. The level above holds it until the next month
+        remitted to it deducts it; `remit` never sends a negative amount (docs/policy.md)."""
+        return max(self.remitted_before + self.netted_before - self.payable, 0)
 
 
 def check_channel(channel: str) -> None:
@@ -309,6 +320,36 @@ class PaymentCommands(LedgerBase):
         own = self.get_or_none(remittance_id(org_code, period), Remittance)
         return payable, (own.remitted if own else 0), own
 
+    def over_remitted_before(
+        self, org_code: str, parent_code: str, period: Period
+    ) -> list[tuple[Remittance, int]]:
+        """Earlier months' remittances to `parent_code` holding more than is now payable for
+        their month and not yet netted, oldest first, with that excess (docs/policy.md)."""
+        org = self.get_org(org_code)
+        earlier = [p for p in self.periods_of(org_code) if p < period]  # type: ignore[attr-defined]
+        own = self.load_many([remittance_id(org_code, p) for p in earlier], Remittance)
+        mine = sorted(
+            (r for r in own.values() if r.parent_code == parent_code and r.settled > 0),
+            key=lambda r: r.period,
+        )
+        if not mine:
+            return []
+        rolls = self.load_many([roll_id(org_code, r.period) for r in mine], Roll)
+        keys = [remittance_id(c, r.period) for r in mine for c in org.children_at(r.period)]
+        received = self.load_many(keys, Remittance)
+        out = []
+        for r in mine:
+            roll = rolls.get(roll_id(org_code, r.period))
+            payable = roll.payable if roll is not None else 0
+            payable += sum(
+                c.parent_payable
+                for c in received.values()
+                if c.period == r.period and c.parent_code == org_code
+            )
+            if r.settled > payable:
+                out.append((r, r.settled - payable))
+        return out
+
     def remit(
         self, org_code: str, period: Period, *, via: str = "portal", reference: str | None = None
     ) -> RemitResult:
@@ -328,21 +369,51 @@ class PaymentCommands(LedgerBase):
             )
         parent = self.get_org(parent_code)
         payable, remitted, own = self.payable_for(org_code, period)
+        netted = own.settled - own.remitted if own is not None else 0
         earlier = _transfer_with(own, reference)
         if earlier is not None and own is not None:  # a retry: nothing new is recorded
             return self._sent_again(
                 own, earlier, parent_code, payable, remitted, int(earlier["amount"]), True
             )
-        amount = payable - remitted
+        amount = payable - remitted - netted
         if amount <= 0:
             waiting = _in_transit(own)
             if waiting is None or own is None:
-                return RemitResult(org_code, parent_code, period, 0, payable, remitted)
+                return RemitResult(
+                    org_code, parent_code, period, 0, payable, remitted, netted_before=netted
+                )
             # a treasurer who lost the transfer's code asks again: the same code and VietQR
             return self._sent_again(own, waiting, parent_code, payable, remitted, 0, False)
+        remittance = own or Remittance(org_code=org_code, period=period)
+        # What earlier months sent this parent beyond their payable share is deducted first,
+        # oldest first; what this month cannot take waits for the next (docs/policy.md).
+        offsets: list[list[Any]] = []
+        touched: list[Any] = []
+        for before, excess in self.over_remitted_before(org_code, parent_code, period):
+            take = min(excess, amount)
+            if take <= 0:
+                break
+            before.netted(in_period=period, amount=take, on=self.today_iso())
+            remittance.offset(
+                parent_code=parent_code, from_period=before.period, amount=take, on=self.today_iso()
+            )
+            offsets.append([before.period, take])
+            touched.append(before)
+            amount -= take
+        if amount == 0:  # all of it settled by earlier excess: no money moves
+            self.save(remittance, *touched)
+            return RemitResult(
+                org_code,
+                parent_code,
+                period,
+                0,
+                payable,
+                remitted,
+                offsets=offsets,
+                netted_before=netted,
+            )
         percent = self.policy().book.retained_percent(parent.org_type, period)
         parent_retained, parent_payable = split_retained(amount, percent)
-        remittance = own or Remittance(org_code=org_code, period=period)
         number = len(remittance.transfers) + 1
         request = None
         if via == "bank":  # in transit until the parent's bank line with this code arrives
@@ -377,7 +448,7 @@ class PaymentCommands(LedgerBase):
             parent_payable=parent_payable,
             postings=postings,
         )
-        self.save(remittance, request)
+        self.save(remittance, request, *touched)
         return RemitResult(
             org_code,
             parent_code,
@@ -388,6 +459,8 @@ class PaymentCommands(LedgerBase):
             code=request.code if request else None,
             payload=request.payload if request else None,
             in_transit=amount if request else 0,
+            offsets=offsets,
+            netted_before=netted,
         )
 
     def _sent_again(

@@ -293,3 +293,40 @@ def test_a_reader_that_goes_away_is_not_a_database_error(tmp_path: Path) -> None
         os.close(writer)
     assert "database" not in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert done.returncode == 1
+
+
+def test_remit_deducts_what_an_earlier_month_over_remitted_and_says_so(tree: str) -> None:
+    """November remitted, then M1's income is cut from November: December's remittance
+    deducts November's excess and says which month's (a helper's check: before, December
+    sent its full share and the parent kept the excess)."""
+    ok(tree, "month open --period 2026-11")
+    ok(tree, "pay --member M1 --amount 70000 --months 2026-11 --reference N1")
+    ok(tree, "month close --period 2026-11 --org HN-BD-01")
+    assert as_json(tree, "remit --org HN-BD-01 --period 2026-11")["amount"] == 49_000
+    ok(tree, "member income M1 --category social_insured --monthly-base 3500000 --from 2026-11")
+    ok(tree, "pay --member M2 --amount 70000 --months 2026-12 --reference D2")
+    ok(tree, "month close --period 2026-12 --org HN-BD-01")
+
+    sent = as_json(tree, "remit --org HN-BD-01 --period 2026-12")
+
+    # December: M1's 35,000 đ (from the credit the cut freed) and M2's 70,000 đ, 70% payable
+    assert (sent["payable"], sent["offset"], sent["amount"]) == (73_500, 24_500, 49_000)
+    assert sent["offsets"] == [{"period": "2026-11", "amount": 24_500}]
+    again = ok(tree, "remit --org HN-BD-01 --period 2026-12").stdout
+    assert "Nothing to remit" in again
+    total = as_json(tree, "balance --org HN-BD-01")
+    assert total["remitted_to_parent"] == total["payable_to_parent"] == 98_000
+
+
+def test_remit_prints_the_deduction_in_both_languages(tree: str) -> None:
+    ok(tree, "month open --period 2026-11")
+    ok(tree, "pay --member M1 --amount 70000 --months 2026-11 --reference N1")
+    ok(tree, "month close --period 2026-11 --org HN-BD-01")
+    ok(tree, "remit --org HN-BD-01 --period 2026-11")
+    ok(tree, "member income M1 --category social_insured --monthly-base 3500000 --from 2026-11")
+    ok(tree, "month close --period 2026-12 --org HN-BD-01")
+
+    text = " ".join(ok(tree, "remit --org HN-BD-01 --period 2026-12").stdout.split())
+
+    assert "deducted 24,500 đ over-remitted to HN-BD (2026-11: 24,500 đ)" in text
+    assert "trừ 24,500 đ đã nộp thừa" in text

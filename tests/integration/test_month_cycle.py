@@ -393,3 +393,118 @@ class TestRetriesChangeNothing:
         assert app.spend("HN-BD-01", 5_000, "Mua sổ sách", "PC-01") is False
         assert written(app) == before
         assert app.balance("HN-BD-01")["spent"] == 5_000
+
+
+LEVELS = ("HN-BD-01", "HN-BD", "HN")
+
+
+class TestAnOverRemittanceIsDeductedFromTheNextMonth:
+    """A month closed and remitted, then a back-dated cut: the parent was over-paid. The
+    next month's remittance to the same parent deducts it, at every level (a helper's
+    check: before, every later month sent its full payable and the excess stayed above)."""
+
+    def _cut_after_remitting(self, app: DuesLedger) -> None:
+        app.open_month("2026-10")
+        app.pay("M0", DUES, reference="P1")
+        app.close_month("2026-10", "HN")
+        for code in LEVELS:
+            app.remit(code, "2026-10")
+        # M0's income halves from October: 35,000 đ of October's 70,000 đ becomes credit
+        app.change_income("M0", "social_insured", 3_500_000, "2026-10")
+
+    def _next_month(self, app: DuesLedger) -> None:
+        app.open_month("2026-11")  # M0's 35,000 đ credit pays November
+        app.pay("M1", DUES, reference="P2", months=["2026-11"])
+        app.close_month("2026-11", "HN")
+
+    def test_across_the_months_each_level_remits_what_it_owes(self, app: DuesLedger) -> None:
+        self._cut_after_remitting(app)
+        self._next_month(app)
+
+        sent = {code: app.remit(code, "2026-11") for code in LEVELS}
+
+        assert sent["HN-BD-01"].amount == 73_500 - 24_500
+        assert sent["HN-BD-01"].offset == 24_500
+        assert sent["HN-BD-01"].offsets == [["2026-10", 24_500]]
+        for code in LEVELS:
+            figures = app.balance(code)
+            assert figures["remitted_to_parent"] == figures["payable_to_parent"], code
+            assert org_balances(app, code)["liabilities:payable_to_parent"] == 0, code
+        retained = sum(app.balance(c)["retained"] for c in (*LEVELS, "TW"))
+        assert retained == DUES // 2 + DUES + DUES // 2  # October 35,000; November 105,000
+
+    def test_remitting_again_changes_nothing(self, app: DuesLedger) -> None:
+        self._cut_after_remitting(app)
+        self._next_month(app)
+        app.remit("HN-BD-01", "2026-11")
+        before = written(app)
+
+        again = app.remit("HN-BD-01", "2026-11")
+        october = app.remit("HN-BD-01", "2026-10")
+
+        assert (again.amount, again.offset, october.amount, october.over_remitted) == (0, 0, 0, 0)
+        assert written(app) == before
+
+    def test_a_month_too_small_carries_the_rest_to_the_next(self, app: DuesLedger) -> None:
+        self._cut_after_remitting(app)
+        app.open_month("2026-11")  # only M0's credit pays: November's payable is 24,500 đ
+        app.close_month("2026-11", "HN")
+        app.change_income("M0", "social_insured", 1_000_000, "2026-10")  # October 10,000 đ
+        # October's payable is now 7,000 đ (42,000 đ over); November's 7,000 đ
+
+        november = app.remit("HN-BD-01", "2026-11")
+        assert (november.amount, november.offset) == (0, november.payable)
+        app.open_month("2026-12")
+        app.pay("M1", DUES, reference="P3", months=["2026-12"])
+        app.close_month("2026-12", "HN")
+        december = app.remit("HN-BD-01", "2026-12")
+
+        assert december.offset == 42_000 - november.payable
+        assert december.offsets == [["2026-10", 42_000 - november.payable]]
+        figures = app.balance("HN-BD-01")
+        assert figures["remitted_to_parent"] == figures["payable_to_parent"]
+
+    def test_money_paid_late_for_the_netted_month_is_sent_for_it(self, app: DuesLedger) -> None:
+        self._cut_after_remitting(app)
+        self._next_month(app)
+        app.remit("HN-BD-01", "2026-11")
+
+        app.pay("M2", DUES, reference="LATE", months=["2026-10"])
+
+        assert app.remit("HN-BD-01", "2026-10").amount == 49_000
+
+    def test_a_bank_reversal_after_remitting_is_deducted_and_the_read_models_agree(
+        self, app: DuesLedger
+    ) -> None:
+        from projections.reads import Reads
+        from tests.integration.test_reconciliation import BIN, BRANCH_ACCOUNT, line, paying
+
+        app.add_account("HN-BD-01", BIN, BRANCH_ACCOUNT, "CHI BO KHU PHO 1", "organisation")
+        app.open_month("2026-11")
+        app.pay("M1", DUES, reference="P1")
+        app.record_bank_transaction(paying(app.member_request("M0"), DUES, "FT26349000901"))
+        app.close_month("2026-11", "HN")
+        for code in LEVELS:
+            app.remit(code, "2026-11")
+        back = line(DUES, "HOAN TRA GD FT26349000901", direction="out", reference="FT2634988001")
+        app.record_bank_transaction(back)  # M0's November is owed again
+        app.open_month("2026-12")
+        app.pay("M2", DUES, reference="P2", months=["2026-12"])
+        app.close_month("2026-12", "HN")
+
+        sent = {code: app.remit(code, "2026-12") for code in LEVELS}
+
+        assert sent["HN-BD-01"].offsets == [["2026-11", 49_000]]
+        assert sent["HN-BD-01"].amount == 0  # December's 49,000 đ all settled by November's
+        reads = Reads(app)
+        try:
+            for code in LEVELS:
+                core = app.balance(code)
+                assert core["remitted_to_parent"] == core["payable_to_parent"], code
+                assert org_balances(app, code)["liabilities:payable_to_parent"] == 0, code
+                for period in ("2026-11", "2026-12"):
+                    want, got = app.balance(code, period), reads.balance(code, period)
+                    for key in ("retained", "payable_to_parent", "remitted_to_parent"):
+                        assert got[key] == want[key], (code, period, key)
+        finally:
+            reads.close()

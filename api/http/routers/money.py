@@ -384,8 +384,11 @@ def remit(
             payload=r.payload,
             in_transit=r.in_transit,
             over_remitted=r.over_remitted,
+            offset=r.offset,
+            offsets=[(str(m), int(a)) for m, a in r.offsets],
         )
-        return JSONResponse(out.model_dump(mode="json"), status_code=201 if r.amount else 200)
+        recorded = r.amount or r.offset
+        return JSONResponse(out.model_dump(mode="json"), status_code=201 if recorded else 200)
 
     return once(svc, who, request, raw, idempotency_key, run)
 
