@@ -875,8 +875,9 @@ class MatchingCommands(RequestCommands):
         unflag: list[Posting] | None = None,
     ) -> bool:
         """Undo what `original` settled; False (the line is then flagged) where the ledger
-        cannot undo it by itself: a remittance or deposit it cleared, or a payment whose
-        credit has since been used for later months. `unflag`: the postings taking back
+        cannot undo it by itself: a remittance or deposit it cleared, a payment whose
+        credit can no longer be found (neither held nor spent on the member's months), or
+        a batch's excess the treasurer has resolved. `unflag`: the postings taking back
         `tx`'s flag, where it was flagged before `original` was recorded."""
         bank = bank_account(owner, tx.account_number)
         suspense = acct(owner, "liabilities", "suspense")
