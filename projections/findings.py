@@ -1033,7 +1033,15 @@ class FindingsModel(ReadModel):
             }
             _add(ev["events"], event_ref(e))
 
-        self.finding(3, org, period, str(item["tx"]) if item else "", at, update)
+        fid = self.finding(3, org, period, str(item["tx"]) if item else "", at, update)
+        if e.how == "reversal":
+            # the ledger found the line to be the bank's reversal of a line recorded after
+            # it (its flag taken back in the books): not kind 3, so withdrawn, as a kind-1
+            # finding whose lines were taken back (before, it stayed open)
+            found = self.obj("rm_findings", (fid,))
+            if found is not None:
+                found[5] = "withdrawn"
+                self.put_obj("rm_findings", (fid,), found)
 
     # -- kind 2 and 5: who received money, and cash ---------------------------------------
     @handles(Payment.Received)  # type: ignore[attr-defined]

@@ -30,7 +30,7 @@ from payment_gateways.income_source import CsvIncomeSource
 from projections.findings import FINDINGS, REVIEWS, WATCH, Findings, finding_id
 from projections.reads import Reads
 from projections.replay import replay
-from tests.builders import member_row, small_ledger
+from tests.builders import member_row, org_balances, small_ledger
 
 BIN = "970436"
 B1_ACCOUNT = "1012345678"  # HN-BD-01, in the organisation's name
@@ -304,6 +304,37 @@ class TestKind3UnexplainedOutflow:
         books.resolve_suspense(item["id"], not_dues="Phí ngân hàng")
         assert only(findings, 3)["evidence"]["details"]["resolution"]["how"] == "not_dues"
         assert_evidence_is_stored(books, only(findings, 3))
+
+    def test_the_banks_reversal_recorded_before_its_original_is_taken_back_out(
+        self, books: DuesLedger, findings: Findings
+    ) -> None:
+        """The reversal came first (a day exported newest first): flagged, so listed. When
+        its original comes the ledger links them (the flag is taken back in the books):
+        a bank reversal is not kind 3, so the finding is withdrawn, as a kind-1 finding
+        whose lines were taken back. Before, it stayed open and high, saying "the treasurer
+        recorded: reversal", while the books held no unexplained outflow."""
+        request = books.member_request("M0")
+        back = BankTransactionFact(
+            source="sepay",
+            external_id="SEPAY-BACK-1",
+            bin_code=None,
+            account_number=B1_ACCOUNT,
+            direction="out",
+            amount=70_000,
+            value_date="2026-12-16",
+            narrative="TRA SOAT HOAN TIEN GD FT26349000777",
+            reference="FT26349000778",
+        )
+        tx, _ = books.record_bank_transaction(back)
+        assert only(findings, 3)["subject"] == str(tx.id)
+        original = replace(
+            line(70_000, f"MBVCB {request.code} DP"),
+            external_id="SEPAY-ORIG-1",
+            reference="FT26349000777",
+        )
+        books.record_bank_transaction(original)
+        assert org_balances(books, "HN-BD-01").get("assets:unexplained_outflow", 0) == 0
+        assert of_kind(findings, 3) == []
 
     def test_a_remittance_leaving_with_its_code_is_not(
         self, books: DuesLedger, findings: Findings
