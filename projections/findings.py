@@ -1034,10 +1034,11 @@ class FindingsModel(ReadModel):
             _add(ev["events"], event_ref(e))
 
         fid = self.finding(3, org, period, str(item["tx"]) if item else "", at, update)
-        if e.how == "reversal":
+        if e.how == "reversal" or (e.how == "spending" and e.detail.get("by") == "voucher"):
             # the ledger found the line to be the bank's reversal of a line recorded after
-            # it (its flag taken back in the books): not kind 3, so withdrawn, as a kind-1
-            # finding whose lines were taken back (before, it stayed open)
+            # it (its flag taken back in the books), or spending recorded after it whose
+            # voucher the line prints: not kind 3 (docs/inspection.md), so withdrawn, as a
+            # kind-1 finding whose lines were taken back (before, it stayed open)
             found = self.obj("rm_findings", (fid,))
             if found is not None:
                 found[5] = "withdrawn"

@@ -570,6 +570,10 @@ class PaymentCommands(LedgerBase):
                         ]
                     ),
                 )
-                queue.resolve(str(item["id"]), "spending", {"reference": reference}, [])
+                # `by`: the line printed the voucher, so the ledger cleared it (a manual
+                # `suspense resolve --spending` is the treasurer's word alone)
+                queue.resolve(
+                    str(item["id"]), "spending", {"reference": reference, "by": "voucher"}, []
+                )
                 return [queue]
         return []

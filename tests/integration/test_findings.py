@@ -336,6 +336,32 @@ class TestKind3UnexplainedOutflow:
         assert org_balances(books, "HN-BD-01").get("assets:unexplained_outflow", 0) == 0
         assert of_kind(findings, 3) == []
 
+    def test_spending_recorded_after_its_line_with_the_voucher_printed_is_taken_back_out(
+        self, books: DuesLedger, findings: Findings
+    ) -> None:
+        """The line printing the voucher came first (flagged, so listed), then `spend`
+        with that voucher: the ledger clears it, so it is not kind 3 (inspection.md), and
+        the finding is withdrawn. A treasurer's `suspense resolve --spending` on a line
+        that does not print it stays listed with the treasurer's word. (A helper's check:
+        it stayed open and high.)"""
+        close_with_cash(books)  # a retained fund to spend from
+        books.record_bank_transaction(
+            line(15_000, "UNC0042 mua giay", direction="out", value_date="2026-12-15")
+        )
+        assert len(of_kind(findings, 3)) == 1
+        books.spend("HN-BD-01", 15_000, "giay", "UNC-0042", channel="bank")
+        assert org_balances(books, "HN-BD-01").get("assets:unexplained_outflow", 0) == 0
+        assert of_kind(findings, 3) == []
+        unprinted, _ = books.record_bank_transaction(
+            line(9_000, "CHUYEN TIEN", direction="out", value_date="2026-12-15")
+        )
+        books.spend("HN-BD-01", 9_000, "muc", "UNC-0043", channel="bank")
+        [item] = [i for i in books.suspense_items("HN-BD-01") if i["direction"] == "out"]
+        books.resolve_suspense(item["id"], spending="UNC-0043")
+        [found] = of_kind(findings, 3)
+        assert found["subject"] == str(unprinted.id)
+        assert found["evidence"]["details"]["resolution"]["how"] == "spending"
+
     def test_a_remittance_leaving_with_its_code_is_not(
         self, books: DuesLedger, findings: Findings
     ) -> None:
