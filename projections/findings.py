@@ -1470,16 +1470,7 @@ class FindingsModel(ReadModel):
         org, period, day = info["org"], info["period"], str(e.remitted_on)[:10]
         info["parent"] = e.parent_code
         self._put_ref(e.originator_id, "remittance", info)
-        watch = self._remit_watch(org, period, None)
-        if watch is not None:
-            key, state, done = watch
-            if day <= state["due"]:
-                state["remitted"] += e.amount
-                _add(state["events"], event_ref(e))
-            else:
-                state["late"].append({"amount": e.amount, "on": day, "event": event_ref(e)})
-                self._late_remittance(org, period, state, event_ref(e), at)
-            self._put_watch(key, state["due"], done, state)
+        self._count_remitted(org, period, day, e, at)
         if e.parent_payable:
             self._payable(e.parent_code, period, None, e.parent_payable, day, e, at)
         if e.via == "bank":
@@ -1504,7 +1495,11 @@ class FindingsModel(ReadModel):
         info = self._ref(e.originator_id)
         if info is None:
             return
-        org, period, day = info["org"], info["period"], str(e.on)[:10]
+        self._count_remitted(info["org"], info["period"], str(e.on)[:10], e, at)
+
+    def _count_remitted(self, org: str, period: str, day: str, e: Any, at: str) -> None:
+        """`e.amount` of the month's share settled on `day` (money sent, or an earlier
+        month's excess deducted): remitted in time, or late (added to the finding)."""
         watch = self._remit_watch(org, period, None)
         if watch is None:
             return

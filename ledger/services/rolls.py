@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.ids import register_id, roll_id
 from ledger.loading import gc_paused
+from ledger.member import Member
 from ledger.period import Period, add_months, parse_period
 from ledger.postings import Posting, acct, check_balanced, credit, debit, refund_postings
 from ledger.register import Register
@@ -148,14 +149,7 @@ class RollCommands(LedgerBase):
         own = uow is None
         uow = uow or UnitOfWork(self)
         member = self.get_member(code)
-        registers = {r.branch_code: r for r in self.member_registers(uow, member)}
-        periods = sorted(
-            (p, b)
-            for b, r in registers.items()
-            for p in r.opened
-            if p >= from_period and member.branch_at(p) == b
-        )
-        rolls = uow.load_many([roll_id(b, p) for p, b in periods], Roll)
+        registers, periods, rolls = self._assessed_from(uow, member, from_period)
         policy = self.policy()
         book = policy.book
         adjusted = refunds = 0
@@ -187,6 +181,20 @@ class RollCommands(LedgerBase):
             self.save(*uow.pending())
         return adjusted
 
+    def _assessed_from(
+        self, uow: UnitOfWork, member: Member, from_period: Period
+    ) -> tuple[dict[str, Register], list[tuple[str, str]], dict[UUID, Roll]]:
+        """The member's registers by branch, the months (month, branch) opened from
+        `from_period` at the branch the member was in then, and those months' rolls."""
+        registers = {r.branch_code: r for r in self.member_registers(uow, member)}
+        periods = sorted(
+            (p, b)
+            for b, r in registers.items()
+            for p in r.opened
+            if p >= from_period and member.branch_at(p) == b
+        )
+        return registers, periods, uow.load_many([roll_id(b, p) for p, b in periods], Roll)
+
     def withdraw_unpaid(self, code: str, from_period: Period, uow: UnitOfWork) -> int:
         """The member leaves the party list from `from_period`: each month already opened
         from then (at the branch that assessed it) asks no more than was paid of it, so
@@ -195,14 +203,7 @@ class RollCommands(LedgerBase):
         Returns the adjustments made. Before 2026-11-24 these months stayed on the
         branch's outstanding, while the member could no longer pay them."""
         member = uow.member(code)
-        registers = {r.branch_code: r for r in self.member_registers(uow, member)}
-        periods = sorted(
-            (p, b)
-            for b, r in registers.items()
-            for p in r.opened
-            if p >= from_period and member.branch_at(p) == b
-        )
-        rolls = uow.load_many([roll_id(b, p) for p, b in periods], Roll)
+        registers, periods, rolls = self._assessed_from(uow, member, from_period)
         home = registers.get(member.branch_code)
         adjusted = 0
         for p, b in periods:
