@@ -40,10 +40,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
 from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -63,8 +61,6 @@ from tests.integration.test_invariants import (
     check_rolls,
     events_named,
     in_memory,
-    on_postgres,
-    on_sqlite,
 )
 
 BIN = "970436"
@@ -468,14 +464,6 @@ def in_memory_with_qr() -> Iterator[DuesLedger]:
         app.qr_encoder = VietQREncoder()
         app.bank_directory = BankList()
         yield app
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Factory:
-    if request.param == "postgres":
-        request.getfixturevalue("pg_ready")
-        return on_postgres
-    return lambda: on_sqlite(tmp_path)
 
 
 # Found by this property, kept so every run tries it: the payroll request (70,000) is paid

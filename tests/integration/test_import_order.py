@@ -56,7 +56,6 @@ import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,8 +76,6 @@ from tests.integration.test_invariants import (
     check_members,
     check_rolls,
     events_named,
-    on_postgres,
-    on_sqlite,
 )
 
 BIN = "970436"
@@ -433,14 +430,6 @@ A_DAY_NEWEST_FIRST = kept(
     [1, 0],
     newest_first=[True, True],
 )
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_storage(request: pytest.FixtureRequest, tmp_path: Path) -> LedgerFactory:
-    if request.param == "postgres":
-        request.getfixturevalue("pg_ready")
-        return on_postgres
-    return lambda: on_sqlite(tmp_path)
 
 
 def check_any_order(factory: LedgerFactory, drawn: Files) -> None:

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -400,14 +399,6 @@ def on_postgres() -> Iterator[DuesLedger]:
     finally:
         with psycopg.connect(PG_CONNINFO, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Factory:
-    if request.param == "postgres":
-        request.getfixturevalue("pg_ready")
-        return on_postgres
-    return lambda: on_sqlite(tmp_path)
 
 
 # One fresh ledger per example, so the function-scoped `frozen` clock is safe to share.

@@ -22,35 +22,30 @@ few run on SQLite and PostgreSQL, each in its own new database or schema.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from ledger.app import DuesLedger
 from ledger.ports import BankTransactionFact
 from tests.builders import small_ledger
+from tests.integration.test_import_order import (  # the same account, and storages
+    BANK,
+    BIN,
+    NUMBER,
+    ORG,
+    LedgerFactory,
+)
 from tests.integration.test_invariants import (
     EXAMPLES,
     check_double_entry,
     in_memory,
-    on_postgres,
-    on_sqlite,
 )
 
-BIN = "970436"
-ORG = "HN-BD-01"
-NUMBER = "1012345678"
-BANK = f"{ORG}:assets:bank:{NUMBER}"
 LAST_DAY = 14
-
-LedgerFactory = Callable[[], AbstractContextManager[DuesLedger]]
 
 
 @dataclass(frozen=True)
@@ -214,11 +209,3 @@ class TestTheBooksHoldTheBanksBalance:
 
 def _with(h: History, **changes: Any) -> History:
     return replace(h, **changes)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def fresh_storage(request: pytest.FixtureRequest, tmp_path: Path) -> LedgerFactory:
-    if request.param == "postgres":
-        request.getfixturevalue("pg_ready")
-        return on_postgres
-    return lambda: on_sqlite(tmp_path)
