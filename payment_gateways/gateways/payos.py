@@ -6,7 +6,8 @@ joined with `&`; `null` (and the strings "null", "undefined") count as empty,
 booleans as `true`/`false`, lists as JSON with each object's keys sorted, as
 payOS documents it and its SDKs compute it. A missing or wrong signature is
 refused before anything else is read (compared in constant time). A signed
-notification whose `code` is not "00" reports no payment and gives no fact.
+notification whose `code` is not "00", or whose `success` is given and not
+`true`, reports no payment and gives no fact.
 The external id is payOS's own, `paymentLinkId` (else `orderCode`, else the
 bank reference); the bank reference is `reference`; the money is always coming
 in.
@@ -75,7 +76,7 @@ class PayOSGateway:
         data = Fields(LABEL, envelope.raw("data"), "data")
         if not self._signed(envelope.obj.get("signature"), data.obj):
             reject(LABEL, "chữ ký sai hoặc thiếu", "wrong or missing signature", "signature")
-        if envelope.obj.get("code", SUCCESS) != SUCCESS or data.obj.get("code", SUCCESS) != SUCCESS:
+        if not _paid(envelope.obj, data.obj):
             return []
         if data.has("currency") and data.text("currency").upper() != "VND":
             data.bad("currency", "trường {} phải là VND", "field {} must be VND")
@@ -103,6 +104,18 @@ class PayOSGateway:
         except (ValueError, RecursionError):  # nested too deep to write back out
             return False
         return same_secret(given.lower(), expected)
+
+
+def _paid(envelope: dict[str, Any], data: dict[str, Any]) -> bool:
+    """Whether a signed notification reports a payment: `code` "00" (top-level and in
+    `data`) and, when given, `success` true. Only `data` is signed, and a body saying
+    `"success": false` beside `"code": "00"` is no payment to count: before 2026-11-24
+    `success` was not read and such a body paid the member's month (a helper's check)."""
+    return (
+        envelope.get("code", SUCCESS) == SUCCESS
+        and data.get("code", SUCCESS) == SUCCESS
+        and envelope.get("success", True) is True
+    )
 
 
 def _external_id(data: Fields) -> str:

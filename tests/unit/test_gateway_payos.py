@@ -166,6 +166,23 @@ class TestReadingAPayment:
     def test_a_signed_notification_that_is_no_payment_gives_no_fact(self) -> None:
         assert parse(webhook(dues_payment(code="01", desc="Giao dịch thất bại"))) == []
 
+    @pytest.mark.parametrize("success", [False, "false", None, 0])
+    def test_a_notification_saying_success_false_gives_no_fact_whatever_its_code(
+        self, success: Any
+    ) -> None:
+        # a helper's check: `success` was not read, so `"code": "00"` beside
+        # `"success": false` (a failed payment) paid the member's month
+        envelope = json.loads(webhook(dues_payment()))
+        envelope["success"] = success
+
+        assert parse(json.dumps(envelope).encode()) == []
+
+    def test_a_notification_without_success_is_read_by_its_code(self) -> None:
+        envelope = json.loads(webhook(dues_payment()))
+        del envelope["success"]
+
+        assert len(parse(json.dumps(envelope).encode())) == 1
+
     def test_out_of_order_webhooks_give_the_same_facts(self) -> None:
         a = webhook(dues_payment(reference="FT1"))
         b = webhook(dues_payment(reference="FT2", amount=140000))
