@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NoReturn
 
+from ledger.clock import VIETNAM
 from ledger.errors import InvalidInput, NotificationRejected
 from ledger.money import MAX_DONG
 from ledger.ports import RenderedRequest
@@ -143,14 +144,26 @@ class Fields:
         return value
 
     def moment(self, key: str) -> str:
-        """A date or date-time as the bank gives it (`YYYY-MM-DD HH:MM:SS`, ISO), in ISO form."""
+        """A date or date-time as the bank gives it (`YYYY-MM-DD HH:MM:SS`, ISO), in ISO form;
+        one with a UTC offset is written in Vietnam time, whose day is the value date (the
+        ledger files a line under its first ten characters). Before 2026-11-24 the offset
+        was kept: a transfer at 00:30 on 1 December in Hanoi, sent as 17:30Z, was filed on
+        30 November, in the month before (a helper's check)."""
         value = self.text(key)
         try:
-            return datetime.fromisoformat(value).isoformat()
+            moment = datetime.fromisoformat(value)
         except ValueError:
             self.bad(
                 key, "trường {} không phải ngày giờ hợp lệ", "field {} is not a valid date-time"
             )
+        if moment.tzinfo is not None:
+            try:
+                moment = moment.astimezone(VIETNAM)
+            except OverflowError:  # 0001-01-01T00:00+08:00 has no Vietnam time
+                self.bad(
+                    key, "trường {} không phải ngày giờ hợp lệ", "field {} is not a valid date-time"
+                )
+        return moment.isoformat()
 
 
 def _encodable(text: str) -> bool:

@@ -72,6 +72,11 @@ class TestReadingABatch:
 
         assert fact.account_number == "0071000123"
 
+    def test_a_time_in_utc_is_dated_by_its_day_in_vietnam(self) -> None:
+        [fact] = parse(body(item(when="2026-12-31T17:05:00Z")))
+
+        assert fact.value_date == "2027-01-01T00:05:00+07:00"
+
     def test_a_batch_gives_one_fact_per_item_in_order(self) -> None:
         facts = parse(body(item(id=1, tid="A1", amount=70000), item(id=2, tid="A2", amount=-5000)))
 

@@ -158,6 +158,11 @@ class TestReadingAPayment:
         no_link = dues_payment(reference=..., paymentLinkId=None)
         assert parse(webhook(no_link))[0].external_id == "2026120001"
 
+    def test_a_time_in_utc_is_dated_by_its_day_in_vietnam(self) -> None:
+        [fact] = parse(webhook(dues_payment(transactionDateTime="2026-11-30T18:00:00.000Z")))
+
+        assert fact.value_date == "2026-12-01T01:00:00+07:00"
+
     def test_the_same_webhook_twice_gives_equal_facts(self) -> None:
         raw = webhook(dues_payment())
 

@@ -68,6 +68,31 @@ class TestReadingATransfer:
 
         assert fact.narrative == "DPK7Q2M9XM DP 12 2026"
 
+    @pytest.mark.parametrize(
+        ("given", "value_date"),
+        [
+            ("2026-11-30T17:30:00Z", "2026-12-01T00:30:00+07:00"),
+            ("2026-11-30T17:30:00+00:00", "2026-12-01T00:30:00+07:00"),
+            ("2026-12-01T08:15:00+09:00", "2026-12-01T06:15:00+07:00"),
+            ("2026-12-01T00:30:00+07:00", "2026-12-01T00:30:00+07:00"),
+            ("2026-12-01 00:30:00", "2026-12-01T00:30:00"),
+        ],
+    )
+    def test_a_time_with_an_offset_is_dated_by_its_day_in_vietnam(
+        self, given: str, value_date: str
+    ) -> None:
+        # a helper's check: the offset was kept, so a transfer at 00:30 on 1 December in
+        # Hanoi sent as 17:30Z was filed on 30 November, in the month before
+        [fact] = parse(notification(transactionDate=given))
+
+        assert fact.value_date == value_date
+
+    @pytest.mark.parametrize("given", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:00:00-05:00"])
+    def test_a_time_with_no_vietnam_day_is_refused_by_name(self, given: str) -> None:
+        with pytest.raises(NotificationRejected) as raised:
+            parse(notification(transactionDate=given))
+        assert raised.value.field == "transactionDate"
+
     def test_the_header_name_and_scheme_are_read_without_case(self) -> None:
         assert parse(notification(), {"authorization": f"apikey {KEY}"})
 
