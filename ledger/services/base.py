@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import Recording, Transcoder
 
-from ledger.account_index import AccountIndex
+from ledger.account_index import AccountIndex, PrintedLines
 from ledger.clock import Clock, SystemClock, today
 from ledger.errors import NotFound
 from ledger.identity import IdentityCipher
@@ -237,6 +237,7 @@ class LedgerBase(Application[UUID]):
         SuspenseQueue: 100,  # one per organisation and day, an event per unexplained line
         SuspenseDays: 100,  # one per organisation, an event per day with unexplained money
         AccountIndex: 100,  # an event per gateway line until the account's first statement
+        PrintedLines: 100,  # one per account and day, an event per gateway line with a reference
     }
 
     def __init__(

@@ -245,14 +245,22 @@ class MatchingCommands(RequestCommands):
                     continue
                 unreferenced = gateway and not (fact.reference or "").strip()
                 printed = self._printed_line(uow, fact, own) if unreferenced else None
-                if printed is not None:  # a statement imported before printed it
+                if printed is not None:  # a statement, or another gateway, printed it
                     aliased[own] = printed
                     uow.add(_alias(own, printed.id))
                     out.append((printed, False))
                     continue
+                heard = self._heard_without_reference(uow, fact, tx_id) if gateway else None
+                if heard is not None:  # another gateway reported it without the reference
+                    aliased[own] = heard
+                    uow.add(_alias(own, heard.id))
+                    out.append((heard, False))
+                    continue
                 made[tx_id] = tx = self.match_line(uow, fact, tx_id)
                 if unreferenced:
                     self._note_unreferenced(uow, fact, tx_id)
+                elif gateway:
+                    self._note_printed(uow, fact, tx_id)
                 alias = notification_id(fact)
                 if alias is not None and not self._named_before(alias):
                     made[alias] = tx
@@ -286,6 +294,60 @@ class MatchingCommands(RequestCommands):
         lines.add(str(tx_id), fact.direction, fact.amount, fact.narrative)
 
     @staticmethod
+    def _note_printed(uow: UnitOfWork, fact: BankTransactionFact, tx_id: UUID) -> None:
+        """A gateway's line with the bank's reference, listed by account and day as a
+        statement's are (`PrintedLines`): another gateway watching the account may report
+        the same transfer without the reference (`_printed_line`)."""
+        day = fact.value_date[:10]
+        key = printed_lines_id(fact.account_number, day)
+        line = [[str(tx_id), fact.direction, fact.amount]]
+        lines = uow.get(key, PrintedLines)
+        if lines is None:
+            uow.add(PrintedLines(number=fact.account_number.strip(), day=day, lines=line))
+        else:
+            lines.add(line)
+
+    @staticmethod
+    def _heard_without_reference(
+        uow: UnitOfWork, fact: BankTransactionFact, tx_id: UUID
+    ) -> BankTransaction | None:
+        """The line another gateway reported without the bank's reference that this
+        gateway's line with it (keyed `tx_id`) is: on the same account and value date, of
+        the same direction and amount, one memo within the other, and not claimed by
+        another line (`UnreferencedLines.claim`, in `uow`; its claim under `tx_id` finds
+        it again, as a statement's does). A line of the same gateway is another transfer
+        (its own id differs). Before 2026-11-24 the two were two lines: a member whose
+        transfer SePay reported with its reference and Casso without paid twice (a
+        helper's check)."""
+        ref = (fact.reference or "").strip()
+        if not ref or not fact.reference_is_key:
+            return None
+        lines = uow.get(
+            unreferenced_id(fact.account_number, fact.value_date[:10]), UnreferencedLines
+        )
+        if lines is None:
+            return None
+        claimed = lines.claimed_by(str(tx_id))
+        if claimed is not None:  # a third gateway's report of a line claimed before
+            return uow.get(UUID(claimed), BankTransaction)
+        said = fold(fact.narrative)
+        for key, narrative in lines.unclaimed(fact.direction, fact.amount):
+            other = fold(narrative)
+            if not said or not other or not _within(said, other):
+                continue
+            line = uow.get(UUID(key), BankTransaction)
+            if (
+                line is None
+                or line.source == fact.source
+                or line.account_number.strip() != fact.account_number.strip()
+            ):
+                continue
+            lines.claim(key, str(tx_id))
+            uow.add(alias_for(claimed_id(tx_id), line.id))  # for a reversal citing it
+            return line
+        return None
+
+    @staticmethod
     def _printed_line(
         uow: UnitOfWork, fact: BankTransactionFact, own: UUID
     ) -> BankTransaction | None:
@@ -308,11 +370,13 @@ class MatchingCommands(RequestCommands):
         lines = uow.load_many([UUID(k) for k in keys], BankTransaction)
         for key in keys:
             line = lines.get(UUID(key))
-            if (
-                line is not None
-                and line.account_number.strip() == fact.account_number.strip()
-                and f" {said} " in f" {fold(line.narrative)} "
-            ):
+            if line is None or line.account_number.strip() != fact.account_number.strip():
+                continue
+            if line.source.startswith("statement"):
+                same = f" {said} " in f" {fold(line.narrative)} "
+            else:  # another gateway's (`_note_printed`); the same gateway's is another transfer
+                same = line.source != fact.source and _within(said, fold(line.narrative))
+            if same:
                 printed.take(key, str(own))
                 return line
         return None
@@ -1358,6 +1422,12 @@ def _fitting_months(unpaid: list[list[Any]], amount: int) -> list[tuple[str, ...
         if total > amount:
             break
     return [(i[1],) for i in ordered if int(i[2]) == amount]
+
+
+def _within(one: str, other: str) -> bool:
+    """Whether either folded memo holds the other, word for word: two gateways print the
+    same bank line with more or less of the bank's text around the memo."""
+    return bool(one and other) and (f" {one} " in f" {other} " or f" {other} " in f" {one} ")
 
 
 def alias_for(key: UUID, line: UUID) -> NotificationAlias:

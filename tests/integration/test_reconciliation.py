@@ -211,6 +211,29 @@ class TestEachLineIsRecordedOnce:
         assert org_balances(branch, "HN-BD-01").get("assets:bank", 0) == 0
         assert not unbalanced_events(branch)
 
+    def test_another_gateways_report_with_the_claimed_reference_is_the_same_line(
+        self, branch: DuesLedger, tmp_path: Path
+    ) -> None:
+        # a helper's check: SePay reported the transfer without its reference, the
+        # statement claimed that line under FT26349000801, and Casso then reported it with
+        # that reference: it was not found under its key and was recorded (and paid) again
+        request = branch.member_request("M0")
+        tx, _ = branch.record_bank_transaction(paying(request, 70_000, reference=None))
+        memo = f"MBVCB.4525077405.{request.code} DP 12 2026.CT tu 0351000646393"
+        path = write_statement(
+            tmp_path / "s.csv", [("15/12/2026", "FT26349000801", 0, 70_000, 70_000, memo)]
+        )
+        assert import_file(branch, path)["already"] == 1
+        casso = line(70_000, memo, reference="FT26349000801", source="casso", external_id="1482003")
+
+        found, created = branch.record_bank_transaction(casso)
+
+        assert (found.id, created) == (tx.id, False)
+        again, made = branch.record_bank_transaction(casso)
+        assert (again.id, made) == (tx.id, False)
+        assert branch.request_status(request.code)["received"] == 70_000
+        assert branch.account_balances()[BANK] == 70_000
+
     def test_two_such_lines_are_two_lines_of_the_statement(
         self, branch: DuesLedger, tmp_path: Path
     ) -> None:

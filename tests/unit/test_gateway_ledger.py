@@ -254,3 +254,74 @@ class TestAMemberPaysThroughEachGateway:
         assert (month["paid"], month["outstanding"]) == (DUES, 0)
         assert app.request_status(request.code)["received"] == DUES
         assert app.member_statement("M0")["credit"] == 0
+
+
+class TestOneTransferReportedByTwoGateways:
+    """A helper's check: an account watched by two gateways (SePay and Casso, during a
+    move from one to the other) hears of each transfer twice. When both gave the bank's
+    reference the two were one line; when one left it out, they were two lines and the
+    member paid twice (the request received 140,000 đ, 70,000 đ of it credit). The line
+    without the reference is now taken as the other gateway's line of the same account,
+    day, direction and amount whose memo holds its memo (or the other way round), once."""
+
+    @pytest.mark.parametrize("bare_first", [False, True])
+    @pytest.mark.parametrize(
+        ("referenced", "unreferenced"), [("sepay", "casso"), ("casso", "sepay")]
+    )
+    def test_it_is_one_line_and_one_payment(
+        self, app: DuesLedger, referenced: str, unreferenced: str, bare_first: bool
+    ) -> None:
+        request = app.member_request("M0")
+        memo = f"{request.code} DP 12 2026"
+        with_reference = (
+            gateway_for(referenced, SETTINGS),
+            DELIVERIES[referenced]("7101", memo, DUES),
+        )
+        bare = (
+            gateway_for(unreferenced, SETTINGS),
+            without_reference(unreferenced, DELIVERIES[unreferenced]("7202", memo, DUES)),
+        )
+        first, second = (bare, with_reference) if bare_first else (with_reference, bare)
+
+        assert deliver(app, *first) == [True]
+        assert deliver(app, *second) == [False]
+        assert deliver(app, *second) == [False]
+        assert deliver(app, *first) == [False]
+
+        assert app.request_status(request.code)["received"] == DUES
+        assert app.member_statement("M0")["credit"] == 0
+        assert app.account_balances()[f"HN-BD-01:assets:bank:{ACCOUNT}"] == DUES
+
+    @pytest.mark.parametrize("bare_first", [False, True])
+    def test_two_transfers_each_heard_by_both_are_two_lines(
+        self, app: DuesLedger, bare_first: bool
+    ) -> None:
+        sepay_gw, casso_gw = gateway_for("sepay", SETTINGS), gateway_for("casso", SETTINGS)
+        memo = "DANG PHI THANG 12"
+        heard = [
+            (sepay_gw, sepay("7301", memo, DUES)),
+            (sepay_gw, sepay("7302", memo, DUES)),
+            (casso_gw, without_reference("casso", casso("7401", memo, DUES))),
+            (casso_gw, without_reference("casso", casso("7402", memo, DUES))),
+        ]
+        if bare_first:
+            heard = heard[2:] + heard[:2]
+
+        created = [deliver(app, *note) for note in heard]
+
+        assert created == [[True], [True], [False], [False]]
+        assert app.account_balances()[f"HN-BD-01:assets:bank:{ACCOUNT}"] == 2 * DUES
+
+    @pytest.mark.parametrize("bare_first", [False, True])
+    def test_one_gateways_two_transfers_alike_stay_two_lines(
+        self, app: DuesLedger, bare_first: bool
+    ) -> None:
+        # the same gateway's two ids are two transfers, whatever their memos
+        gateway = gateway_for("sepay", SETTINGS)
+        memo = "DANG PHI THANG 12"
+        notes = [sepay("7501", memo, DUES), without_reference("sepay", sepay("7502", memo, DUES))]
+        if bare_first:
+            notes.reverse()
+
+        assert [deliver(app, gateway, n) for n in notes] == [[True], [True]]
+        assert app.account_balances()[f"HN-BD-01:assets:bank:{ACCOUNT}"] == 2 * DUES
