@@ -2,8 +2,9 @@
 
 Rule: the request carries `secure-token: <token>` (compared in constant time);
 the body is `{"error": 0, "data": [...]}` with one transaction per item, all
-read or none. An item's external id is the bank's transaction code `tid`, or
-Casso's own `id` when the bank gave none. The amount is signed: negative is
+read or none. An item's external id is Casso's own `id` (the bank's transaction
+code `tid` only for an item without `id`), so a delivery with `tid` and one
+without are one line; `tid` is the line's bank reference. The amount is signed: negative is
 money out, positive money in; zero is refused. The account is the item's
 `bank_sub_acc_id` (`bankSubAccId` in later payloads, else `subAccId`); Casso
 does not say which bank it is at, so the BIN is left empty.
