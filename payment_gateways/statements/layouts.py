@@ -48,9 +48,14 @@ def fold(text: str) -> str:
 
 
 def header_keys(cell: str) -> set[str]:
-    """The folded forms a header cell answers to: the whole cell and each side of a `/`."""
-    whole = fold(cell)
-    keys = {whole.replace(" / ", "/"), *(part.strip() for part in whole.split("/"))}
+    """The folded forms a header cell answers to: the whole cell and each side of a `/`;
+    in a cell written on several lines (`Ngày giao dịch⏎Transaction Date`, a spreadsheet's
+    wrapped bilingual label), each line too."""
+    keys: set[str] = set()
+    lines = cell.splitlines()
+    for part in [cell, *lines] if len(lines) > 1 else [cell]:
+        whole = fold(part)
+        keys |= {whole.replace(" / ", "/"), *(side.strip() for side in whole.split("/"))}
     return {k for k in keys if k}
 
 

@@ -53,6 +53,7 @@ _TOTALS_NARRATIVE_FOLDED = re.compile(
     r"(?:tong cong|tong so)(?: phat sinh)?(?: trong ky)?|(?:tong|cong) phat sinh(?: trong ky)?"
 )
 WHAT = "sao kê / statement"
+_DIGIT = re.compile(r"\d")
 # whitespace and control characters (a NUL, which PostgreSQL text cannot hold, a tab, a
 # line feed in a cell) become one space
 _SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")
@@ -517,7 +518,9 @@ def _is_note(cells: list[Cell], money: list[Cell]) -> bool:
     `Tổng / Total`, `Cộng phát sinh`, `Số dư cuối kỳ`). A row with an amount and any other
     first text is a line whose date is missing: refused, never dropped ("Tống Văn Hùng",
     "Công ty ...", "Cộng đồng ..." begin as a total's label does, folded, and were dropped)."""
-    if all(blank(cell) for cell in money):
+    # a money cell with no digit holds no amount: a signature's name or title spread over
+    # the columns ("Người lập biểu | | | Kiểm soát" puts "Kiểm soát" under Ghi có)
+    if all(blank(cell) or not _DIGIT.search(text(cell)) for cell in money):
         return True
     raw = next((text(c) for c in cells if text(c)), "")
     words = " ".join(unicodedata.normalize("NFC", raw).lower().replace("/", " ").split())
