@@ -113,7 +113,8 @@ def read_statement(
     )
     width = max(i for i, c in enumerate(header) if c) + 1
     csv_file = Path(path).suffix.lower() == ".csv"
-    lines = _oldest_first(_parse(rows[start:], columns, chosen, bounds, width, csv_file))
+    parsed, passed_over = _parse(rows[start:], columns, chosen, bounds, width, csv_file)
+    lines = _oldest_first(parsed)
     if "debit" not in columns and "type" not in columns:
         _check_signs(lines)
     opening = closing = None
@@ -123,6 +124,12 @@ def read_statement(
         opening = first_balance + (first.amount if first.direction == "out" else -first.amount)
     if lines:
         closing = lines[-1].balance
+    _check_printed_balances(
+        _printed_balances(rows[: start - 1], None) + _printed_balances(passed_over, columns),
+        lines,
+        opening,
+        closing,
+    )
     return Statement(
         account_number=account,
         bin_code=bin_code,
@@ -272,11 +279,12 @@ def _parse(
     bounds: Bounds,
     width: int,
     csv_file: bool,
-) -> list[_Line]:
+) -> tuple[list[_Line], list[Row]]:
     """`width`: the header's columns; a row with a value beyond them is refused (an
     unquoted comma in a memo shifts every cell after it: read as it stands, the memo
     would be cut there and a payment's code lost; `_beyond_the_table`)."""
     lines: list[_Line] = []
+    passed_over: list[Row] = []  # totals, balances, notes: where a printed balance may be
     problems: list[tuple[int, str, str]] = []
     for number, cells in rows:
         if _beyond_the_table(cells, columns, width, csv_file):
@@ -297,9 +305,11 @@ def _parse(
             continue
         if line is not None:
             lines.append(line)
+        elif any(text(c) for c in cells):
+            passed_over.append((number, cells))
     if problems:
         raise ImportRejected(problems, WHAT)
-    return lines
+    return lines, passed_over
 
 
 def _beyond_the_table(
@@ -346,6 +356,12 @@ def _line(
         if _is_note(cells, money) or _is_total(cell("date"), cell("narrative")):
             return None
         errors.append(bad_date)
+    if (
+        date is not None
+        and all(blank(c) for c in money)
+        and _balance_label(text(cell("narrative"))) is not None
+    ):
+        return None  # a dated opening or closing balance: "01/12/2026 | Số dư đầu kỳ | 5,000,000"
     earliest, latest = bounds
     if date is not None and latest is not None and date > latest:
         errors.append(
@@ -493,6 +509,107 @@ def _oldest_first(lines: list[_Line]) -> list[_Line]:
     # at the end of an ordered file does not reverse it)
     falling = all(a.date >= b.date for a, b in pairs) and lines[0].date > lines[-1].date
     return lines[::-1] if falling else lines
+
+
+# a printed opening or closing balance's label, folded, each side of a `/` ("Số dư đầu kỳ /
+# Opening balance:"): the label alone, so "Số dư cuối ngày" (a day's) is not the file's
+_BALANCE_LABELS = {
+    "opening": {"so du dau ky", "so du dau", "opening balance", "beginning balance"},
+    "closing": {"so du cuoi ky", "so du cuoi", "closing balance", "ending balance"},
+}
+# a label and its amount in one cell: "Số dư đầu kỳ: 5,000,000 VND"
+_LABEL_AND_AMOUNT = re.compile(r"^(.*?[^\d\s+-])[\s:]*([+-]?\d[\d.,]*(?:\s*\S+)?)$")
+
+
+def _balance_label(raw: str) -> str | None:
+    """`opening`, `closing`, or None: what a cell's label (alone) says it prints."""
+    parts = [part.strip() for part in fold(raw).split("/")]
+    for kind, labels in _BALANCE_LABELS.items():
+        if parts and all(part in labels for part in parts if part) and any(parts):
+            return kind
+    return None
+
+
+def _printed_balances(
+    rows: Sequence[Row], columns: dict[str, int] | None
+) -> list[tuple[str, int, int]]:
+    """(kind, row number, amount) of each opening or closing balance a row prints: its
+    label in a cell, its amount in the same cell after it, in the balance column (below
+    the header), or in the next cell that is not empty (a title row)."""
+    found: list[tuple[str, int, int]] = []
+    for number, cells in rows:
+        texts = [text(c) for c in cells]
+        for i, raw in enumerate(texts):
+            if not raw or not raw[0].isalpha():
+                continue
+            value: Cell = None
+            kind = _balance_label(raw)
+            if kind is None:
+                match = _LABEL_AND_AMOUNT.match(raw)
+                if match is None or (kind := _balance_label(match.group(1))) is None:
+                    continue
+                value = match.group(2)
+            elif columns is not None and "balance" in columns:
+                index = columns["balance"]
+                value = cells[index] if index < len(cells) and index != i else None
+            if value is None or blank(value):
+                value = next((cells[j] for j in range(i + 1, len(cells)) if texts[j]), None)
+            if value is None:
+                continue
+            try:
+                found.append((kind, number, amount(value, signed=True)))
+            except CellError:
+                continue  # a label with no amount beside it ("Số dư cuối kỳ | Ngày …")
+            break
+    return found
+
+
+def _check_printed_balances(
+    printed: list[tuple[str, int, int]],
+    lines: list[_Line],
+    opening: int | None,
+    closing: int | None,
+) -> None:
+    """A statement's printed opening and closing balances must agree with its lines: the
+    balance before the first line, after the last; without a balance column, the opening
+    plus the lines must make the closing. A disagreement means a line missing from the
+    export, or one read wrongly: the file is refused, naming the row. Checked only where
+    the file prints one of each at most (an export per month may print several)."""
+    openings = [p for p in printed if p[0] == "opening"]
+    closings = [p for p in printed if p[0] == "closing"]
+    if len(openings) > 1 or len(closings) > 1:
+        return
+    problems: list[tuple[int, str, str]] = []
+    if openings and opening is not None and openings[0][2] != opening:
+        _, number, value = openings[0]
+        problems.append(
+            (
+                number,
+                f"số dư đầu kỳ in trên sao kê {value:,} khác số dư trước dòng đầu tiên "
+                f"{opening:,} (theo cột số dư)",
+                f"the printed opening balance {value:,} differs from the balance before "
+                f"the first line, {opening:,} (by the balance column)",
+            )
+        )
+    if closings:
+        _, number, value = closings[0]
+        expected = closing
+        if expected is None and openings:
+            net = sum(line.amount if line.direction == "in" else -line.amount for line in lines)
+            expected = openings[0][2] + net
+        if expected is not None and value != expected:
+            problems.append(
+                (
+                    number,
+                    f"số dư cuối kỳ in trên sao kê {value:,} khác số dư các dòng cho ra "
+                    f"{expected:,}: sao kê thiếu một dòng, hoặc một số tiền bị đọc sai",
+                    f"the printed closing balance {value:,} differs from {expected:,}, "
+                    "the balance its lines give: a line is missing from the export, or an "
+                    "amount was misread",
+                )
+            )
+    if problems:
+        raise ImportRejected(problems, WHAT)
 
 
 def _dmy(iso: str) -> str:

@@ -87,6 +87,25 @@ def test_a_bad_file_is_refused_line_by_line_and_nothing_recorded(
     assert good["new"] == 1
 
 
+def test_a_printed_closing_balance_its_lines_do_not_reach_refuses_the_file(
+    branch: str,
+    tmp_path: Path,
+) -> None:
+    """The bank printed 40,000 at the end, its lines end at 30,000 (a line missing from the
+    export): refused, naming the row, nothing recorded; it was imported as complete."""
+    lines = [
+        '14/12/2026,FT040,,"10,000","10,000",IBFT A',
+        '15/12/2026,FT041,,"20,000","30,000",IBFT B',
+    ]
+    path = statement(tmp_path, "s.csv", [*lines, 'Số dư cuối kỳ/Closing balance,,,,"40,000",'])
+    result = run(branch, "statement", "import", str(path), "--org", "B1")
+    assert result.exit_code == 2, result.output
+    assert "4" in result.output and "closing balance 40,000 differs from 30,000" in result.output
+    assert "số dư cuối kỳ in trên sao kê 40,000" in result.output
+    path = statement(tmp_path, "s.csv", [*lines, 'Số dư cuối kỳ/Closing balance,,,,"30,000",'])
+    assert imported(branch, path)["new"] == 2
+
+
 def test_a_statement_for_an_unregistered_account_is_refused(
     branch: str,
     tmp_path: Path,

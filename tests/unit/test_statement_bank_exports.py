@@ -82,3 +82,96 @@ def test_bilingual_header_labels_on_two_lines_of_a_cell_are_recognised(tmp_path:
     st = rs(path)
     assert moves(st) == [("2026-12-01", "in", 70_000), ("2026-12-02", "out", 11_000)]
     assert [f.reference for f in st.facts] == ["FT1", "FT2"]
+
+
+# ---- printed opening and closing balances ----------------------------------------------
+VCB_TITLE = [
+    ["NGÂN HÀNG TMCP NGOẠI THƯƠNG VIỆT NAM"],
+    ["SAO KÊ TÀI KHOẢN / ACCOUNT STATEMENT"],
+    ["Số tài khoản/Account number:", ACCOUNT],
+    ["Từ ngày 01/12/2026 đến ngày 31/01/2027"],
+    ["Số dư đầu kỳ/Opening balance:", "5,000,000"],
+]
+VCB_LINES = [
+    HEADER,
+    ["01/12/2026 08:15:30", "FT1", "", "70,000", "5,070,000", "DP12 A"],
+    ["15/12/2026", "FT2", "20,000", "", "5,050,000", "PHI QUAN LY TK"],
+    ["05/01/2027", "FT3", "", "140.000", "5,190,000", "DP01 B"],
+    ["Tổng số/Total", "", "20,000", "210,000", "", ""],
+]
+
+
+def test_a_printed_closing_balance_that_disagrees_with_the_lines_is_refused(
+    tmp_path: Path,
+) -> None:
+    """The bank prints 5,290,000 at the end; its lines end at 5,190,000 (a line missing
+    from the export). It was imported with the lines' 5,190,000, the row never read."""
+    rows = [*VCB_TITLE, *VCB_LINES, ["Số dư cuối kỳ/Closing balance", "", "", "", "5,290,000", ""]]
+    with pytest.raises(ImportRejected) as caught:
+        rs(write_csv(tmp_path / "s.csv", rows))
+    ((number, vi, en),) = caught.value.problems
+    assert number == 11
+    assert "5,290,000" in vi and "5,190,000" in vi and "số dư cuối kỳ" in vi
+    assert "closing balance 5,290,000 differs from 5,190,000" in en
+
+
+def test_printed_balances_that_agree_are_accepted_wherever_the_bank_puts_them(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        *VCB_TITLE,
+        *VCB_LINES,
+        ["Số dư cuối kỳ: 5,190,000 VND"],
+        [],
+        ["Người lập biểu", "", "", "Kiểm soát"],
+    ]
+    st = rs(write_csv(tmp_path / "s.csv", rows))
+    assert (st.opening_balance, st.closing_balance) == (5_000_000, 5_190_000)
+    assert len(st.facts) == 3
+
+
+def test_a_printed_opening_balance_that_disagrees_with_the_first_line_is_refused(
+    tmp_path: Path,
+) -> None:
+    rows = [*VCB_TITLE[:4], ["Số dư đầu kỳ/Opening balance:", "4,000,000"], *VCB_LINES]
+    with pytest.raises(ImportRejected) as caught:
+        rs(write_csv(tmp_path / "s.csv", rows))
+    ((number, _, en),) = caught.value.problems
+    assert number == 5
+    assert "opening balance 4,000,000 differs from the balance before the first line" in en
+
+
+def test_without_a_balance_column_the_printed_balances_must_bridge_the_lines(
+    tmp_path: Path,
+) -> None:
+    """No running balance: opening 5,000,000 + 70,000 − 20,000 is 5,050,000, not the
+    5,060,000 printed (a misread or missing line); it was imported without a word."""
+    header = ["Ngày giao dịch", "Số tham chiếu", "Ghi nợ", "Ghi có", "Diễn giải"]
+    lines = [
+        ["01/12/2026", "FT1", "", "70,000", "DP12 A"],
+        ["02/12/2026", "FT2", "20,000", "", "phi"],
+    ]
+    good = [["Số dư đầu kỳ", "5,000,000"], header, *lines, ["Số dư cuối kỳ", "", "", "5,050,000"]]
+    assert len(rs(write_csv(tmp_path / "good.csv", good)).facts) == 2
+    bad = [*good[:-1], ["Số dư cuối kỳ", "", "", "5,060,000"]]
+    with pytest.raises(ImportRejected) as caught:
+        rs(write_csv(tmp_path / "bad.csv", bad))
+    assert [p[0] for p in caught.value.problems] == [5]
+
+
+def test_a_dated_opening_balance_row_is_passed_over_and_checked(tmp_path: Path) -> None:
+    """`01/12/2026 | | | | 5,000,000 | Số dư đầu kỳ`: a dated row with no amount, refused
+    as a line with no debit or credit."""
+    rows = [
+        HEADER,
+        ["01/12/2026", "", "", "", "5,000,000", "Số dư đầu kỳ"],
+        ["01/12/2026", "FT1", "", "70,000", "5,070,000", "DP12 A"],
+        ["31/12/2026", "", "", "", "5,070,000", "Số dư cuối kỳ"],
+    ]
+    st = rs(write_csv(tmp_path / "s.csv", rows))
+    assert moves(st) == [("2026-12-01", "in", 70_000)]
+    assert (st.opening_balance, st.closing_balance) == (5_000_000, 5_070_000)
+    rows[1][4] = "5,000,001"
+    with pytest.raises(ImportRejected) as caught:
+        rs(write_csv(tmp_path / "bad.csv", rows))
+    assert [p[0] for p in caught.value.problems] == [2]
