@@ -31,7 +31,7 @@ from ledger.errors import ImportRejected, InvalidInput
 from ledger.ports import BankTransactionFact
 
 from .layouts import FIELD_NAMES, LAYOUTS, Layout, fold, header_keys
-from .sources import DELIMITERS, Row, csv_rows, csv_text, xlsx_rows
+from .sources import DELIMITERS, Row, csv_rows, csv_text, xlsx_sheets
 from .values import Cell, CellError, amount, blank, iso_date, text
 
 HEADER_SCAN = 30  # rows searched for the header
@@ -98,13 +98,18 @@ def read_statement(
         raise InvalidInput("Thiếu số tài khoản", "The account number is missing", field="account")
     candidates = _candidates(layout)
     tables: list[list[Row]] = []
-    for rows in _tables(Path(path)):  # a CSV is parsed again only if its header is not found
+    sheets = _tables(Path(path))
+    sheet: str | None = None
+    for title, rows in sheets:  # a CSV is parsed again only if its header is not found
         tables.append(rows)
         found = _find_header(rows, candidates)
         if found is not None:
+            sheet = title
             break
     else:
         raise _missing_columns(tables, candidates)
+    if sheet is not None:
+        _one_statement_sheet(Path(path), sheet, sheets, candidates)
     chosen, columns, header, start = found
     _check_named_account(rows[: start - 1], account)
     bounds = (
@@ -187,22 +192,45 @@ def _candidates(name: str | None) -> list[Layout]:
     return [LAYOUTS[name]]
 
 
-def _tables(path: Path) -> Iterator[list[Row]]:
-    """The file's rows: a CSV's with each delimiter in turn (asked for one at a time)."""
+def _tables(path: Path) -> Iterator[tuple[str | None, list[Row]]]:
+    """The file's rows: a CSV's with each delimiter in turn (asked for one at a time); a
+    workbook's sheet by sheet, with its title."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         content = csv_text(path)
         for delimiter in DELIMITERS:
-            yield csv_rows(content, delimiter)
+            yield None, csv_rows(content, delimiter)
         return
     if suffix == ".xlsx":
-        yield xlsx_rows(path)
+        yield from xlsx_sheets(path)
         return
     raise InvalidInput(
         f"Chỉ nhận sao kê .csv (UTF-8) hoặc .xlsx, không nhận '{suffix or path.name}'",
         f"Only .csv (UTF-8) or .xlsx statements are accepted, not '{suffix or path.name}'",
         field="file",
     )
+
+
+def _one_statement_sheet(
+    path: Path,
+    sheet: str,
+    others: Iterator[tuple[str | None, list[Row]]],
+    candidates: list[Layout],
+) -> None:
+    """The statement is on the first sheet with a header the layouts know (a cover or a
+    summary may come before it: read as the first sheet only, such a workbook was refused
+    as lacking its columns). A workbook with a statement on more than one sheet (a sheet
+    per month) is refused: reading one of them would leave the others' lines out."""
+    more = [str(name) for name, rows in others if _find_header(rows, candidates) is not None]
+    if more:
+        names = ", ".join([sheet, *more])
+        raise InvalidInput(
+            f"Tệp Excel {path.name} có sao kê ở nhiều trang tính ({names}); "
+            "hãy lưu mỗi trang thành một tệp và nhập từng tệp",
+            f"The workbook {path.name} holds a statement on several sheets ({names}); "
+            "save each sheet as its own file and import each",
+            field="file",
+        )
 
 
 def _header_rows(rows: list[Row]) -> list[tuple[int, list[str]]]:

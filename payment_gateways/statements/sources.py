@@ -4,8 +4,8 @@ Rule: a CSV must be UTF-8 (a BOM is allowed); anything else is refused with
 a clear message rather than guessed. Its row numbers are physical lines (a
 quoted field spanning lines counts from its first line); the delimiter is
 `,`, `;` or tab, whichever gives a header the layouts recognise. An `.xlsx`
-is read with openpyxl, read-only, values not formulas, first sheet; its row
-numbers are the sheet's. Other files are refused.
+is read with openpyxl, read-only, values not formulas, every sheet (the
+reader takes the one holding the statement); its row numbers are the sheet's. Other files are refused.
 """
 
 from __future__ import annotations
@@ -66,7 +66,9 @@ def csv_rows(content: str, delimiter: str) -> list[Row]:
     return rows
 
 
-def xlsx_rows(path: Path) -> list[Row]:
+def xlsx_sheets(path: Path) -> list[tuple[str, list[Row]]]:
+    """Each sheet's title and rows, in the workbook's order (a bank may put a cover or a
+    summary first and the lines on a later sheet)."""
     from openpyxl import load_workbook
 
     _read_bytes(path)  # size and emptiness checks
@@ -79,9 +81,13 @@ def xlsx_rows(path: Path) -> list[Row]:
             field="file",
         ) from None
     try:
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()  # some exporters write a wrong A1:X9 size; read every cell
-        return list(_numbered(sheet.iter_rows(values_only=True)))
+        sheets = []
+        for sheet in book.worksheets:
+            if not hasattr(sheet, "reset_dimensions"):
+                continue  # a chart sheet holds no cells
+            sheet.reset_dimensions()  # some exporters write a wrong A1:X9 size; read every cell
+            sheets.append((sheet.title, list(_numbered(sheet.iter_rows(values_only=True)))))
+        return sheets
     except (ParseError, zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         # a sheet's XML cut short or malformed shows only when its rows are read
         raise InvalidInput(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import ImportRejected
+from ledger.errors import ImportRejected, InvalidInput
 from payment_gateways.statements import Statement, read_statement
 from tests.unit.test_statements import ACCOUNT, VCB, write_csv, write_xlsx
 
@@ -175,3 +175,50 @@ def test_a_dated_opening_balance_row_is_passed_over_and_checked(tmp_path: Path) 
     with pytest.raises(ImportRejected) as caught:
         rs(write_csv(tmp_path / "bad.csv", rows))
     assert [p[0] for p in caught.value.problems] == [2]
+
+
+# ---- a workbook's sheets ---------------------------------------------------------------
+def write_book(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    book.remove(first)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+SHEET = [
+    ["Số tài khoản:", ACCOUNT],
+    HEADER,
+    [datetime(2026, 12, 1, 8, 15), "FT1", None, 70000.0, 5_070_000.0, "DP12 A"],
+    [date(2026, 12, 2), "FT2", 20000.0, None, 5_050_000.0, "phi"],
+]
+
+
+def test_a_statement_on_a_later_sheet_is_read(tmp_path: Path) -> None:
+    """A cover sheet first, the lines on the second: refused as lacking every column."""
+    cover = [["BÁO CÁO TỔNG HỢP"], ["Tổng số dư", 5_050_000]]
+    path = write_book(tmp_path / "s.xlsx", {"Tổng hợp": cover, "Sao kê": SHEET})
+    assert moves(rs(path)) == [("2026-12-01", "in", 70_000), ("2026-12-02", "out", 20_000)]
+
+
+def test_a_workbook_with_a_statement_on_two_sheets_is_refused_naming_them(
+    tmp_path: Path,
+) -> None:
+    """A sheet per month: only the first was read, the second month's lines left out."""
+    january = [
+        SHEET[0],
+        HEADER,
+        [date(2027, 1, 5), "FT3", None, 140000.0, 5_190_000.0, "DP01 B"],
+    ]
+    path = write_book(tmp_path / "s.xlsx", {"T12": SHEET, "T01": january})
+    with pytest.raises(InvalidInput) as caught:
+        rs(path)
+    assert "T12, T01" in caught.value.message_vi
+    assert "several sheets (T12, T01)" in caught.value.message_en
