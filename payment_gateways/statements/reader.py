@@ -148,8 +148,12 @@ def read_statement(
 # "Số tài khoản: 1018 795 282", "STK 1018795282", "Account No.: 1018795282", "Tài khoản:
 # 1018795282" in a title row, compared folded (no diacritics, lower case, punctuation as
 # spaces). A number straight after the label: "Tài khoản đối ứng …" names no account here.
+# "Tài khoản thanh toán: …", "A/C No: …", "TK: …" were not read as naming one, so another
+# account's export was imported as this one's: up to three words may follow `tài khoản`,
+# but not `đối ứng` (the other party's account); `Chủ`/`Tên tài khoản` is the holder's name.
 _NAMED_ACCOUNT = re.compile(
-    r"\b(?:so tai khoan|tai khoan so|tai khoan|stk|so tk|account(?: no| number)?)\s+(?:\|\s+)?"
+    r"\b(?:so tai khoan|tai khoan so|(?<!chu )(?<!ten )tai khoan(?: (?!doi\b)[a-z]+){0,3}|stk|so tk|tk"
+    r"|a/c(?: no| number)?|account(?: no| number)?)\s+(?:\|\s+)?"
     r"(\d+(?:[ -]\d+)*)"
 )
 

@@ -222,3 +222,37 @@ def test_a_workbook_with_a_statement_on_two_sheets_is_refused_naming_them(
         rs(path)
     assert "T12, T01" in caught.value.message_vi
     assert "several sheets (T12, T01)" in caught.value.message_en
+
+
+# ---- the account a title names ---------------------------------------------------------
+@pytest.mark.parametrize(
+    "title",
+    [
+        ["A/C No: 1018795283"],
+        ["Tài khoản thanh toán: 1018795283"],
+        ["Tài khoản thanh toán VND", "1018795283"],
+        ["TK: 1018795283"],
+    ],
+)
+def test_a_title_naming_another_account_in_other_words_is_refused(
+    tmp_path: Path, title: list[str]
+) -> None:
+    """Another account's export, its number after `A/C No`, `Tài khoản thanh toán`, `TK`:
+    imported as this account's lines."""
+    rows = [title, HEADER, ["01/12/2026", "FT1", "", "70,000", "70,000", "DP12 A"]]
+    with pytest.raises(InvalidInput) as caught:
+        rs(write_csv(tmp_path / "s.csv", rows))
+    assert "names account 1018795283" in caught.value.message_en
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        ["Tài khoản thanh toán: " + ACCOUNT],
+        ["Chủ tài khoản: CHI BO 123456789"],
+        ["Tài khoản đối ứng 0351000646393", "TK: " + ACCOUNT],
+    ],
+)
+def test_titles_naming_this_account_or_none_are_accepted(tmp_path: Path, title: list[str]) -> None:
+    rows = [title, HEADER, ["01/12/2026", "FT1", "", "70,000", "70,000", "DP12 A"]]
+    assert len(rs(write_csv(tmp_path / "s.csv", rows)).facts) == 1
