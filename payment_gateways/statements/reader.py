@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from datetime import date as date_type
 from pathlib import Path
 from typing import TypeVar
 
@@ -78,6 +79,8 @@ class _Line:
     reference: str | None
     narrative: str
     balance: int | None
+    date_cell: bool = False  # a spreadsheet's date cell, not text
+    row: int = 0
 
 
 def read_statement(
@@ -331,7 +334,7 @@ def _parse(
             )
             continue
         try:
-            line = _line(cells, columns, layout, bounds)
+            line = _line(cells, columns, layout, bounds, number)
         except _RowProblems as bad:
             problems += [(number, error.vi, error.en) for error in bad.errors]
             continue
@@ -341,6 +344,7 @@ def _parse(
             passed_over.append((number, cells))
     if problems:
         raise ImportRejected(problems, WHAT)
+    _check_swapped_dates(lines)
     return lines, passed_over
 
 
@@ -368,7 +372,7 @@ class _RowProblems(Exception):
 
 
 def _line(
-    cells: list[Cell], columns: dict[str, int], layout: Layout, bounds: Bounds
+    cells: list[Cell], columns: dict[str, int], layout: Layout, bounds: Bounds, row: int = 0
 ) -> _Line | None:
     def cell(field: str) -> Cell:
         index = columns.get(field)
@@ -427,6 +431,8 @@ def _line(
         reference=_SPACES.sub(" ", text(cell("reference"))).strip() or None,
         narrative=_SPACES.sub(" ", text(cell("narrative"))),
         balance=balance,
+        date_cell=isinstance(cell("date"), date_type),
+        row=row,
     )
 
 
@@ -642,6 +648,38 @@ def _check_printed_balances(
             )
     if problems:
         raise ImportRejected(problems, WHAT)
+
+
+def _check_swapped_dates(lines: list[_Line]) -> None:
+    """A workbook whose date column holds spreadsheet dates, all on a day up to 12, and
+    text dates, all on a day after 12, is a bank's DD/MM/YYYY text opened by a program
+    reading dates month first: `01/12/2026` became 12 January, `15/12/2026` (no 15th
+    month) stayed text. Read as it stands, every such line was dated wrongly; refused,
+    naming the first (a workbook of dates alone, or of text alone, cannot show it)."""
+    cells = [line for line in lines if line.date_cell]
+    texts = [line for line in lines if not line.date_cell]
+    if not cells or not texts:
+        return
+    if all(int(line.date[8:]) > 12 for line in texts) and all(
+        int(line.date[8:]) <= 12 for line in cells
+    ):
+        first = cells[0]
+        raise ImportRejected(
+            [
+                (
+                    first.row,
+                    f"ô ngày {_dmy(first.date)} là ngày của Excel, còn {len(texts)} dòng ghi "
+                    "ngày dạng chữ, đều sau ngày 12: tệp đã bị mở bằng chương trình đọc "
+                    "tháng trước ngày, ngày và tháng của các ô ngày có thể đã bị đảo; hãy "
+                    "tải lại sao kê từ ngân hàng, không mở và lưu lại",
+                    f"the date cell {first.date} is a spreadsheet date while {len(texts)} "
+                    "line(s) have text dates, all after the 12th: the file was opened by a "
+                    "program reading month first, so its date cells may have day and month "
+                    "swapped; download the statement again and import it unsaved",
+                )
+            ],
+            WHAT,
+        )
 
 
 def _dmy(iso: str) -> str:

@@ -256,3 +256,42 @@ def test_a_title_naming_another_account_in_other_words_is_refused(
 def test_titles_naming_this_account_or_none_are_accepted(tmp_path: Path, title: list[str]) -> None:
     rows = [title, HEADER, ["01/12/2026", "FT1", "", "70,000", "70,000", "DP12 A"]]
     assert len(rs(write_csv(tmp_path / "s.csv", rows)).facts) == 1
+
+
+# ---- dates ------------------------------------------------------------------------------
+def test_day_and_month_swapped_by_a_month_first_spreadsheet_are_refused(tmp_path: Path) -> None:
+    """`01/12/2026` opened month first became 12 January 2026 (a date cell), `15/12/2026`
+    stayed text: the first line was read dated 2026-01-12, without a word."""
+    path = write_xlsx(
+        tmp_path / "s.xlsx",
+        [
+            HEADER,
+            [datetime(2026, 1, 12), "FT1", None, 70000, 70000, "DP12 A"],
+            ["15/12/2026", "FT2", 20000, None, 50000, "phi"],
+            [datetime(2026, 2, 12), "FT3", None, 10000, 60000, "DP12 B"],
+        ],
+    )
+    with pytest.raises(ImportRejected) as caught:
+        rs(path)
+    ((number, _, en),) = caught.value.problems
+    assert number == 2 and "day and month swapped" in en
+
+
+def test_date_cells_and_text_dates_that_cannot_be_swapped_are_read(tmp_path: Path) -> None:
+    """Date cells on days after the 12th, or text on days up to it: as read."""
+    path = write_xlsx(
+        tmp_path / "s.xlsx",
+        [
+            HEADER,
+            [datetime(2026, 12, 1, 8, 15, 30), "FT1", None, 70000.0, 70000, "DP12 A"],
+            ["15/12/2026 10:00:00", "FT2", 20000, None, 50000, "phi"],
+            [datetime(2026, 12, 20), "FT3", None, "10.000", 60000, "DP12 B"],
+            ["02-01-2027", "FT4", None, 1000, 61000, "x"],
+        ],
+    )
+    assert moves(rs(path)) == [
+        ("2026-12-01", "in", 70_000),
+        ("2026-12-15", "out", 20_000),
+        ("2026-12-20", "in", 10_000),
+        ("2027-01-02", "in", 1_000),
+    ]
