@@ -211,5 +211,32 @@ VIETCOMBANK = Layout(
     },
 )
 
-# Tried in this order when no layout is named; `generic` accepts most exports.
-LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (GENERIC, VIETCOMBANK)}
+ACB = Layout(
+    "acb",
+    {
+        "date": ("Ngày hiệu lực", "Ngày giao dịch", "Effective Date", "Transaction Date"),
+        "reference": ("Số GD", "Số giao dịch", "Transaction No"),
+        "debit": ("Rút ra", "Tiền rút ra", "Withdrawal"),
+        "credit": ("Gửi vào", "Tiền gửi vào", "Deposit"),
+        "balance": ("Số dư", "Balance"),
+        "narrative": ("Nội dung", "Nội dung giao dịch", "Description"),
+    },
+)
+
+VIETINBANK = Layout(
+    "vietinbank",
+    {
+        "date": ("Ngày giao dịch", "Transaction Date"),
+        "reference": ("Số giao dịch", "Mã giao dịch", "Transaction No"),
+        "debit": ("Nợ", "Ghi nợ", "Debit"),
+        "credit": ("Có", "Ghi có", "Credit"),
+        "balance": ("Số dư", "Balance"),
+        "narrative": ("Mô tả giao dịch", "Transaction Description", "Description"),
+    },
+)
+
+# Tried in this order when no layout is named; `generic` accepts most exports, and a bank's
+# layout reads only what `generic` does not (so a file `generic` read keeps its source).
+LAYOUTS: dict[str, Layout] = {
+    layout.name: layout for layout in (GENERIC, VIETCOMBANK, ACB, VIETINBANK)
+}

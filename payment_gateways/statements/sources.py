@@ -1,6 +1,6 @@
 """Rows of a statement file, each with the line number a person sees.
 
-Rule: a CSV must be UTF-8 (a BOM is allowed); anything else is refused with
+Rule: a CSV must be UTF-8 (a BOM is allowed) or UTF-16 with its BOM; anything else is refused with
 a clear message rather than guessed. Its row numbers are physical lines (a
 quoted field spanning lines counts from its first line); the delimiter is
 `,`, `;` or tab, whichever gives a header the layouts recognise. An `.xlsx`
@@ -28,8 +28,19 @@ MAX_BYTES = 50_000_000
 
 
 def csv_text(path: Path) -> str:
-    """The file's text, decoded strictly as UTF-8 (with or without BOM)."""
+    """The file's text, decoded strictly as UTF-8 (with or without BOM), or as UTF-16 where
+    it begins with UTF-16's byte-order mark. Another encoding (Windows-1258, TCVN3) is
+    refused, not guessed."""
     data = _read_bytes(path)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its byte-order mark (some banks)
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise InvalidInput(
+                f"Tệp sao kê {path.name} hỏng: không phải UTF-16 hợp lệ (byte {error.start})",
+                f"Statement file {path.name} is not valid UTF-16 (byte {error.start})",
+                field="file",
+            ) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

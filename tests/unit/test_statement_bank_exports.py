@@ -295,3 +295,62 @@ def test_date_cells_and_text_dates_that_cannot_be_swapped_are_read(tmp_path: Pat
         ("2026-12-20", "in", 10_000),
         ("2027-01-02", "in", 1_000),
     ]
+
+
+# ---- encodings and banks' own labels ----------------------------------------------------
+VCB_CSV = (
+    "Số tài khoản;1018795282\n"
+    "Ngày giao dịch;Số tham chiếu;Ghi nợ;Ghi có;Số dư;Diễn giải\n"
+    '01/12/2026 08:15:30;FT1;;70.000;70.000;"DP12\nNGUYEN A"\n'
+    "02/12/2026;FT2;10.000;;60.000;phí\n"
+)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_csv_with_its_byte_order_mark_is_read(tmp_path: Path, encoding: str) -> None:
+    """Excel's 'Unicode text' and some banks write UTF-16: refused as 'not UTF-8'."""
+    data = VCB_CSV.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    path = tmp_path / "s.csv"
+    path.write_bytes(data)
+    st = rs(path)
+    assert moves(st) == [("2026-12-01", "in", 70_000), ("2026-12-02", "out", 10_000)]
+    assert st.facts[0].narrative == "DP12 NGUYEN A" and st.facts[1].narrative == "phí"
+
+
+def test_legacy_vietnamese_encodings_are_still_refused_clearly(tmp_path: Path) -> None:
+    """Windows-1258 (tone marks as separate bytes) is not guessed."""
+    from ledger.errors import InvalidInput as Refused
+
+    path = tmp_path / "s.csv"
+    path.write_bytes("Ngày giao dịch;Diễn giải\n".encode("cp1258", errors="replace"))
+    with pytest.raises(Refused) as caught:
+        rs(path)
+    assert "not UTF-8" in caught.value.message_en and "CSV UTF-8" in caught.value.message_vi
+
+
+def test_acb_and_vietinbank_labels_are_read_by_their_layouts(tmp_path: Path) -> None:
+    """`Rút ra | Gửi vào` (ACB), `Mô tả giao dịch` (VietinBank): refused as lacking columns."""
+    acb = write_csv(
+        tmp_path / "acb.csv",
+        [
+            ["Ngày hiệu lực", "Số GD", "Rút ra", "Gửi vào", "Số dư", "Nội dung"],
+            ["01/12/2026", "1001", "", "70,000", "70,000", "DP12 A"],
+            ["02/12/2026", "1002", "10,000", "", "60,000", "phi"],
+        ],
+    )
+    st = rs(acb)
+    assert st.layout == "acb" and [f.reference for f in st.facts] == ["1001", "1002"]
+    assert moves(st) == [("2026-12-01", "in", 70_000), ("2026-12-02", "out", 10_000)]
+    vtb = write_csv(
+        tmp_path / "vtb.csv",
+        [
+            ["STT", "Ngày giao dịch", "Mô tả giao dịch", "Nợ", "Có", "Số dư", "Tài khoản đối ứng"],
+            ["1", "01/12/2026 08:15:30", "DP12 A", "", "70,000", "70,000", "0351000646393"],
+            ["2", "02/12/2026 09:00:00", "phi", "10,000", "", "60,000", ""],
+        ],
+    )
+    st = rs(vtb)
+    assert st.layout == "vietinbank"
+    assert moves(st) == [("2026-12-01", "in", 70_000), ("2026-12-02", "out", 10_000)]

@@ -423,8 +423,8 @@ def test_other_file_types_and_unknown_layouts_are_refused(tmp_path: Path) -> Non
     with pytest.raises(InvalidInput, match=r"\.xlsx"):
         read(path)
     csv_path = write_csv(tmp_path / "s.csv", [VI_HEADER])
-    with pytest.raises(InvalidInput, match="No statement layout 'acb'"):
-        read(csv_path, layout="acb")
+    with pytest.raises(InvalidInput, match="No statement layout 'nosuchbank'"):
+        read(csv_path, layout="nosuchbank")
 
 
 def test_a_semicolon_csv_is_read(tmp_path: Path) -> None:
