@@ -2,9 +2,9 @@
 
 Rule: amounts are whole đồng, written `1,234,567`, `1.234.567` or `1234567`,
 with a `+` or not, with the currency after them or not (`140,000 VND`,
-`140.000 đ`); an empty cell, or `-` alone, is 0. Decimals (`12.5`,
-`1,000.00`, `1.140.000,00`), another currency, text and negative credits are
-refused:
+`140.000 đ`); an empty cell, or `-` alone, is 0. A decimal part of zeros
+(`1,000.00`, `1.140.000,00`) is whole đồng; any other (`12.5`, `1,000.50`),
+another currency, text and negative credits are refused:
 each parser returns the value or raises `CellError` with a message in
 Vietnamese and English, which the reader turns into a row problem. A debit
 may be printed negative (some banks sign withdrawals); its size is taken.
@@ -22,6 +22,10 @@ from ledger.money import MAX_DONG
 Cell = str | int | float | date | None
 
 _AMOUNT = re.compile(r"(\d{1,3}(?:,\d{3})+|\d{1,3}(?:\.\d{3})+|\d+)")
+# whole đồng with a decimal part of one or two digits: `1,000.00`, `1.140.000,00`, `70000.0`.
+# A group of thousands always has three digits, so the mark before one or two is decimal;
+# it must differ from the thousands mark before it. Only a zero part is whole đồng.
+_DECIMAL = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)\.(\d{1,2})|(\d{1,3}(?:\.\d{3})+|\d+),(\d{1,2})")
 # the currency a bank may print after an amount: đồng only (`140,000 USD` is refused)
 _DONG = re.compile(r"(?:vnd|vnđ|đồng|đ|₫)$", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
@@ -77,9 +81,21 @@ def amount(cell: Cell, *, signed: bool = False) -> int:
         sign = bare[:1] if bare[:1] in ("+", "-") else ""
         negative = sign == "-"
         match = _AMOUNT.fullmatch(bare[len(sign) :])
-        if match is None:
+        if match is not None:
+            whole = match.group(1)
+        elif (decimal := _DECIMAL.fullmatch(bare[len(sign) :])) is not None:
+            whole, cents = (
+                decimal.group(1) or decimal.group(3),
+                decimal.group(2) or decimal.group(4),
+            )
+            if cents.strip("0"):
+                raise CellError(
+                    f"số tiền có phần lẻ: {raw} (đảng phí tính bằng đồng chẵn)",
+                    f"amount is not whole đồng: {raw}",
+                )
+        else:
             raise CellError(f"số tiền không hợp lệ: {raw}", f"not a whole amount in đồng: {raw}")
-        digits = match.group(1).replace(",", "").replace(".", "").lstrip("0") or "0"
+        digits = whole.replace(",", "").replace(".", "").lstrip("0") or "0"
         if len(digits) > len(str(MAX_DONG)):  # int() refuses over 4,300 digits: a 500
             shown = raw if len(raw) <= 40 else f"{raw[:40]}…"
             raise CellError(

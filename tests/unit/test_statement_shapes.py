@@ -323,9 +323,11 @@ def test_a_dash_a_plus_sign_and_a_currency_are_read_in_amount_cells(tmp_path: Pa
 @pytest.mark.parametrize(
     "cell",
     [
-        "1.140.000,00",  # docs/statements.md: no decimals, whichever mark they use
-        "1,000.00",
-        "1,000.00 VND",
+        "1.140.000,50",  # docs/statements.md: a decimal part other than zeros
+        "1,000.05",
+        "12.5 VND",
+        "1,000,00",  # two digits after a comma that also groups thousands: not guessed
+        "1.000.00",
         "140,000 USD",  # another currency is not đồng
         "+-140,000",
         "--",
@@ -340,6 +342,23 @@ def test_decimals_other_currencies_and_stray_signs_are_still_refused(
     path = write_csv(tmp_path / "s.csv", [HEADER, ["05/12/2026", "R1", "", cell, "", MEMO_A]])
     [(line, vi, en)] = refused(path)
     assert line == 2 and vi and en
+
+
+@pytest.mark.parametrize(
+    ("cell", "dong"),
+    [
+        ("1,000.00", 1_000),
+        ("1.140.000,00", 1_140_000),
+        ("140,000.00 VND", 140_000),
+        ("+70000.0", 70_000),
+        ("70,00", 70),
+    ],
+)
+def test_a_decimal_part_of_zeros_is_whole_dong(tmp_path: Path, cell: str, dong: int) -> None:
+    """Exports that print every amount with `.00` (or `,00`) were refused whole; the mark
+    before one or two digits cannot be a thousands mark, and zeros change nothing."""
+    path = write_csv(tmp_path / "s.csv", [HEADER, ["05/12/2026", "R1", "", cell, "", MEMO_A]])
+    assert moves(rs(path)) == [("2026-12-05", "in", dong)]
 
 
 # ---- 4. a totals row with an empty date cell ----------------------------------------------
