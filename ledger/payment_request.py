@@ -222,6 +222,15 @@ class PaymentRequest(Aggregate):
         cleared[side] = int(cleared.get(side, 0)) + amount
         self.cleared = cleared
 
+    def uncleared(self, side: str) -> int:
+        """What of this transfer no bank line on `side` has shown yet: a remittance sent in
+        parts (over the bank's per-transfer limit) is cleared by each part's line. One seen
+        before the amounts were kept (a snapshot without them) was cleared whole."""
+        cleared = getattr(self, "cleared", None)
+        if cleared is None:
+            return 0 if side in self.seen else self.total
+        return self.total - int(cleared.get(side, 0))
+
     def in_transit(self) -> int:
         """A deposit's cash not yet shown arriving on the account. One seen before the
         amounts were kept (a snapshot without them) was cleared whole."""

@@ -819,6 +819,31 @@ class TestRule2ARemittanceByBank:
         assert (child["assets:bank"], child[f"assets:bank:{BRANCH_ACCOUNT}"]) == (0, -147_000)
         assert branch.reconcile("HN-BD-01")["flagged"] == []
 
+    def test_sent_in_two_transfers_both_child_lines_clear_it_and_no_more(
+        self, branch: DuesLedger
+    ) -> None:
+        """A treasurer over the bank's per-transfer limit sends the remittance in two parts,
+        each with its code; the parent's side already took the parts. Before, both child
+        lines were flagged as unexplained (the code cleared only a line of the whole
+        amount), and nothing could explain them: the remittance counted as spent twice."""
+        remit = self.remitted(branch)
+        memo = f"{remit.code} NOP DP 12/2026 HN-BD-01"
+        first = line(100_000, memo, direction="out", reference="FT26349777001")
+        second = line(47_000, memo, direction="out", reference="FT26349777002")
+        for part in (first, second):
+            tx, _ = branch.record_bank_transaction(part)
+            assert tx.suspense is None and tx.matched is not None
+            assert tx.matched["how"] == "remittance"
+        child = org_balances(branch, "HN-BD-01")
+        assert (child["assets:bank"], child[f"assets:bank:{BRANCH_ACCOUNT}"]) == (0, -147_000)
+        assert child.get("assets:unexplained_outflow", 0) == 0
+        assert branch.reconcile("HN-BD-01")["flagged"] == []
+        # a third line with the code is more money than was remitted: flagged
+        third = line(1_000, memo, direction="out", reference="FT26349777003")
+        tx, _ = branch.record_bank_transaction(third)
+        assert tx.suspense is not None and tx.suspense["flagged"]
+        assert org_balances(branch, "HN-BD-01")["assets:bank"] == 0
+
     def test_the_code_paid_into_the_wrong_account_is_not_a_match(self, branch: DuesLedger) -> None:
         remit = self.remitted(branch)
         stray = line(147_000, f"{remit.code} NOP DP 12/2026", reference="FT26349555002")
