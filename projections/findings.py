@@ -311,8 +311,9 @@ def _r3(org: str, period: str, d: dict[str, Any]) -> tuple[str, str, str]:
     en += f"; narrative: {d['narrative']}"
     res = d.get("resolution")
     if res:
-        vi += f"; thủ quỹ đã ghi: {res['how']} ({res.get('reason') or ''})"
-        en += f"; the treasurer recorded: {res['how']} ({res.get('reason') or ''})"
+        why = res.get("reason") or res.get("reference") or ""  # a voucher or a code
+        vi += f"; thủ quỹ đã ghi: {res['how']} ({why})"
+        en += f"; the treasurer recorded: {res['how']} ({why})"
     return "high", vi, en
 
 
@@ -1029,6 +1030,7 @@ class FindingsModel(ReadModel):
             ev["details"]["resolution"] = {
                 "how": e.how,
                 "reason": e.detail.get("reason"),
+                "reference": e.detail.get("reference"),  # spending's voucher, a code
                 "item": e.item_id,
             }
             _add(ev["events"], event_ref(e))

@@ -170,6 +170,15 @@ def resolve(
             help="Khoản chi đã ghi sổ (số chứng từ) / Recorded bank spending (its voucher).",
         ),
     ] = None,
+    code: Annotated[
+        str | None,
+        typer.Option(
+            "--code",
+            help="Dòng ngân hàng của khoản nộp tiền mặt, chuyển nộp cấp trên hay hoàn trả mang "
+            "mã này (in thiếu mã) / The bank line of the cash deposit, remittance or refund "
+            "with this code (printed without it).",
+        ),
+    ] = None,
 ) -> None:
     """Xử lý khoản tạm giữ / Resolve a suspense item."""
     wanted = inputs.periods(months) if months is not None else None
@@ -181,6 +190,7 @@ def resolve(
         not_dues=not_dues,
         split=inputs.shares(split) if split else None,
         spending=spending,
+        code=code,
     )
     if result["how"] == "members":
         given = ", ".join(f"{p['member']} {dong(p['amount'])}" for p in result["payments"])
@@ -194,6 +204,14 @@ def resolve(
             f"Ghi mã {result['reference']} vào nội dung chuyển khoản hoàn trả",
             f"Put {result['reference']} in the refund transfer's memo",
         )
+
+
+# a line printed without its code, taken as that transfer's (`resolve --code`)
+CODED = {
+    "deposit": ("nộp tiền mặt", "the cash deposit"),
+    "remittance": ("chuyển nộp cấp trên", "the remittance"),
+    "refund_paid": ("đã hoàn trả", "the refund paid out"),
+}
 
 
 def _resolution(r: dict[str, Any], *, code: bool = True) -> tuple[str, str]:
@@ -218,6 +236,9 @@ def _resolution(r: dict[str, Any], *, code: bool = True) -> tuple[str, str]:
     if how == "spending":
         ref = r.get("reference", "")
         return f"khoản chi theo chứng từ {ref}", f"spending, voucher {ref}"
+    if how in CODED:
+        ref = r.get("reference", "")
+        return f"{CODED[how][0]}, mã {ref}", f"{CODED[how][1]}, code {ref}"
     if how == "reversed":
         return "ngân hàng đã hoàn lại", "reversed by the bank"
     if how == "reversal":  # an outgoing line that takes back a line recorded after it

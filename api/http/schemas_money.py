@@ -138,7 +138,8 @@ class SuspenseResolve(Strict):
     """Exactly one of: `member` (with `months`, default the oldest owed), `split` (shares
     of members adding up to the item, each to that member's oldest months owed, the rest
     credit), `refund: true`, `not_dues` (the reason), `spending` (money out: the voucher of
-    bank spending recorded with `spend`)."""
+    bank spending recorded with `spend`), `code` (the deposit, remittance or refund whose
+    bank line this is, printed without its code)."""
 
     member: Code | None = None
     months: Months | None = None
@@ -148,13 +149,27 @@ class SuspenseResolve(Strict):
     spending: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
         None, description="Khoản chi đã ghi sổ (số chứng từ) / recorded bank spending's voucher"
     )
+    code: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = Field(
+        None,
+        description="Mã của khoản nộp tiền mặt, chuyển nộp hay hoàn trả mà dòng này là (in "
+        "thiếu mã) / the code of the cash deposit, remittance or refund this line is",
+    )
 
 
 class Resolution(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str
-    how: Literal["member", "members", "refund", "not_dues", "spending"]
+    how: Literal[
+        "member",
+        "members",
+        "refund",
+        "not_dues",
+        "spending",
+        "deposit",
+        "remittance",
+        "refund_paid",
+    ]
     member: str | None = None
     payment: str | None = None
     payments: list[dict[str, Any]] | None = Field(

@@ -131,6 +131,60 @@ class SuspenseCommands(LedgerBase):
         self.save(organisation, *uow.pending())
         return {"id": item["id"], "how": "spending", "reference": reference}
 
+    def _resolve_as_code(
+        self, uow: UnitOfWork, org: str, queue: Any, item: dict[str, Any], code: str
+    ) -> dict[str, Any]:
+        """A held or flagged line that is the bank line of a transfer the ledger gave a code
+        for, printed without it (the bank dropped the memo, the treasurer forgot it): a cash
+        deposit's money arriving, a remittance by bank or a refund leaving. It clears that
+        transfer as the line would have with the code. Before 2026-11-24 nothing could
+        explain such a line: "not dues" booked its money a second time (a helper's check)."""
+        from ledger.services.matching import collector
+
+        amount, out = int(item["amount"]), item["direction"] == "out"
+        request = uow.get(request_id(code), PaymentRequest)
+        if request is None:
+            raise NotFound(f"Không có mã {code}", f"No code {code}", field="code")
+        postings: list[Posting] = []
+        if not out and request.kind == "deposit" and collector(request) == org:
+            branch = request.branch_code
+            if request.cancelled_at is None and 0 < amount <= request.in_transit():
+                postings = [
+                    debit(acct(org, "liabilities", "suspense"), amount),
+                    credit(acct(branch, "assets", "deposits_in_transit"), amount),
+                ]
+                if branch != org:  # the branch's cash, now the committee's bank money
+                    postings += [
+                        credit(acct(org, "liabilities", "due_to", branch), amount),
+                        debit(acct(branch, "assets", "due_from", org), amount),
+                    ]
+        elif out and request.kind == "remittance" and request.items[0][0] == org:
+            if 0 < amount <= request.uncleared("out"):
+                postings = [debit(acct(org, "assets", "bank"), amount)]
+        elif out and request.kind == "refund" and request.branch_code == org:
+            unpaid = request.cancelled_at is None and "out" not in request.seen
+            if unpaid and amount == request.total:
+                postings = [debit(acct(org, "liabilities", "refunds_due"), amount)]
+        if not postings:
+            raise Conflict(
+                f"Khoản {item['id']} ({amount:,} đ) không phải là dòng ngân hàng của mã {code}: "
+                "cần một khoản nộp tiền mặt (tiền vào) hoặc khoản chuyển nộp cấp trên hay hoàn "
+                "trả (tiền ra) của tổ chức này, chưa khớp dòng nào, với số tiền còn lại không "
+                "nhỏ hơn khoản này",
+                f"Item {item['id']} ({amount:,} đ) cannot be the bank line of code {code}: it "
+                "takes a cash deposit (money in) or a remittance or refund (money out) of "
+                "this organisation, not yet matched to a line, with at least this much left",
+                field="code",
+            )
+        if out:
+            postings.append(credit(acct(org, "assets", "unexplained_outflow"), amount))
+        request.see("out" if out else "in", str(item["transaction"]), amount, [])
+        # "refund" is an incoming item's refund to make; this is one paid out
+        how = "refund_paid" if request.kind == "refund" else request.kind
+        queue.resolve(str(item["id"]), how, {"reference": request.code}, check_balanced(postings))
+        self.save(*uow.pending())
+        return {"id": item["id"], "how": how, "reference": request.code}
+
     def held_line_for(self, org_code: str, amount: int, reference: str) -> str | None:
         """The open suspense item of `org_code` (or, without an account, of the organisation
         collecting for it) holding an incoming bank line with bank
@@ -233,13 +287,15 @@ class SuspenseCommands(LedgerBase):
         split: list[tuple[str, int]] | None = None,
         payment_reference: str | None = None,
         spending: str | None = None,
+        code: str | None = None,
     ) -> dict[str, Any]:
         """Resolve an item: to one member's dues (`member`, `months`), shared between
         members (`split`: (member, amount) shares adding up to the item, each applied to
         that member's oldest months owed, the rest their credit: a batch's excess, say),
         a refund to make, not dues with a reason, or (money out) the bank spending
         `spending` names, recorded with `spend` (its voucher not printed on the line, or
-        recorded while the statement was being imported). `payment_reference`: the
+        recorded while the statement was being imported), or the bank line of the deposit,
+        remittance or refund `code` names, printed without it. `payment_reference`: the
         member's payment's reference (`pay` naming the line's bank reference), else the
         item's."""
         chosen = [
@@ -248,14 +304,17 @@ class SuspenseCommands(LedgerBase):
             not_dues is not None,
             split is not None,
             spending is not None,
+            code is not None,
         ]
         if sum(chosen) != 1:
             raise InvalidInput(  # named as both the CLI and the HTTP body name them
                 "Chọn đúng một cách xử lý: member (giao cho đảng viên), split (chia), refund "
-                "(hoàn trả), not_dues (không phải đảng phí) hoặc spending (khoản chi); trên "
-                "dòng lệnh: --member, --split, --refund, --not-dues, --spending",
-                "Choose exactly one resolution: member, split, refund, not_dues or spending; "
-                "on the command line: --member, --split, --refund, --not-dues, --spending",
+                "(hoàn trả), not_dues (không phải đảng phí), spending (khoản chi) hoặc code "
+                "(mã nộp tiền mặt, chuyển nộp hay hoàn trả); trên dòng lệnh: --member, "
+                "--split, --refund, --not-dues, --spending, --code",
+                "Choose exactly one resolution: member, split, refund, not_dues, spending or "
+                "code (a deposit's, remittance's or refund's); on the command line: --member, "
+                "--split, --refund, --not-dues, --spending, --code",
                 field="resolution",
             )
         if months is not None and member is None:  # it would be passed over in silence
@@ -281,12 +340,16 @@ class SuspenseCommands(LedgerBase):
         amount, suspense = int(item["amount"]), acct(org, "liabilities", "suspense")
         postings: list[Posting] = []
         detail: dict[str, Any] = {}
+        if code is not None:
+            return self._resolve_as_code(uow, org, queue, item, code.strip().upper())
         if item["direction"] == "out" and not_dues is None and spending is None:
             raise Conflict(
-                "Khoản chi chưa rõ chỉ có thể ghi là khoản chi đã ghi sổ (--spending) hoặc "
-                "không phải đảng phí (kèm lý do)",
+                "Khoản chi chưa rõ chỉ có thể ghi là khoản chi đã ghi sổ (--spending), khoản "
+                "chuyển nộp cấp trên hay hoàn trả theo mã (--code), hoặc không phải đảng phí "
+                "(kèm lý do)",
                 "Unexplained outgoing money can only be marked as recorded spending "
-                "(--spending) or not dues (with a reason)",
+                "(--spending), a remittance or refund by its code (--code), or not dues "
+                "(with a reason)",
                 field="resolution",
             )
         if spending is not None:

@@ -613,6 +613,40 @@ class TestMoneyOnItsWay:
         seen = as_json(branch, f"cash deposit --org B1 --amount {M3_OWES} --slip GNT-0001")
         assert seen["seen_on_statement"] is True
 
+    def test_a_deposit_line_without_the_slip_code_is_explained_by_the_code(
+        self, branch: str, tmp_path: Path
+    ) -> None:
+        """Cash taken to the bank in two slips' worth of lines, the second without the code:
+        it waits in suspense beside the cash still in transit, and `suspense resolve --code`
+        says it is the deposit's. Before, nothing could: "not dues" counted the cash twice."""
+        ok(branch, f"cash receive --member M2 --amount {M2_OWES} --receipt BL-0003")
+        code = as_json(branch, f"cash deposit --org B1 --amount {M2_OWES} --slip GNT-0002")[
+            "reference"
+        ]
+        path = tmp_path / "deposit.csv"
+        lines = [
+            ("15/12/2026", "FT26349000411", 20_000, f"NOP TIEN MAT {code}"),
+            ("15/12/2026", "FT26349000412", M2_OWES - 20_000, "NOP TIEN MAT CHI BO 1"),
+        ]
+        write_statement(path, OPENING, lines)
+        counts = import_statement(branch, path)
+        assert (counts["cleared"], counts["suspense"]) == (1, 1)
+        [item] = as_json(branch, "suspense list --org B1")
+        done = ok(branch, f"suspense resolve {item['id']} --code {code.lower()}").stdout
+        assert f"the cash deposit, code {code}" in " ".join(done.split())
+        assert "nộp tiền mặt" in done
+        report = as_json(branch, "reconcile --org B1")
+        assert (report["suspense"], report["flagged"]) == ([], [])
+        [account] = report["accounts"]
+        assert account["difference"] == 0
+        figures = as_json(branch, "balance --org B1")
+        assert (figures["suspense"], figures["cash"], figures["bank"]) == (
+            0,
+            0,
+            OPENING + M2_OWES,
+        )
+        assert as_json(branch, f"request status {code}")["status"] == "paid"
+
     def test_a_line_clearing_a_hand_recorded_payment_is_counted_in_both_languages(
         self, branch: str, tmp_path: Path
     ) -> None:

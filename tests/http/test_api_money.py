@@ -728,7 +728,9 @@ class TestSuspense:
         )
         # the body's fields, as the caller names them (it named the CLI's flags alone)
         for said in (none["detail_vi"], none["detail_en"]):
-            assert all(f in said for f in ("member", "split", "refund", "not_dues", "spending"))
+            assert all(
+                f in said for f in ("member", "split", "refund", "not_dues", "spending", "code")
+            )
         both = {"refund": True, "not_dues": "x"}
         problem(queue.post(f"{url}/20261215-2/resolve", json=both, headers=t), 422, "resolution")
         problem(
@@ -747,6 +749,9 @@ class TestSuspense:
                 409,
                 "spending",
             )
+        # the bank line of a transfer whose code it left out: there is no such code
+        unknown = {"code": "DPNOSUCH00"}
+        problem(queue.post(f"{url}/20261215-2/resolve", json=unknown, headers=t), 404, "code")
         problem(queue.post(f"{url}/20261215-2/confirm", headers=t), 409, "number")
         problem(
             queue.post(f"{url}/20261215-99/resolve", json={"refund": True}, headers=t),

@@ -362,6 +362,25 @@ class TestKind3UnexplainedOutflow:
         assert found["subject"] == str(unprinted.id)
         assert found["evidence"]["details"]["resolution"]["how"] == "spending"
 
+    def test_a_remittance_line_without_its_code_says_which_the_treasurer_named(
+        self, books: DuesLedger, findings: Findings
+    ) -> None:
+        """The bank dropped the memo: flagged, then `suspense resolve --code` takes it as the
+        remittance. It stays listed with the treasurer's word, which names the code (before,
+        the finding said "remittance ()", and a treasurer's voucher "spending ()")."""
+        close_with_cash(books)
+        sent = books.remit("HN-BD-01", "2026-12", via="bank")
+        assert sent.code is not None
+        books.record_bank_transaction(
+            line(sent.amount, "CK DANG UY", direction="out", value_date="2026-12-16")
+        )
+        [item] = [i for i in books.suspense_items("HN-BD-01") if i["direction"] == "out"]
+        books.resolve_suspense(item["id"], code=sent.code)
+        found = only(findings, 3)
+        assert found["evidence"]["details"]["resolution"]["how"] == "remittance"
+        assert f"the treasurer recorded: remittance ({sent.code})" in found["explanation_en"]
+        assert f"thủ quỹ đã ghi: remittance ({sent.code})" in found["explanation_vi"]
+
     def test_a_remittance_leaving_with_its_code_is_not(
         self, books: DuesLedger, findings: Findings
     ) -> None:

@@ -17,7 +17,7 @@ import pytest
 
 from ledger.app import DuesLedger
 from ledger.bank_transaction import BankTransaction
-from ledger.errors import Conflict, InvalidInput, LedgerError
+from ledger.errors import Conflict, InvalidInput, LedgerError, NotFound
 from ledger.payment_request import PaymentRequest
 from ledger.ports import BankTransactionFact
 from ledger.services.payments import RemitResult
@@ -3040,3 +3040,78 @@ class TestTheBankTakingBackAHandRecordedPayment:
         assert branch.suspense_items("HN-BD-01") == []
         assert unbalanced_events(branch) == [] and sum(branch.account_balances().values()) == 0
         same_in_read_models(branch, "M0", "HN-BD-01")
+
+
+class TestALineThatLeftOutItsCode:
+    """A bank line that is a deposit, a remittance or a refund, printed without the code
+    (the bank dropped the memo, the treasurer forgot it): held or flagged, and explained
+    with `suspense resolve ID --code CODE`. Before, nothing could explain it: "not dues"
+    booked the money a second time (the deposit's cash stayed in transit, the remittance
+    or refund stayed unpaid in the books while its money counted as spent)."""
+
+    def test_a_deposit_line_without_the_slip_code_clears_the_deposit(
+        self, branch: DuesLedger
+    ) -> None:
+        close_with_payments(branch)  # 210,000 in cash
+        code = branch.deposit_cash("HN-BD-01", 210_000, "NT-1").code
+        branch.record_bank_transaction(line(150_000, f"NOP TIEN MAT {code}"))
+        branch.record_bank_transaction(line(60_000, "NOP TIEN MAT CHI BO 1"))
+        [item] = branch.suspense_items("HN-BD-01")
+        done = branch.resolve_suspense(item["id"], code=code)
+        assert (done["how"], done["reference"]) == ("deposit", code)
+        balances = branch.account_balances()
+        assert balances["HN-BD-01:assets:deposits_in_transit"] == 0
+        assert (balances[SUSPENSE], balances[BANK]) == (0, 210_000)
+        assert branch.request_status(code)["status"] == "paid"
+        assert branch.suspense_items("HN-BD-01") == []
+
+    def test_a_remittance_line_without_its_code_clears_the_remittance(
+        self, branch: DuesLedger
+    ) -> None:
+        close_with_payments(branch)
+        sent = branch.remit("HN-BD-01", "2026-12", via="bank")
+        assert sent.code is not None
+        branch.record_bank_transaction(line(147_000, "CK DANG UY PHUONG", direction="out"))
+        [item] = branch.suspense_items("HN-BD-01")
+        assert branch.reconcile("HN-BD-01")["flagged"] != []
+        done = branch.resolve_suspense(item["id"], code=sent.code)
+        assert (done["how"], done["reference"]) == ("remittance", sent.code)
+        child = org_balances(branch, "HN-BD-01")
+        assert (child["assets:bank"], child["assets:unexplained_outflow"]) == (0, 0)
+        assert child.get("expenses:not_dues", 0) == 0
+        # the code printed on a later line: that line is more money, flagged
+        tx, _ = branch.record_bank_transaction(
+            line(147_000, f"{sent.code} NOP DP", direction="out")
+        )
+        assert tx.suspense is not None and tx.suspense["flagged"]
+
+    def test_a_refund_paid_without_its_code_pays_the_refund(self, branch: DuesLedger) -> None:
+        branch.record_bank_transaction(line(50_000, "CHUYEN NHAM", reference="FT26314000001"))
+        [held] = branch.suspense_items("HN-BD-01")
+        code = str(branch.resolve_suspense(held["id"], refund=True)["reference"])
+        branch.record_bank_transaction(line(50_000, "HOAN TIEN CHUYEN NHAM", direction="out"))
+        [item] = branch.suspense_items("HN-BD-01")
+        done = branch.resolve_suspense(item["id"], code=code)
+        assert (done["how"], done["reference"]) == ("refund_paid", code)
+        balances = branch.account_balances()
+        assert balances["HN-BD-01:liabilities:refunds_due"] == 0
+        assert balances["HN-BD-01:assets:unexplained_outflow"] == 0
+        assert branch.request_status(code)["status"] == "paid"
+
+    @pytest.mark.parametrize("amount", [1_000, 147_001])
+    def test_a_code_that_does_not_fit_is_refused_and_writes_nothing(
+        self, branch: DuesLedger, amount: int
+    ) -> None:
+        close_with_payments(branch)
+        sent = branch.remit("HN-BD-01", "2026-12", via="bank")
+        deposit = branch.deposit_cash("HN-BD-01", 1_000, "NT-1").code
+        branch.record_bank_transaction(line(amount, "CK", direction="out"))
+        [item] = branch.suspense_items("HN-BD-01")
+        before = events(branch)
+        # a deposit's code for money out; a remittance's for more than it sent; no such code
+        codes = [deposit, "DPNOSUCH00"] + ([sent.code] if amount > 147_000 else [])
+        for code in codes:
+            with pytest.raises((Conflict, NotFound)) as refused:
+                branch.resolve_suspense(item["id"], code=code)
+            assert refused.value.field == "code"
+        assert events(branch) == before

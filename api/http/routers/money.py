@@ -317,6 +317,7 @@ def resolve(
                 not_dues=reason,
                 split=split,
                 spending=body.spending,
+                code=body.code,
             )
         return _resolved(result)
 
