@@ -15,7 +15,7 @@ never a zero.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
@@ -577,6 +577,8 @@ class Reads:
                 )
             ]
         credit = sum(int(c) for _, c, _ in credits)
+        if last is not None:
+            credit += self._credit_paid_after(code, last, known, branch_at)
         current = history[-1][1]
         record = next((json.loads(r) for b, _, r in credits if b == current and r), None)
         return {
@@ -594,6 +596,22 @@ class Reads:
             "as_of": str(as_of) if as_of else None,
             "known_at": known,
         }
+
+    def _credit_paid_after(
+        self, code: str, last: str, known: str | None, branch_at: Callable[[str], str | None]
+    ) -> int:
+        """What the member's credit has paid of the months after `last` (as known at
+        `known`): money the member held as credit as effective by `last`. Before, a
+        statement as of a date left it out of both its months and its credit (a helper's
+        cross-view check). No more than a month still holds, as `Roll.credit_parts` counts."""
+        sql = "SELECT branch, period, SUM(paid), SUM(credit) FROM rm_line_moves "
+        sql += "WHERE member = ? AND period > ?"
+        params: list[Any] = [code, last]
+        if known is not None:
+            sql += " AND recorded_at <= ?"
+            params.append(known)
+        rows = self.views.query(sql + " GROUP BY branch, period", params)
+        return sum(max(min(int(c), int(pd)), 0) for b, p, pd, c in rows if branch_at(p) == b)
 
     def _paid_through(
         self,

@@ -66,6 +66,9 @@ LINE_MOVES = Table(
         ("period", "TEXT"),
         ("assessed", "INTEGER"),
         ("paid", "INTEGER"),
+        # what of `paid` the member's credit paid (opening the month, `CreditApplied`), so
+        # a statement as effective by a date counts it as credit still held then
+        ("credit", "INTEGER"),
     ],
     [],
 )
@@ -171,9 +174,19 @@ class StatementsModel(ReadModel):
         self.insert("rm_member_history", (pos, at, code, row[1], e.from_period))
 
     # -- rolls ---------------------------------------------------------------------------
-    def _move(self, pos: int, at: str, code: str, b: str, p: str, assessed: int, paid: int) -> None:
+    def _move(
+        self,
+        pos: int,
+        at: str,
+        code: str,
+        b: str,
+        p: str,
+        assessed: int,
+        paid: int,
+        credit: int = 0,
+    ) -> None:
         if assessed or paid:
-            self.insert("rm_line_moves", (pos, at, code, b, p, assessed, paid))
+            self.insert("rm_line_moves", (pos, at, code, b, p, assessed, paid, credit))
 
     @handles(Roll.Opened)  # type: ignore[attr-defined]
     def _opened(self, e: Any, pos: int, at: str) -> None:
@@ -197,7 +210,7 @@ class StatementsModel(ReadModel):
                 ],
             )
             # Always a move, even of nothing: the line is known from now (an exempt month).
-            self.insert("rm_line_moves", (pos, at, code, b, p, amount, used))
+            self.insert("rm_line_moves", (pos, at, code, b, p, amount, used, used))
 
     def _line(self, e: Any) -> tuple[tuple[str, str, str], list[Any]]:
         _, b, p = self._ids(e)
@@ -209,21 +222,24 @@ class StatementsModel(ReadModel):
     @handles(Roll.PaymentApplied, Roll.CreditApplied, Roll.PaymentReversed)  # type: ignore[attr-defined]
     def _paid(self, e: Any, pos: int, at: str) -> None:
         amount = -e.amount if type(e) is Roll.PaymentReversed else e.amount  # type: ignore[attr-defined]
-        self._paid_line(e, pos, at, e.code, amount)
+        from_credit = amount if type(e) is Roll.CreditApplied else 0  # type: ignore[attr-defined]
+        self._paid_line(e, pos, at, e.code, amount, from_credit)
 
     @handles(Roll.PaymentsApplied)  # type: ignore[attr-defined]
     def _paid_many(self, e: Any, pos: int, at: str) -> None:
         for code, amount, *_ in e.payments:
             self._paid_line(e, pos, at, code, amount)
 
-    def _paid_line(self, e: Any, pos: int, at: str, code: str, amount: int) -> None:
+    def _paid_line(
+        self, e: Any, pos: int, at: str, code: str, amount: int, from_credit: int = 0
+    ) -> None:
         _, b, p = self._ids(e)
         key = (b, p, code)
         row = self.get("rm_lines", key)
         assert row is not None, f"no line for {key}"
         row[2] += amount
         self.put("rm_lines", key, row)
-        self._move(pos, at, code, b, p, 0, amount)
+        self._move(pos, at, code, b, p, 0, amount, from_credit)
 
     @handles(Roll.Closed)  # type: ignore[attr-defined]
     def _closed(self, e: Any, pos: int, at: str) -> None:

@@ -67,6 +67,31 @@ def test_a_balance_and_a_statement_as_known_at_a_time_and_as_effective_by_a_date
     assert as_json(db, "balance --org B1 --as-of 2026-12-31")["periods"] == ["2026-12"]
 
 
+def test_credit_as_effective_by_a_date_still_holds_what_paid_later_months(
+    branch: str, frozen: Any
+) -> None:
+    # M3 (a student, 5,000 đ a month) pays three months in December; January opens from
+    # the credit. As of 31 December the statement showed December paid and only the credit
+    # left after January (5,000 đ): the 5,000 đ that paid January was in neither, and
+    # paid through read 2027-01 (a helper's cross-view check; the journal to that day, and
+    # the statement as known at that day, hold 10,000 đ paid ahead)
+    db = branch
+    ok(db, "pay --member M3 --amount 15,000 --reference P-3")
+    frozen.move_to("2027-01-02 08:00:00+07:00")  # type: ignore[attr-defined]
+    ok(db, "month open --period 2027-01")
+    ok(db, "pay --member M3 --amount 1,000 --reference P-3b")  # after the date: credit now
+
+    dated = as_json(db, "member statement M3 --as-of 2026-12-31")
+    assert [m["period"] for m in dated["months"]] == ["2026-12"]
+    assert (dated["paid"], dated["credit"], dated["paid_through"]) == (5_000, 11_000, "2027-02")
+    then = as_json(db, "member statement M3 --known-at 2026-12-31")
+    assert (then["paid"], then["credit"], then["paid_through"]) == (5_000, 10_000, "2027-02")
+    both = as_json(db, "member statement M3 --as-of 2026-12-31 --known-at 2026-12-31")
+    assert (both["paid"], both["credit"]) == (5_000, 10_000)
+    now = as_json(db, "member statement M3")
+    assert (now["paid"], now["credit"], now["paid_through"]) == (10_000, 6_000, "2027-02")
+
+
 def test_a_member_with_no_month_yet_has_a_statement_as_of_a_date(
     branch: str, tmp_path: Path
 ) -> None:
