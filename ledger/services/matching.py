@@ -663,7 +663,8 @@ class MatchingCommands(RequestCommands):
         # One line may carry several slips' codes (cash for two slips paid in at once): what
         # the first leaves clears the next, in the order printed. Before 2026-11-24 the rest
         # waited in suspense while the other slip stayed in transit for good (a helper's
-        # CLI check): nothing resolves an item to a deposit.
+        # CLI check): until `suspense resolve --code` (2026-11-24), nothing resolved an
+        # item to a deposit.
         taken: list[list[Any]] = []
         left, still = tx.amount, 0
         for r in [request, *self._more_deposits(uow, request, tx)]:

@@ -647,6 +647,41 @@ class TestMoneyOnItsWay:
         )
         assert as_json(branch, f"request status {code}")["status"] == "paid"
 
+    def test_a_line_printing_a_cancelled_slips_code_is_resolved_as_the_slip_made_again(
+        self, branch: str, tmp_path: Path
+    ) -> None:
+        """The treasurer cancels slip GNT-0001 (wrong amount), makes it again as GNT-0002,
+        and the bank teller copies the first slip's code onto the transfer: the line waits
+        in suspense (rule 2); `--code` takes it as GNT-0002's cash. Before, nothing could: GNT-0002
+        stayed in transit for good while the bank held the money in suspense, and the
+        books counted the same cash twice (a helper's cross-view check)."""
+        ok(branch, f"cash receive --member M3 --amount {M3_OWES} --receipt BL-0003")
+        wrong = as_json(branch, "cash deposit --org B1 --amount 50000 --slip GNT-0001")
+        ok(branch, f"request cancel {wrong['reference']} --reason 'ghi sai số tiền'")
+        again = as_json(branch, f"cash deposit --org B1 --amount {M3_OWES} --slip GNT-0002")
+        path = tmp_path / "slip.csv"
+        memo = f"NOP TIEN MAT {wrong['reference']} CHI BO KHU PHO 1"
+        write_statement(path, OPENING, [("15/12/2026", "FT26349000402", M3_OWES, memo)])
+        assert import_statement(branch, path)["suspense"] == 1
+        [item] = as_json(branch, "suspense list --org B1")
+
+        before = snapshot(branch)
+        refused(branch, f"suspense resolve {item['id']} --code {wrong['reference']}")
+        refused(branch, f"suspense resolve {item['id']} --code {again['reference']} --refund")
+        assert snapshot(branch) == before
+        said = ok(branch, f"suspense resolve {item['id']} --code {again['reference']}").stdout
+        assert f"the cash deposit, code {again['reference']}" in " ".join(said.split())
+
+        assert as_json(branch, "suspense list --org B1") == []
+        redone = as_json(branch, f"cash deposit --org B1 --amount {M3_OWES} --slip GNT-0002")
+        assert (redone["in_transit"], redone["seen_on_statement"]) == (0, True)
+        figures = as_json(branch, "balance --org B1")
+        assert (figures["suspense"], figures["cash"]) == (0, 0)
+        assert figures["bank"] == OPENING + M3_OWES
+        account = as_json(branch, "reconcile --org B1")["accounts"][0]
+        assert account["difference"] == 0
+        refused(branch, f"suspense resolve {item['id']} --code {again['reference']}")
+
     def test_a_line_clearing_a_hand_recorded_payment_is_counted_in_both_languages(
         self, branch: str, tmp_path: Path
     ) -> None:
