@@ -213,6 +213,8 @@ class StatementCommands(MatchingCommands):
                     new.append((fact, tx_id))
             for start in range(0, len(new), chunk):
                 part = new[start : start + chunk]
+                if start:  # the first chunk's were looked for with the whole file's
+                    part = self._claim_unreferenced(part, facts[0].source, counts)
                 for attempt in range(1, CONFLICT_RETRIES + 1):
                     try:
                         counts += self._import_chunk(uow, part, early)
@@ -225,10 +227,7 @@ class StatementCommands(MatchingCommands):
                     # again from storage, without what the failed try changed in memory.
                     uow = UnitOfWork(self, batch=True)
                     self.drop_snapshots_for_later()
-                    part_ids = [tx_id for _, tx_id in part]
-                    recorded = set(self._mark_seen(part_ids, facts[0].source))  # by that writer
-                    counts["already"] += len(recorded)
-                    part = [(fact, tx_id) for fact, tx_id in part if tx_id not in recorded]
+                    part = self._recorded_meanwhile(part, facts[0].source, counts)
         # only now, all saved and snapshotted: a later chunk's failed save must not leave a
         # kept copy, and the snapshots taken at the end read these objects
         self.keep_saved(uow)
@@ -316,6 +315,58 @@ class StatementCommands(MatchingCommands):
                 self.reversal_recorded_before(tx, statement_key)
         return out
 
+    def _recorded_meanwhile(
+        self, part: list[tuple[BankTransactionFact, UUID]], source: str, counts: Counter[str]
+    ) -> list[tuple[BankTransactionFact, UUID]]:
+        """After a chunk's save lost to another writer: the chunk's lines that writer did
+        not record, the others counted as `already` (a line under its key; a gateway's
+        line without the reference, `_claim_unreferenced`)."""
+        recorded = set(self._mark_seen([tx_id for _, tx_id in part], source))
+        counts["already"] += len(recorded)
+        rest = [(fact, tx_id) for fact, tx_id in part if tx_id not in recorded]
+        return self._claim_unreferenced(rest, source, counts)
+
+    def _claim_unreferenced(
+        self, part: list[tuple[BankTransactionFact, UUID]], source: str, counts: Counter[str]
+    ) -> list[tuple[BankTransactionFact, UUID]]:
+        """A chunk's lines less those a gateway notified without the bank's reference
+        since the import began (under the gateway's key, in `UnreferencedLines`): claimed
+        as at the start of the import and counted as `already`. Looked for before each
+        chunk and each try: looking once at the start, a webhook recorded while an earlier
+        chunk was matched, or racing this one's save, was recorded twice (a helper's race
+        tests, 2026-11-24)."""
+        ids = [tx_id for _, tx_id in part]
+        first: dict[UUID, Any] = {}
+        claimed = self._unreferenced([fact for fact, _ in part], ids, set(), first)
+        if not claimed:
+            return part
+        self._mark_heard(first, source)
+        counts["already"] += len(claimed)
+        return [
+            (fact, tx_id) for (fact, _), tx_id in zip(part, ids, strict=True) if tx_id not in first
+        ]
+
+    def _notified_meanwhile(self, part: list[tuple[BankTransactionFact, UUID]]) -> bool:
+        """Whether a gateway line without the bank's reference that one of the chunk's new
+        lines prints is listed (`UnreferencedLines`) and unclaimed: recorded since the
+        chunk looked (`_claim_unreferenced`), so the chunk must be matched again. What is
+        left open: one recorded between this look and the save (milliseconds; the save
+        then waits on the event table's lock)."""
+        wanted = [fact for fact, _ in part if (fact.reference or "").strip()]
+        days = {unreferenced_id(f.account_number, f.value_date) for f in wanted}
+        found = self.load_many(sorted(days), UnreferencedLines) if days else {}
+        for f in wanted:
+            day = found.get(unreferenced_id(f.account_number, f.value_date))
+            if day is None:
+                continue
+            words = f" {fold(f.narrative)} "
+            if any(
+                fold(text) and f" {fold(text)} " in words
+                for _, text in day.unclaimed(f.direction, f.amount)
+            ):
+                return True
+        return False
+
     def _import_chunk(
         self, uow: UnitOfWork, part: list[tuple[BankTransactionFact, UUID]], early: bool
     ) -> Counter[str]:
@@ -338,6 +389,10 @@ class StatementCommands(MatchingCommands):
         for number, txs in booked.items():
             note_early(uow.get(account_index_id(number), AccountIndex), txs)
         self._index_printed(uow, part)
+        if self._notified_meanwhile(part):
+            # a webhook without the bank's reference recorded one of these lines while the
+            # chunk was matched, touching nothing the chunk read: the save would not fail
+            raise RecordConflictError("a gateway notified one of the chunk's lines meanwhile")
         self.save(*uow.pending())
         # each line's own: kept, they made every later chunk's `pending` and `forget` walk
         # every payment of the import so far
