@@ -278,8 +278,28 @@ class MatchingCommands(RequestCommands):
                 # again from storage; nothing of this try was stored or kept.
                 continue
             self.keep_saved(uow)
+            self._link_racing_reversals([tx for tx, new in out if new])
             return out
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _link_racing_reversals(self, lines: list[BankTransaction]) -> None:
+        """Look again, after the save, for a line and its bank reversal that two workers
+        recorded at once. Each looked for the other before saving, neither found it, and
+        they write nothing in common, so both saves succeeded: the reversal flagged as an
+        unexplained outflow, the payment it undid left standing (a helper's race test,
+        2026-11-24). Whichever of the two saved last sees the other now, and links them
+        as a reversal recorded before its original (`reversal_recorded_before`); if both
+        do, one loses on the flagged line's version and finds it done."""
+        for tx in lines:
+            try:
+                if tx.direction == "in" and tx.reversed_by is None:
+                    self.reversal_recorded_before(tx.id, None)
+                elif tx.direction == "out" and tx.suspense is not None and tx.suspense["flagged"]:
+                    original = self._reversed_line(UnitOfWork(self), tx)
+                    if original is not None:
+                        self.reversal_recorded_before(original.id, None)
+            except RecordConflictError:
+                continue  # the other worker linked them at the same moment
 
     @staticmethod
     def _note_unreferenced(uow: UnitOfWork, fact: BankTransactionFact, tx_id: UUID) -> None:
@@ -1046,7 +1066,7 @@ class MatchingCommands(RequestCommands):
         tx.clear("reversal", str(original.id), {"side": "out"}, check_balanced(moved))
         return True
 
-    def reversal_recorded_before(self, line: UUID, key: UUID) -> None:
+    def reversal_recorded_before(self, line: UUID, key: UUID | None) -> None:
         """`line`, recorded before without the bank's reference (a gateway's), is now
         known under `key` (a statement's line printing the reference claimed it): a
         flagged reversal citing that reference undoes it, as `_reversed_before` does for a

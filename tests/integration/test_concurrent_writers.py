@@ -21,13 +21,15 @@ from eventsourcing.persistence import RecordConflictError
 from api.bootstrap import build_ledger
 from api.settings import load_settings
 from ledger.app import DuesLedger
-from ledger.bank_transaction import BankTransaction
+from ledger.bank_transaction import BankTransaction, fact_id
 from ledger.errors import Conflict
 from ledger.payment_request import PaymentRequest
-from tests.builders import month_of
+from tests.builders import member_row, month_of, numbered
 from tests.conftest import PG_URL
 from tests.integration.test_reconciliation import (
     BANK,
+    BIN,
+    PARENT_ACCOUNT,
     SUSPENSE,
     books,
     line,
@@ -365,3 +367,172 @@ class TestAWebhookArrivingWhileALongImportRuns:
         assert len(recorded_lines(second)) == 3
         assert second.member_statement("M2")["credit"] == 0
         assert second.account_balances()[BANK] == 76_000
+
+
+def proposal_of(app: DuesLedger, org: str, tx: BankTransaction) -> Any:
+    items = app.suspense_items(org, include_resolved=True)
+    [item] = [i for i in items if i["transaction"] == str(tx.id)]
+    return (item.get("proposal") or {}).get("member")
+
+
+class TestALongLivedProcessAfterAnotherWrote:
+    """`worker` keeps what it built between notifications (name index, suspense queues,
+    account indexes); `cli` changes what they were built from in between."""
+
+    def test_the_name_index_sees_members_and_branches_added(
+        self, apps: tuple[DuesLedger, DuesLedger]
+    ) -> None:
+        worker, cli = apps
+        tx, _ = worker.record_bank_transaction(line(70_000, "IBFT NGUYEN VAN M0 DANG PHI"))
+        assert proposal_of(worker, "HN-BD-01", tx) == "M0"
+        parent, _ = worker.record_bank_transaction(
+            line(70_000, "IBFT NGUYEN VAN M3 DANG PHI", account=PARENT_ACCOUNT)
+        )
+        assert proposal_of(worker, "HN-BD", parent) == "M3"
+        cli.import_members(numbered([member_row("M9", "HN-BD-01")]))
+        cli.import_orgs(
+            numbered(
+                [
+                    {
+                        "code": "HN-BD-03",
+                        "name": "Chi bộ khu phố 3",
+                        "type": "branch",
+                        "parent_code": "HN-BD",
+                    }
+                ]
+            )
+        )
+        cli.import_members(numbered([member_row("M7", "HN-BD-03")]))
+        cli.open_month("2026-12")  # the new branch's month
+        new, _ = worker.record_bank_transaction(line(70_000, "IBFT NGUYEN VAN M9 DANG PHI"))
+        assert proposal_of(worker, "HN-BD-01", new) == "M9"
+        branch, _ = worker.record_bank_transaction(
+            line(70_000, "IBFT NGUYEN VAN M7 DANG PHI", account=PARENT_ACCOUNT)
+        )
+        assert proposal_of(worker, "HN-BD", branch) == "M7"
+
+    def test_a_kept_queue_sees_what_another_process_added_and_resolved(
+        self, apps: tuple[DuesLedger, DuesLedger]
+    ) -> None:
+        worker, cli = apps
+        with_a_statement(cli)
+        request = cli.member_request("M0")
+        day = "2026-12-15"
+        worker.record_bank_transaction(line(9_000, "PHI SMS", direction="out", value_date=day))
+        [fee] = [i for i in worker.suspense_items("HN-BD-01") if i["direction"] == "out"]
+        # another process: the fee explained, and the bank's reversal of a payment the
+        # worker has not heard of yet, flagged on the day the worker keeps
+        cli.resolve_suspense(fee["id"], not_dues="phí ngân hàng")
+        cli.record_bank_transaction(
+            line(70_000, "HOAN TRA GD FT26349000811", direction="out", reference="FT26349000812")
+        )
+        with pytest.raises(Conflict):
+            worker.resolve_suspense(fee["id"], not_dues="phí")
+        worker.record_bank_transaction(
+            replace(paying(request, 70_000, reference="FT26349000811"), value_date="2026-12-14")
+        )
+        month = month_of(cli, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (0, 70_000)
+        balances = cli.account_balances()
+        assert balances.get("HN-BD-01:assets:unexplained_outflow", 0) == 0
+        assert balances["HN-BD-01:expenses:not_dues"] == 9_000
+        assert balances[BANK] == 1_000 - 9_000
+
+    def test_a_kept_account_index_sees_the_account_registered_since(
+        self, apps: tuple[DuesLedger, DuesLedger]
+    ) -> None:
+        worker, cli = apps
+        worker.record_bank_transaction(line(30_000, "IBFT CHUYEN TIEN 1", account="3000000003"))
+        assert cli.add_account("HN-BD-02", BIN, "3000000003", "CHI BO KHU PHO 2", "organisation")
+        worker.record_bank_transaction(line(40_000, "IBFT CHUYEN TIEN 2", account="3000000003"))
+        balances = cli.account_balances()
+        assert balances["HN-BD-02:assets:bank:3000000003"] == 70_000
+        assert len(cli.suspense_items("HN-BD-02")) == 2
+
+
+def with_a_statement(app: DuesLedger) -> None:
+    """The account's first statement: from it on, its index no longer takes an event for
+    each gateway line (which two racing lines both wrote, and so conflicted on)."""
+    earlier = replace(statement_line(9_999, 1_000, "LAI TIEN GUI"), value_date="2026-12-01")
+    app.import_statement("HN-BD-01", [earlier], opening_balance=0, closing_balance=1_000)
+
+
+class TestALineAndItsReversalAtOnce:
+    def test_the_payment_is_undone(self, apps: tuple[DuesLedger, DuesLedger]) -> None:
+        first, second = apps
+        with_a_statement(first)
+        for n, member in enumerate(["M0", "M1", "M2"]):
+            request = first.member_request(member)
+            ref = f"FT2634955{n:04d}"
+            paid = paying(request, 70_000, reference=ref)
+            back = line(
+                70_000, f"HOAN TRA GD {ref}", direction="out", reference=f"FT2634966{n:04d}"
+            )
+            results = race(
+                partial(first.record_bank_transaction, paid),
+                partial(second.record_bank_transaction, back),
+            )
+            assert unexpected(results) == []
+            first.record_bank_transaction(paid)  # the gateways' retries
+            second.record_bank_transaction(back)
+            month = month_of(second, member, "2026-12")
+            assert (month["paid"], month["outstanding"]) == (0, 70_000), member
+        balances = second.account_balances()
+        assert balances.get(BANK, 0) == 1_000
+        assert balances.get("HN-BD-01:assets:unexplained_outflow", 0) == 0
+        assert second.reconcile("HN-BD-01")["flagged"] == []
+
+    def test_the_reversal_recorded_while_the_original_is_matched_undoes_it(
+        self, apps: tuple[DuesLedger, DuesLedger], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        first, second = apps
+        with_a_statement(first)
+        request = first.member_request("M0")
+        paid = paying(request, 70_000, reference="FT26349007701")
+        back = line(70_000, "HOAN TRA GD FT26349007701", direction="out", reference="FT26349007702")
+        flagged_citing = type(first)._flagged_citing
+
+        def meanwhile(self: DuesLedger, *args: Any, **kwargs: Any) -> Any:
+            found = flagged_citing(self, *args, **kwargs)
+            if self is first and not second.get_or_none(fact_id(back), BankTransaction):
+                second.record_bank_transaction(back)  # the other worker, after this look
+            return found
+
+        monkeypatch.setattr(type(first), "_flagged_citing", meanwhile)
+        outcome = race(partial(first.record_bank_transaction, paid))
+        assert unexpected(outcome) == []
+        first.record_bank_transaction(paid)
+        second.record_bank_transaction(back)
+        month = month_of(second, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (0, 70_000)
+        balances = second.account_balances()
+        assert balances.get(BANK, 0) == 1_000
+        assert balances.get("HN-BD-01:assets:unexplained_outflow", 0) == 0
+
+    def test_the_original_recorded_while_the_reversal_is_matched_is_undone(
+        self, apps: tuple[DuesLedger, DuesLedger], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        first, second = apps
+        with_a_statement(first)
+        request = first.member_request("M1")
+        paid = paying(request, 70_000, reference="FT26349008801")
+        back = line(70_000, "HOAN TRA GD FT26349008801", direction="out", reference="FT26349008802")
+        reversed_line = type(first)._reversed_line
+        looked = 0
+
+        def meanwhile(self: DuesLedger, *args: Any, **kwargs: Any) -> Any:
+            nonlocal looked
+            found = reversed_line(self, *args, **kwargs)
+            looked += 1
+            if self is first and looked == 1:
+                second.record_bank_transaction(paid)  # the other worker, after this look
+            return found
+
+        monkeypatch.setattr(type(first), "_reversed_line", meanwhile)
+        outcome = race(partial(first.record_bank_transaction, back))
+        assert unexpected(outcome) == []
+        month = month_of(second, "M1", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (0, 70_000)
+        balances = second.account_balances()
+        assert balances.get(BANK, 0) == 1_000
+        assert balances.get("HN-BD-01:assets:unexplained_outflow", 0) == 0
