@@ -278,22 +278,27 @@ class MatchingCommands(RequestCommands):
                 # again from storage; nothing of this try was stored or kept.
                 continue
             self.keep_saved(uow)
-            self._link_racing_reversals([tx for tx, new in out if new])
+            self._look_again_after_save([tx for tx, new in out if new])
             return out
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _link_racing_reversals(self, lines: list[BankTransaction]) -> None:
-        """Look again, after the save, for a line and its bank reversal that two workers
-        recorded at once. Each looked for the other before saving, neither found it, and
+    def _look_again_after_save(self, lines: list[BankTransaction]) -> None:
+        """Look again, after the save, for what another worker recorded at the same time
+        that these new lines should have met: a line and its bank reversal, or a line and
+        the payment the treasurer recorded by hand under its reference (`pay --channel
+        bank`). Each writer looked for the other before saving, neither found it, and
         they write nothing in common, so both saves succeeded: the reversal flagged as an
-        unexplained outflow, the payment it undid left standing (a helper's race test,
-        2026-11-24). Whichever of the two saved last sees the other now, and links them
-        as a reversal recorded before its original (`reversal_recorded_before`); if both
-        do, one loses on the flagged line's version and finds it done."""
+        unexplained outflow beside the payment it undid, or the line held in suspense
+        beside the payment it is, the money counted twice (a helper's race tests,
+        2026-11-24). Whichever of the two saved last sees the other now and links them,
+        as when they come one after the other (`reversal_recorded_before`,
+        `held_by_payment`); if both do, one loses on a version and finds it done."""
         for tx in lines:
             try:
                 if tx.direction == "in" and tx.reversed_by is None:
                     self.reversal_recorded_before(tx.id, None)
+                    if tx.reference and tx.suspense is not None:
+                        self.held_by_payment(tx.id, tx.reference)
                 elif tx.direction == "out" and tx.suspense is not None and tx.suspense["flagged"]:
                     original = self._reversed_line(UnitOfWork(self), tx)
                     if original is not None:

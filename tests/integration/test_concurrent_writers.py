@@ -536,3 +536,62 @@ class TestALineAndItsReversalAtOnce:
         balances = second.account_balances()
         assert balances.get(BANK, 0) == 1_000
         assert balances.get("HN-BD-01:assets:unexplained_outflow", 0) == 0
+
+
+class TestAPaymentByHandRacingItsLine:
+    def test_the_money_is_counted_once(self, apps: tuple[DuesLedger, DuesLedger]) -> None:
+        first, second = apps
+        with_a_statement(first)
+        for n, member in enumerate(["M0", "M1", "M2"]):
+            ref = f"FT2634977{n:04d}"
+            heard = line(70_000, f"IBFT CHUYEN KHOAN {n}", reference=ref)
+            results = race(
+                partial(first.pay, member, 70_000, channel="bank", reference=ref),
+                partial(second.record_bank_transaction, heard),
+            )
+            assert unexpected(results) == []
+            first.pay(member, 70_000, channel="bank", reference=ref)  # the retries
+            second.record_bank_transaction(heard)
+            month = month_of(second, member, "2026-12")
+            assert (month["paid"], month["outstanding"]) == (70_000, 0), member
+            assert second.member_statement(member)["credit"] == 0, member
+        balances = second.account_balances()
+        assert balances[BANK] == 1_000 + 210_000
+        assert balances.get(SUSPENSE, 0) == -1_000
+        assert balances.get("HN-BD-01:assets:bank", 0) == 0  # no payment left uncleared
+
+    @pytest.mark.parametrize("saved_last", ["payment", "line"])
+    def test_whichever_saves_last_takes_the_line_as_the_payment(
+        self, apps: tuple[DuesLedger, DuesLedger], monkeypatch: pytest.MonkeyPatch, saved_last: str
+    ) -> None:
+        first, second = apps
+        with_a_statement(first)
+        ref = "FT26349009901"
+        heard = line(70_000, "IBFT CHUYEN KHOAN", reference=ref)
+        # `first` looks for the other (none yet), then `second` saves, then `first` saves
+        looked = 0
+        name = "held_line_for" if saved_last == "payment" else "_paid_by_hand"
+        look = getattr(type(first), name)
+
+        def meanwhile(self: DuesLedger, *args: Any, **kwargs: Any) -> Any:
+            nonlocal looked
+            found = look(self, *args, **kwargs)
+            looked += self is first
+            if self is first and looked == 1:
+                if saved_last == "payment":
+                    second.record_bank_transaction(heard)
+                else:
+                    second.pay("M0", 70_000, channel="bank", reference=ref)
+            return found
+
+        monkeypatch.setattr(type(first), name, meanwhile)
+        if saved_last == "payment":
+            first.pay("M0", 70_000, channel="bank", reference=ref)
+        else:
+            first.record_bank_transaction(heard)
+        month = month_of(second, "M0", "2026-12")
+        assert (month["paid"], month["outstanding"]) == (70_000, 0)
+        assert second.member_statement("M0")["credit"] == 0
+        balances = second.account_balances()
+        assert (balances[BANK], balances[SUSPENSE]) == (71_000, -1_000)
+        assert balances.get("HN-BD-01:assets:bank", 0) == 0
