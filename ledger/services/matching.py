@@ -941,8 +941,11 @@ class MatchingCommands(RequestCommands):
             return
         owner = str(tx.suspense["org"])
         payment = self._paid_by_hand(uow, tx, owner, reference)
+        if payment is None:  # the usual case: the queue is not read (a whole day's items)
+            self.keep_saved(uow)  # what it read through `get_kept`, kept for the next line
+            return
         queue, item = self._held_item(uow, owner, tx)
-        if payment is None or queue is None or item is None or item["resolution"] is not None:
+        if queue is None or item is None or item["resolution"] is not None:
             return
         payment.seen_on_bank(str(tx.id))
         postings = hand_cleared(
@@ -950,6 +953,7 @@ class MatchingCommands(RequestCommands):
         )
         queue.resolve(str(item["id"]), "payment", {"reference": payment.reference}, postings)
         self.save(*uow.pending())
+        self.keep_saved(uow)
 
     def _reversed_line(self, uow: UnitOfWork, tx: BankTransaction) -> BankTransaction | None:
         """An earlier incoming line on this account, for this amount, dated no later, whose
@@ -1083,6 +1087,7 @@ class MatchingCommands(RequestCommands):
         owner = self._owner(uow, tx)
         if owner is not None and self._reversed_before(uow, tx, owner, key):
             self.save(*uow.pending())
+        self.keep_saved(uow)  # the queues it read, for the next line (`get_kept`)
 
     def _reversed_before(
         self, uow: UnitOfWork, tx: BankTransaction, owner: str, key: UUID | None = None
