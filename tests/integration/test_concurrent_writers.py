@@ -595,3 +595,89 @@ class TestAPaymentByHandRacingItsLine:
         balances = second.account_balances()
         assert (balances[BANK], balances[SUSPENSE]) == (71_000, -1_000)
         assert balances.get("HN-BD-01:assets:bank", 0) == 0
+
+
+class TestCommandsRunTwiceAtOnce:
+    """The same CLI command started twice (two terminals, a retried job)."""
+
+    def test_cash_close_remit_and_deposit(self, apps: tuple[DuesLedger, DuesLedger]) -> None:
+        first, second = apps
+        for member in ("M0", "M1", "M2"):
+            results = race(
+                partial(first.receive_cash, member, 70_000, f"BL-{member}"),
+                partial(second.receive_cash, member, 70_000, f"BL-{member}"),
+            )
+            assert unexpected(results) == []
+            first.receive_cash(member, 70_000, f"BL-{member}")  # the retry
+            assert second.member_statement(member)["credit"] == 0
+        results = race(
+            partial(first.deposit_cash, "HN-BD-01", 210_000, "GNT-1"),
+            partial(second.deposit_cash, "HN-BD-01", 210_000, "GNT-1"),
+        )
+        assert unexpected(results) == []
+        first.deposit_cash("HN-BD-01", 210_000, "GNT-1")
+        results = race(
+            partial(first.close_month, "2026-12", "HN-BD-01"),
+            partial(second.close_month, "2026-12", "HN-BD-01"),
+        )
+        assert unexpected(results) == []
+        if all(k == "error" for k, _ in results):
+            first.close_month("2026-12", "HN-BD-01")
+        results = race(
+            partial(first.remit, "HN-BD-01", "2026-12", via="bank", reference="UNC-12"),
+            partial(second.remit, "HN-BD-01", "2026-12", via="bank", reference="UNC-12"),
+        )
+        assert unexpected(results) == []
+        first.remit("HN-BD-01", "2026-12", via="bank", reference="UNC-12")
+        again = second.remit("HN-BD-01", "2026-12", via="bank", reference="UNC-12")
+        assert again.duplicate
+        payable, remitted, _ = second.payable_for("HN-BD-01", "2026-12")
+        assert (payable, remitted) == (147_000, 147_000)
+        deposit = second.get_request_or_none(second.deposit_code("HN-BD-01", "GNT-1"))
+        assert deposit is not None and deposit.total == 210_000
+        balances = second.account_balances()
+        held = {k: v for k, v in balances.items() if k.startswith("HN-BD-01:")}
+        assert held["HN-BD-01:assets:cash"] == 0
+        assert held["HN-BD-01:assets:deposits_in_transit"] == 210_000
+        assert held["HN-BD-01:equity:retained"] == -63_000
+        assert held["HN-BD-01:liabilities:payable_to_parent"] == 0
+        assert held["HN-BD-01:assets:bank"] == -147_000  # remitted once, the cash not yet seen
+        assert sum(balances.values()) == 0
+
+
+def test_two_cli_processes_resolving_one_item(
+    apps: tuple[DuesLedger, DuesLedger], pg_schema: str
+) -> None:
+    """Real processes (`dangphi suspense resolve` twice at once): one resolves, the other
+    is refused in two languages ("already resolved", exit 2) or asked to run again
+    (exit 1), never a traceback."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    first, _ = apps
+    first.record_bank_transaction(line(8_000, "LAI TIEN GUI"))
+    [item] = first.suspense_items("HN-BD-01")
+    dangphi = str(Path(sys.executable).with_name("dangphi"))
+    url = f"{PG_URL}?schema={pg_schema}"
+    runs = [
+        subprocess.Popen(
+            [dangphi, "--db", url, "suspense", "resolve", item["id"], "--not-dues", f"lãi {n}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
+    outcomes = [(p.wait(60), p.stderr.read() if p.stderr else "") for p in runs]
+    assert sorted(code for code, _ in outcomes)[0] == 0
+    for code, err in outcomes:
+        assert "Traceback" not in err
+        assert (
+            code == 0
+            or (code == 2 and "already resolved" in err)
+            or (code == 1 and "run again" in err)
+        ), err
+    [done] = first.suspense_items("HN-BD-01", include_resolved=True)
+    assert done["resolution"]["how"] == "not_dues"
+    assert first.account_balances()["HN-BD-01:income:not_dues"] == -8_000
